@@ -1,0 +1,106 @@
+//! The adsync HTTP API: tenants, API keys, connections, accounts, destinations, syncs and jobs
+//! under `/v1`, plus `/healthz`, `/readyz` and `/metrics`.
+//!
+//! Layout, in reading order:
+//! - [`routes`]: one module per resource;
+//! - [`auth`]: bearer API keys (tenant keys hashed, operator key from config);
+//! - [`error`]: problem documents and extractors whose rejections name the field;
+//! - [`state`]: what handlers share; [`metrics`]: request metrics.
+//!
+//! Not here: queue consumption or platform calls (worker), scheduling (scheduler).
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use shared::Config;
+use shared::crypto::KeyRing;
+use shared::ops::{self, Readiness};
+use shared::queue::{self, Publisher, Topology};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+/// The API bound to its listener, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    connection: lapin::Connection,
+}
+
+impl Application {
+    /// Connects to PostgreSQL and RabbitMQ and binds `api.listen` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = shared::db::pool(&config.database)?;
+        let keys = KeyRing::from_config(&config.crypto)?;
+        let connection = queue::connect(&config.rabbitmq, "adsync-api", Duration::from_secs(60))
+            .await
+            .context("connecting to rabbitmq")?;
+        let topology = Topology::new(&config.rabbitmq);
+        topology
+            .declare(&connection.create_channel().await?)
+            .await
+            .context("declaring the queue topology")?;
+        let publisher = Publisher::new(&connection, topology).await?;
+        let operator_key_hash = (!config.api.operator_key.is_empty())
+            .then(|| auth::hash_key(config.api.operator_key.expose()));
+        let readiness = Readiness::new(pool.clone(), Some(connection.status().clone()));
+        let listener = TcpListener::bind(config.api.listen)
+            .await
+            .with_context(|| format!("binding api.listen {}", config.api.listen))?;
+        let state = AppState {
+            pool,
+            keys,
+            publisher,
+            config: Arc::new(config),
+            operator_key_hash,
+            readiness: readiness.clone(),
+        };
+        let router = routes::v1()
+            .with_state(state)
+            .merge(ops::router(readiness))
+            .layer(axum::middleware::from_fn(metrics::record))
+            .layer(TraceLayer::new_for_http());
+        Ok(Self {
+            listener,
+            router,
+            connection,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, finishing requests in flight.
+    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(address = %self.local_addr()?, "api listening");
+        ops::serve(self.listener, self.router, shutdown).await?;
+        self.connection.close(200, "api stopped".into()).await.ok();
+        Ok(())
+    }
+}
+
+/// Builds and serves the API until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Application::build(config).await?.serve(shutdown).await
+}
+
+/// Applies the database migrations (the `api migrate` command, and the Kubernetes Job).
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pool = shared::db::pool(&config.database)?;
+    shared::db::migrate(&pool)
+        .await
+        .context("migrating the database")?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! `/v1/api_keys`: more keys for the calling tenant. A key is shown once, at creation.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::db::api_keys::{self, ApiKey};
+use shared::domain::ApiKeyId;
+
+use super::{check_name, db};
+use crate::auth::{Caller, generate_key, hash_key};
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    name: String,
+}
+
+/// A key as returned once at creation: the only time `key` is ever shown.
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    id: ApiKeyId,
+    name: String,
+    prefix: String,
+    key: String,
+    created_at: DateTime<Utc>,
+}
+
+impl CreatedKey {
+    pub(crate) fn new(stored: ApiKey, key: String) -> Self {
+        Self {
+            id: stored.id,
+            name: stored.name,
+            prefix: stored.prefix,
+            key,
+            created_at: stored.created_at,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateKey>,
+) -> Result<(StatusCode, ApiJson<CreatedKey>), ApiError> {
+    let tenant = caller.tenant()?;
+    check_name("name", &body.name)?;
+    let (key, prefix) = generate_key();
+    let client = db(&state).await?;
+    let stored =
+        api_keys::insert(&client, tenant, body.name.trim(), &hash_key(&key), &prefix).await?;
+    Ok((StatusCode::CREATED, ApiJson(CreatedKey::new(stored, key))))
+}

@@ -1,0 +1,176 @@
+//! `/v1/jobs`: job status for dashboards, newest first with cursor pagination, and one job
+//! with its history.
+
+use axum::extract::State;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::db::jobs::{self, Job, JobEvent, JobFilter};
+use shared::domain::{AccountId, ConnectorKind, JobId, JobState, SyncId, TenantId, Trigger};
+
+use super::db;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct WindowView {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorView {
+    class: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    from: Option<JobState>,
+    to: JobState,
+    reason: String,
+    at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobView {
+    id: JobId,
+    tenant_id: TenantId,
+    sync_id: SyncId,
+    account_id: AccountId,
+    connector: ConnectorKind,
+    trigger: Trigger,
+    state: JobState,
+    state_reason: String,
+    window: WindowView,
+    attempt: i32,
+    max_attempts: i32,
+    run_after: DateTime<Utc>,
+    rows_read: Option<i64>,
+    rows_written: Option<i64>,
+    api_calls: Option<i32>,
+    error: Option<ErrorView>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<Vec<EventView>>,
+}
+
+impl JobView {
+    pub(crate) fn from_job(job: Job, events: Option<Vec<JobEvent>>) -> Self {
+        let error = match (job.error_class, job.error_message) {
+            (Some(class), Some(message)) => Some(ErrorView { class, message }),
+            _ => None,
+        };
+        Self {
+            id: job.id,
+            tenant_id: job.tenant_id,
+            sync_id: job.sync_id,
+            account_id: job.account_id,
+            connector: job.connector,
+            trigger: job.trigger,
+            state: job.state,
+            state_reason: job.state_reason,
+            window: WindowView {
+                start: job.window.start(),
+                end: job.window.end(),
+            },
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+            run_after: job.run_after,
+            rows_read: job.rows_read,
+            rows_written: job.rows_written,
+            api_calls: job.api_calls,
+            error,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            events: events.map(|events| {
+                events
+                    .into_iter()
+                    .map(|event| EventView {
+                        from: event.from_state,
+                        to: event.to_state,
+                        reason: event.reason,
+                        at: event.at,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: Option<JobState>,
+    #[serde(default)]
+    sync_id: Option<SyncId>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    cursor: Option<JobId>,
+    #[serde(default)]
+    limit: Option<u16>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobPage {
+    jobs: Vec<JobView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<JobId>,
+}
+
+const DEFAULT_LIMIT: u16 = 50;
+const MAX_LIMIT: u16 = 500;
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<JobPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(shared::domain::InvalidField::new(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )
+        .into());
+    }
+    let filter = JobFilter {
+        tenant_id: caller.scope(),
+        state: query.state,
+        sync_id: query.sync_id,
+        before: query.cursor,
+    };
+    let client = db(&state).await?;
+    let mut found = jobs::list(&client, &filter, i64::from(limit) + 1).await?;
+    let next_cursor = if found.len() > usize::from(limit) {
+        found.truncate(usize::from(limit));
+        found.last().map(|job| job.id)
+    } else {
+        None
+    };
+    Ok(ApiJson(JobPage {
+        jobs: found
+            .into_iter()
+            .map(|job| JobView::from_job(job, None))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+) -> Result<ApiJson<JobView>, ApiError> {
+    let client = db(&state).await?;
+    let job = jobs::get(&client, caller.scope(), id)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    let events = jobs::events(&client, id).await?;
+    Ok(ApiJson(JobView::from_job(job, Some(events))))
+}

@@ -1,0 +1,56 @@
+//! Routes by resource, one module each, assembled into the `/v1` router here.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod connections;
+pub mod destinations;
+pub mod jobs;
+pub mod syncs;
+pub mod tenants;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn v1() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tenants", post(tenants::create).get(tenants::list))
+        .route("/v1/api_keys", post(api_keys::create))
+        .route(
+            "/v1/connections",
+            post(connections::create).get(connections::list),
+        )
+        .route("/v1/connections/{id}", get(connections::get))
+        .route("/v1/accounts", post(accounts::create).get(accounts::list))
+        .route("/v1/accounts/{id}", get(accounts::get))
+        .route(
+            "/v1/destinations",
+            post(destinations::create).get(destinations::list),
+        )
+        .route("/v1/destinations/{id}", get(destinations::get))
+        .route("/v1/syncs", post(syncs::create).get(syncs::list))
+        .route("/v1/syncs/{id}", get(syncs::get))
+        .route("/v1/syncs/{id}/run", post(syncs::run))
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::get))
+}
+
+/// Checks a human-readable name: 1 to 200 characters, not only spaces.
+pub(crate) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+    let length = value.chars().count();
+    if value.trim().is_empty() || length > 200 {
+        return Err(shared::domain::InvalidField::new(
+            field,
+            "must be between 1 and 200 characters and not blank",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A pooled database connection, or 503.
+pub(crate) async fn db(state: &AppState) -> Result<shared::db::Object, ApiError> {
+    Ok(state.pool.get().await.map_err(shared::db::DbError::from)?)
+}

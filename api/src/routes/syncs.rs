@@ -1,0 +1,234 @@
+//! `/v1/syncs`: recurring intents, and `POST /v1/syncs/{id}/run` for a run now.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::db::jobs::{self, Dispatch, Enqueued, NewJob};
+use shared::db::syncs::{self, NewSync, SyncDefinition};
+use shared::db::{accounts, destinations};
+use shared::domain::report::catalogue;
+use shared::domain::{
+    AccountId, ConnectorKind, DestinationId, InvalidField, ReportSpec, Schedule, SyncId, Trigger,
+};
+
+use super::db;
+use super::jobs::JobView;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    level: String,
+    metrics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    cron: String,
+    /// Defaults to the account's time zone.
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSync {
+    account_id: AccountId,
+    destination_id: DestinationId,
+    report: ReportBody,
+    schedule: ScheduleBody,
+    /// Days each run re-reads, ending today; defaults to the platform's restatement horizon.
+    #[serde(default)]
+    lookback_days: Option<i32>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduleView {
+    cron: String,
+    time_zone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncView {
+    id: SyncId,
+    account_id: AccountId,
+    destination_id: DestinationId,
+    connector: ConnectorKind,
+    report: ReportSpec,
+    schedule: ScheduleView,
+    lookback_days: i32,
+    enabled: bool,
+    paused_reason: Option<String>,
+    next_run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SyncDefinition> for SyncView {
+    fn from(sync: SyncDefinition) -> Self {
+        Self {
+            id: sync.id,
+            account_id: sync.account_id,
+            destination_id: sync.destination_id,
+            connector: sync.connector,
+            report: sync.report,
+            schedule: ScheduleView {
+                cron: sync.cron,
+                time_zone: sync.time_zone,
+            },
+            lookback_days: sync.lookback_days,
+            enabled: sync.enabled,
+            paused_reason: sync.paused_reason,
+            next_run_at: sync.next_run_at,
+            created_at: sync.created_at,
+            updated_at: sync.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateSync>,
+) -> Result<(StatusCode, ApiJson<SyncView>), ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    let account = accounts::get(&client, tenant, body.account_id)
+        .await?
+        .ok_or(ApiError::NotFound("account"))?;
+    destinations::get(&client, tenant, body.destination_id)
+        .await?
+        .ok_or(ApiError::NotFound("destination"))?;
+    let report = ReportSpec::parse(account.connector, &body.report.level, &body.report.metrics)?;
+    let time_zone = body.schedule.time_zone.unwrap_or(account.time_zone);
+    let schedule = Schedule::parse(&body.schedule.cron, &time_zone)
+        .map_err(|error| InvalidField::new(format!("schedule.{}", error.field), error.message))?;
+    let lookback_days = match body.lookback_days {
+        Some(days) if !(1..=400).contains(&days) => {
+            return Err(InvalidField::new("lookback_days", "must be between 1 and 400").into());
+        }
+        Some(days) => days,
+        None => catalogue(account.connector)
+            .map(|c| c.default_lookback_days as i32)
+            .unwrap_or(7),
+    };
+    let next_run_at = schedule
+        .next_after(Utc::now())
+        .ok_or_else(|| InvalidField::new("schedule.cron", "never fires"))?;
+    let sync = syncs::insert(
+        &client,
+        NewSync {
+            tenant_id: tenant,
+            account_id: account.id,
+            destination_id: body.destination_id,
+            connector: account.connector,
+            report: &report,
+            cron: body.schedule.cron.trim(),
+            time_zone: &time_zone,
+            lookback_days,
+            enabled: body.enabled.unwrap_or(true),
+            next_run_at,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(sync.into())))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<Vec<SyncView>>, ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    let list = syncs::list(&client, tenant).await?;
+    Ok(ApiJson(list.into_iter().map(SyncView::from).collect()))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SyncId>,
+) -> Result<ApiJson<SyncView>, ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    syncs::get(&client, tenant, id)
+        .await?
+        .map(|sync| ApiJson(sync.into()))
+        .ok_or(ApiError::NotFound("sync"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunAnswer {
+    /// `false` when the sync already had an active job, which is returned instead.
+    created: bool,
+    job: JobView,
+}
+
+/// Starts a run of the sync now, or returns its active job (debounce).
+pub async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SyncId>,
+) -> Result<(StatusCode, ApiJson<RunAnswer>), ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    let sync = syncs::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("sync"))?;
+    if let Some(reason) = &sync.paused_reason {
+        return Err(ApiError::Conflict(format!("the sync is paused: {reason}")));
+    }
+    let new = NewJob {
+        tenant_id: tenant,
+        sync_id: sync.id,
+        account_id: sync.account_id,
+        connector: sync.connector,
+        trigger: Trigger::Manual,
+        window: sync.window_at(Utc::now()),
+        max_attempts: i32::from(state.config.jobs.max_attempts),
+        run_after: Utc::now(),
+        dedup_key: NewJob::run_key(sync.id),
+    };
+    match jobs::insert(&client, &new).await? {
+        Enqueued::Created(job) => {
+            // Publish now; if this fails, the scheduler's relay publishes the pending job.
+            let dispatch = Dispatch {
+                job_id: job.id,
+                connector: job.connector,
+                attempt: job.attempt,
+                priority: job.priority,
+            };
+            match state.publisher.publish_jobs(&[dispatch]).await {
+                Ok(()) => {
+                    jobs::mark_queued(&client, &[job.id]).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, job_id = %job.id, "publish failed; the relay will publish the job")
+                }
+            }
+            let job = jobs::get(&client, Some(tenant), job.id)
+                .await?
+                .unwrap_or(job);
+            Ok((
+                StatusCode::ACCEPTED,
+                ApiJson(RunAnswer {
+                    created: true,
+                    job: JobView::from_job(job, None),
+                }),
+            ))
+        }
+        Enqueued::Existing(job) => Ok((
+            StatusCode::OK,
+            ApiJson(RunAnswer {
+                created: false,
+                job: JobView::from_job(job, None),
+            }),
+        )),
+    }
+}

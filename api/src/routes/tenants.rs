@@ -1,0 +1,90 @@
+//! `/v1/tenants`: the operator creates tenants; each starts with one API key, shown once.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::db::{api_keys, tenants};
+use shared::domain::{Plan, TenantId};
+
+use super::{check_name, db};
+use crate::auth::{Caller, generate_key, hash_key};
+use crate::error::{ApiError, ApiJson};
+use crate::routes::api_keys::CreatedKey;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    name: String,
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    id: TenantId,
+    name: String,
+    plan: Plan,
+    created_at: DateTime<Utc>,
+}
+
+impl From<tenants::Tenant> for TenantView {
+    fn from(tenant: tenants::Tenant) -> Self {
+        Self {
+            id: tenant.id,
+            name: tenant.name,
+            plan: tenant.plan,
+            created_at: tenant.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedTenant {
+    tenant: TenantView,
+    api_key: CreatedKey,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTenant>,
+) -> Result<(StatusCode, ApiJson<CreatedTenant>), ApiError> {
+    caller.require_operator()?;
+    check_name("name", &body.name)?;
+    let plan = match body.plan.as_deref() {
+        Some(plan) => plan.parse()?,
+        None => Plan::Free,
+    };
+    let mut client = db(&state).await?;
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    let tenant = tenants::insert(&transaction, body.name.trim(), plan).await?;
+    let (key, prefix) = generate_key();
+    let stored =
+        api_keys::insert(&transaction, tenant.id, "initial", &hash_key(&key), &prefix).await?;
+    transaction
+        .commit()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(CreatedTenant {
+            tenant: tenant.into(),
+            api_key: CreatedKey::new(stored, key),
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<Vec<TenantView>>, ApiError> {
+    caller.require_operator()?;
+    let client = db(&state).await?;
+    let tenants = tenants::list(&client).await?;
+    Ok(ApiJson(tenants.into_iter().map(TenantView::from).collect()))
+}

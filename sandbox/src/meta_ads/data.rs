@@ -1,0 +1,898 @@
+//! Deterministic Meta ad accounts and their delivery data.
+//!
+//! Every account id made of digits exists. Its name, time zone, currency and campaign tree come
+//! from a stable hash of the id. Metrics are generated per (account, ad, date) and summed up the
+//! tree, so every level agrees with the others. The insights endpoint renders exactly these rows,
+//! and tests compare what a client synced against [`insights_truth`].
+//!
+//! The data for a date never changes. Restatement will later add a revision input to
+//! [`ad_day_metrics`]; nothing else depends on how the numbers are made.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::decimal;
+use crate::rng::Seed;
+use crate::state::AccountTimeZone;
+
+/// The aggregation level of an insights report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// One row per account.
+    Account,
+    /// One row per campaign.
+    Campaign,
+    /// One row per ad set.
+    #[serde(rename = "adset")]
+    AdSet,
+    /// One row per ad.
+    Ad,
+}
+
+impl Level {
+    /// Every level, from the coarsest to the finest.
+    pub const ALL: &'static [Level] = &[Level::Account, Level::Campaign, Level::AdSet, Level::Ad];
+
+    /// The name Meta uses in the `level` parameter.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Account => "account",
+            Level::Campaign => "campaign",
+            Level::AdSet => "adset",
+            Level::Ad => "ad",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Level::ALL
+            .iter()
+            .copied()
+            .find(|level| level.as_str() == name)
+            .ok_or_else(|| {
+                format!("unknown level '{name}', expected one of: account, campaign, adset, ad")
+            })
+    }
+}
+
+/// The currencies sandbox accounts are billed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Currency {
+    /// US dollar.
+    #[serde(rename = "USD")]
+    Usd,
+    /// Euro.
+    #[serde(rename = "EUR")]
+    Eur,
+    /// Pound sterling.
+    #[serde(rename = "GBP")]
+    Gbp,
+    /// Japanese yen: no minor unit, so spend is whole yen.
+    #[serde(rename = "JPY")]
+    Jpy,
+    /// Australian dollar.
+    #[serde(rename = "AUD")]
+    Aud,
+    /// Brazilian real.
+    #[serde(rename = "BRL")]
+    Brl,
+}
+
+impl Currency {
+    /// Every currency, in the order the hash picks from.
+    pub const ALL: &'static [Currency] = &[
+        Currency::Usd,
+        Currency::Eur,
+        Currency::Gbp,
+        Currency::Jpy,
+        Currency::Aud,
+        Currency::Brl,
+    ];
+
+    /// The ISO 4217 code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Currency::Usd => "USD",
+            Currency::Eur => "EUR",
+            Currency::Gbp => "GBP",
+            Currency::Jpy => "JPY",
+            Currency::Aud => "AUD",
+            Currency::Brl => "BRL",
+        }
+    }
+
+    /// Decimal places of the minor unit (2 for cents, 0 for yen).
+    pub const fn decimals(self) -> u32 {
+        match self {
+            Currency::Jpy => 0,
+            _ => 2,
+        }
+    }
+
+    /// The range of the cost per thousand impressions, in minor units.
+    const fn cpm_range(self) -> (u64, u64) {
+        match self {
+            Currency::Usd => (300, 2_500),
+            Currency::Eur => (300, 2_200),
+            Currency::Gbp => (250, 2_000),
+            Currency::Jpy => (400, 3_000),
+            Currency::Aud => (500, 3_000),
+            Currency::Brl => (1_000, 6_000),
+        }
+    }
+}
+
+/// The time zones sandbox accounts live in.
+pub const TIME_ZONES: &[Tz] = &[
+    Tz::America__Los_Angeles,
+    Tz::America__New_York,
+    Tz::Europe__Berlin,
+    Tz::Europe__London,
+    Tz::Asia__Tokyo,
+    Tz::Australia__Sydney,
+    Tz::America__Sao_Paulo,
+    Tz::UTC,
+];
+
+/// Everything fixed about one sandbox ad account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    /// The account id, digits only (no `act_`).
+    pub id: String,
+    /// `Sandbox Account <id>`.
+    pub name: String,
+    /// The account's time zone; its reporting days are days in this zone.
+    pub time_zone: Tz,
+    /// The account's currency.
+    pub currency: Currency,
+    /// The campaigns, in ascending id order.
+    pub campaigns: Vec<CampaignFacts>,
+}
+
+impl AccountTimeZone for AccountFacts {
+    fn account_time_zone(&self) -> Tz {
+        self.time_zone
+    }
+}
+
+/// One campaign of a sandbox account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignFacts {
+    /// Numeric id as a string; larger than 2^53.
+    pub id: String,
+    /// Display name, sometimes with non-ASCII characters.
+    pub name: String,
+    /// When the campaign started delivering; no rows exist before it.
+    pub start: CampaignStart,
+    /// The ad sets, in ascending id order.
+    pub adsets: Vec<AdSetFacts>,
+}
+
+impl CampaignFacts {
+    /// The first date with delivery, given the account's today.
+    pub fn start_date(&self, today: NaiveDate) -> NaiveDate {
+        self.start.date(today)
+    }
+}
+
+/// When a campaign started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignStart {
+    /// A fixed date, long ago.
+    On(NaiveDate),
+    /// A recent start that stays this many days before the account's today, so a sync window of
+    /// the last few weeks always contains a campaign that begins inside it. With a running
+    /// clock this start moves forward one day per day.
+    DaysBeforeToday(u32),
+}
+
+impl CampaignStart {
+    /// The start date, given the account's today.
+    pub fn date(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            CampaignStart::On(date) => date,
+            CampaignStart::DaysBeforeToday(days) => today
+                .checked_sub_days(Days::new(u64::from(days)))
+                .unwrap_or(NaiveDate::MIN),
+        }
+    }
+}
+
+/// One ad set of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdSetFacts {
+    /// Numeric id as a string; larger than 2^53.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The ads, in ascending id order.
+    pub ads: Vec<AdFacts>,
+}
+
+/// One ad of an ad set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdFacts {
+    /// Numeric id as a string; larger than 2^53.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Whether `account_id` is a valid Meta ad account id (digits, without `act_`).
+pub fn is_valid_account_id(account_id: &str) -> bool {
+    !account_id.is_empty()
+        && account_id.len() <= 20
+        && account_id.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+const CAMPAIGN_THEMES: &[&str] = &[
+    "Spring Sale",
+    "Brand Awareness",
+    "Retargeting – Cart",
+    "Été 2025",
+    "Black Friday",
+    "Prospecting",
+    "Ürün Lansmanı",
+    "新春キャンペーン",
+    "App Installs",
+    "Always-on",
+];
+
+const AUDIENCES: &[&str] = &[
+    "Lookalike 1%",
+    "Women 25–34",
+    "Interests: Café",
+    "Broad",
+    "München Radius 10 km",
+    "Remarketing 30d",
+];
+
+const CREATIVES: &[&str] = &[
+    "Video 15s",
+    "Carousel – Shoes",
+    "Static Image",
+    "UGC “Testimonial”",
+    "Story 9:16",
+];
+
+/// Entity ids are this base plus an account part and a local part, which keeps them above 2^53
+/// like real Meta ids and in ascending order within an account.
+const ID_BASE: u64 = 120_200_000_000_000_000;
+
+/// The account facts for `account_id`, or `None` if it is not a valid id.
+pub fn account(account_id: &str) -> Option<AccountFacts> {
+    if !is_valid_account_id(account_id) {
+        return None;
+    }
+    let seed = Seed::new("meta_ads/account").with_str(account_id);
+    let time_zone = seed.with_u64(1).pick(TIME_ZONES)?;
+    let currency = seed.with_u64(2).pick(Currency::ALL)?;
+    let id_prefix = ID_BASE + seed.with_u64(3).below(100_000_000_000_000) * 1_000;
+    let campaign_count = seed.with_u64(4).between(2, 6);
+
+    let campaigns = (1..=campaign_count)
+        .map(|c| {
+            let cs = seed.with_u64(100 + c);
+            let theme = cs.with_u64(1).pick(CAMPAIGN_THEMES).unwrap_or("Campaign");
+            // The first campaign is always old and the second always recent, so every account
+            // has both kinds; the rest are drawn.
+            let recent = match c {
+                1 => false,
+                2 => true,
+                _ => cs.with_u64(2).below(2) == 0,
+            };
+            let start = if recent {
+                CampaignStart::DaysBeforeToday(
+                    u32::try_from(cs.with_u64(3).between(3, 45)).unwrap_or(30),
+                )
+            } else {
+                let epoch = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap_or(NaiveDate::MIN);
+                CampaignStart::On(
+                    epoch
+                        .checked_add_days(Days::new(cs.with_u64(4).below(700)))
+                        .unwrap_or(epoch),
+                )
+            };
+            let adset_count = cs.with_u64(5).between(1, 3);
+            let adsets = (1..=adset_count)
+                .map(|a| {
+                    let asd = cs.with_u64(200 + a);
+                    let audience = asd.with_u64(1).pick(AUDIENCES).unwrap_or("Broad");
+                    let ad_count = asd.with_u64(2).between(1, 3);
+                    let ads = (1..=ad_count)
+                        .map(|d| {
+                            let creative = asd.with_u64(300 + d).pick(CREATIVES).unwrap_or("Ad");
+                            AdFacts {
+                                id: (id_prefix + c * 100 + a * 10 + d).to_string(),
+                                name: format!("Ad {c}.{a}.{d} · {creative}"),
+                            }
+                        })
+                        .collect();
+                    AdSetFacts {
+                        id: (id_prefix + c * 100 + a * 10).to_string(),
+                        name: format!("Ad Set {c}.{a} · {audience}"),
+                        ads,
+                    }
+                })
+                .collect();
+            CampaignFacts {
+                id: (id_prefix + c * 100).to_string(),
+                name: format!("Campaign {c} · {theme}"),
+                start,
+                adsets,
+            }
+        })
+        .collect();
+
+    Some(AccountFacts {
+        id: account_id.to_owned(),
+        name: format!("Sandbox Account {account_id}"),
+        time_zone,
+        currency,
+        campaigns,
+    })
+}
+
+/// Additive delivery metrics; money in the currency's minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Times an ad was shown.
+    pub impressions: u64,
+    /// Clicks, never more than impressions.
+    pub clicks: u64,
+    /// People reached (summed, not deduplicated, across children), never more than impressions.
+    pub reach: u64,
+    /// Amount spent in minor units (cents; whole yen for JPY).
+    pub spend_minor: u64,
+}
+
+impl Metrics {
+    fn add(&mut self, other: Metrics) {
+        self.impressions += other.impressions;
+        self.clicks += other.clicks;
+        self.reach += other.reach;
+        self.spend_minor += other.spend_minor;
+    }
+}
+
+/// Delivery factor per day of week, per mille (weekends deliver more).
+const fn weekday_factor(weekday: Weekday) -> u64 {
+    match weekday {
+        Weekday::Mon => 1_000,
+        Weekday::Tue => 980,
+        Weekday::Wed => 1_000,
+        Weekday::Thu => 1_020,
+        Weekday::Fri => 1_080,
+        Weekday::Sat => 1_150,
+        Weekday::Sun => 1_120,
+    }
+}
+
+/// The delivery of one ad on one date, or `None` when it had none (Meta omits such rows).
+/// Does not know about campaign start dates; callers check those.
+pub fn ad_day_metrics(
+    account_id: &str,
+    currency: Currency,
+    ad_id: &str,
+    date: NaiveDate,
+) -> Option<Metrics> {
+    let ad = Seed::new("meta_ads/ad")
+        .with_str(account_id)
+        .with_str(ad_id);
+    let day = Seed::new("meta_ads/ad_day")
+        .with_str(account_id)
+        .with_str(ad_id)
+        .with_u64(u64::try_from(date.num_days_from_ce()).unwrap_or(0));
+
+    // About one ad-day in eight has no delivery at all.
+    if day.with_u64(0).below(100) < 12 {
+        return None;
+    }
+    let base_impressions = ad.with_u64(1).between(200, 25_000);
+    let impressions =
+        base_impressions * weekday_factor(date.weekday()) * day.with_u64(1).between(600, 1_400)
+            / 1_000_000;
+    if impressions == 0 {
+        return None;
+    }
+    // Click-through rate in units of 1/10 000 (0.3 % to about 3.9 %).
+    let ctr = ad.with_u64(2).between(30, 300) * day.with_u64(2).between(700, 1_300) / 1_000;
+    let clicks = impressions * ctr / 10_000;
+    let reach = (impressions * day.with_u64(3).between(550, 950) / 1_000).max(1);
+    let (cpm_low, cpm_high) = currency.cpm_range();
+    let cpm_minor =
+        ad.with_u64(3).between(cpm_low, cpm_high) * day.with_u64(4).between(850, 1_150) / 1_000;
+    let spend_minor = impressions * cpm_minor / 1_000;
+    Some(Metrics {
+        impressions,
+        clicks,
+        reach,
+        spend_minor,
+    })
+}
+
+/// How rows are bucketed in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeIncrement {
+    /// One row per day (`time_increment=1`).
+    Daily,
+    /// One row for the whole range (`time_increment=all_days`).
+    AllDays,
+}
+
+/// One insights row as the platform knows it: dimensions, dates, exact metrics, and the text the
+/// API renders for each metric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthRow {
+    /// The account id without `act_`.
+    pub account_id: String,
+    /// The account name.
+    pub account_name: String,
+    /// The account currency code.
+    pub account_currency: String,
+    /// Present at campaign level and below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    /// Present at campaign level and below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_name: Option<String>,
+    /// Present at ad set level and below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adset_id: Option<String>,
+    /// Present at ad set level and below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adset_name: Option<String>,
+    /// Present at ad level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_id: Option<String>,
+    /// Present at ad level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_name: Option<String>,
+    /// First day of the row's bucket.
+    pub date_start: NaiveDate,
+    /// Last day of the row's bucket.
+    pub date_stop: NaiveDate,
+    /// Impressions.
+    pub impressions: u64,
+    /// Clicks.
+    pub clicks: u64,
+    /// Reach.
+    pub reach: u64,
+    /// Spend in minor units (cents; whole yen for JPY).
+    pub spend_minor: u64,
+    /// Spend exactly as the API renders it, e.g. `"5339.5"`.
+    pub spend: String,
+    /// Click-through rate in percent as rendered; `None` without impressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctr: Option<String>,
+    /// Cost per click as rendered; `None` without clicks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpc: Option<String>,
+    /// Cost per thousand impressions as rendered; `None` without impressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpm: Option<String>,
+    /// Impressions per person reached as rendered; `None` without reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<String>,
+}
+
+/// Derived ratios are rendered with at most this many decimals, like Meta does.
+const RATIO_DECIMALS: u32 = 6;
+
+impl TruthRow {
+    fn new(
+        account: &AccountFacts,
+        entity: &Entity<'_>,
+        date_start: NaiveDate,
+        date_stop: NaiveDate,
+        metrics: Metrics,
+    ) -> Self {
+        let currency = account.currency;
+        let unit = 10u128.pow(currency.decimals());
+        let Metrics {
+            impressions,
+            clicks,
+            reach,
+            spend_minor,
+        } = metrics;
+        let (impressions_128, clicks_128, reach_128, spend_128) = (
+            u128::from(impressions),
+            u128::from(clicks),
+            u128::from(reach),
+            u128::from(spend_minor),
+        );
+        TruthRow {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            account_currency: currency.code().to_owned(),
+            campaign_id: entity.campaign.map(|c| c.id.clone()),
+            campaign_name: entity.campaign.map(|c| c.name.clone()),
+            adset_id: entity.adset.map(|a| a.id.clone()),
+            adset_name: entity.adset.map(|a| a.name.clone()),
+            ad_id: entity.ad.map(|a| a.id.clone()),
+            ad_name: entity.ad.map(|a| a.name.clone()),
+            date_start,
+            date_stop,
+            impressions,
+            clicks,
+            reach,
+            spend_minor,
+            spend: decimal::minor_units(spend_minor, currency.decimals()),
+            ctr: decimal::ratio(clicks_128 * 100, impressions_128, RATIO_DECIMALS),
+            cpc: decimal::ratio(spend_128, clicks_128 * unit, RATIO_DECIMALS),
+            cpm: decimal::ratio(spend_128 * 1_000, impressions_128 * unit, RATIO_DECIMALS),
+            frequency: decimal::ratio(impressions_128, reach_128, RATIO_DECIMALS),
+        }
+    }
+}
+
+/// One object at a report level, with the ads (and their start dates) it sums over.
+struct Entity<'a> {
+    campaign: Option<&'a CampaignFacts>,
+    adset: Option<&'a AdSetFacts>,
+    ad: Option<&'a AdFacts>,
+    ads: Vec<(&'a AdFacts, NaiveDate)>,
+}
+
+/// The objects of `level`, in ascending id order.
+fn entities(account: &AccountFacts, level: Level, today: NaiveDate) -> Vec<Entity<'_>> {
+    fn ads_of<'a>(
+        campaign: &CampaignFacts,
+        adset: &'a AdSetFacts,
+        today: NaiveDate,
+    ) -> Vec<(&'a AdFacts, NaiveDate)> {
+        let start = campaign.start_date(today);
+        adset.ads.iter().map(|ad| (ad, start)).collect()
+    }
+    let ads_of_adset = |campaign: &CampaignFacts, adset| ads_of(campaign, adset, today);
+    match level {
+        Level::Account => vec![Entity {
+            campaign: None,
+            adset: None,
+            ad: None,
+            ads: account
+                .campaigns
+                .iter()
+                .flat_map(|campaign| {
+                    campaign
+                        .adsets
+                        .iter()
+                        .flat_map(move |adset| ads_of_adset(campaign, adset))
+                })
+                .collect(),
+        }],
+        Level::Campaign => account
+            .campaigns
+            .iter()
+            .map(|campaign| Entity {
+                campaign: Some(campaign),
+                adset: None,
+                ad: None,
+                ads: campaign
+                    .adsets
+                    .iter()
+                    .flat_map(|adset| ads_of_adset(campaign, adset))
+                    .collect(),
+            })
+            .collect(),
+        Level::AdSet => account
+            .campaigns
+            .iter()
+            .flat_map(|campaign| {
+                campaign.adsets.iter().map(move |adset| Entity {
+                    campaign: Some(campaign),
+                    adset: Some(adset),
+                    ad: None,
+                    ads: ads_of_adset(campaign, adset),
+                })
+            })
+            .collect(),
+        Level::Ad => account
+            .campaigns
+            .iter()
+            .flat_map(|campaign| {
+                campaign.adsets.iter().flat_map(move |adset| {
+                    let start = campaign.start_date(today);
+                    adset.ads.iter().map(move |ad| Entity {
+                        campaign: Some(campaign),
+                        adset: Some(adset),
+                        ad: Some(ad),
+                        ads: vec![(ad, start)],
+                    })
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The summed delivery of `entity` on `date`.
+fn entity_day(account: &AccountFacts, entity: &Entity<'_>, date: NaiveDate) -> Metrics {
+    let mut total = Metrics::default();
+    for (ad, start) in &entity.ads {
+        if date >= *start
+            && let Some(metrics) = ad_day_metrics(&account.id, account.currency, &ad.id, date)
+        {
+            total.add(metrics);
+        }
+    }
+    total
+}
+
+/// The dates from `since` to the earlier of `until` and `today`, inclusive.
+fn dates(since: NaiveDate, until: NaiveDate, today: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    let last = until.min(today);
+    since.iter_days().take_while(move |date| *date <= last)
+}
+
+/// The rows the insights endpoint returns for `account` (already resolved) at `level`.
+pub(crate) fn rows(
+    account: &AccountFacts,
+    level: Level,
+    since: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+    increment: TimeIncrement,
+) -> Vec<TruthRow> {
+    let entities = entities(account, level, today);
+    match increment {
+        TimeIncrement::Daily => dates(since, until, today)
+            .flat_map(|date| {
+                entities.iter().filter_map(move |entity| {
+                    let metrics = entity_day(account, entity, date);
+                    (metrics.impressions > 0)
+                        .then(|| TruthRow::new(account, entity, date, date, metrics))
+                })
+            })
+            .collect(),
+        TimeIncrement::AllDays => entities
+            .iter()
+            .filter_map(|entity| {
+                let mut total = Metrics::default();
+                for date in dates(since, until, today) {
+                    total.add(entity_day(account, entity, date));
+                }
+                (total.impressions > 0).then(|| TruthRow::new(account, entity, since, until, total))
+            })
+            .collect(),
+    }
+}
+
+/// The daily insights rows (`time_increment=1`) for an account, ordered by date and then by
+/// object id, exactly as the API pages through them. `today` is the account's today (see
+/// [`crate::Sandbox::today_for`]); later dates have no rows. An invalid account id gives no rows.
+pub fn insights_truth(
+    account_id: &str,
+    level: Level,
+    since: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+) -> Vec<TruthRow> {
+    insights_truth_with(account_id, level, since, until, today, TimeIncrement::Daily)
+}
+
+/// Like [`insights_truth`], with a choice of time increment (`AllDays` gives one row per object
+/// for the whole range, ordered by object id).
+pub fn insights_truth_with(
+    account_id: &str,
+    level: Level,
+    since: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+    increment: TimeIncrement,
+) -> Vec<TruthRow> {
+    match account(account_id) {
+        Some(account) => rows(&account, level, since, until, today, increment),
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn accounts_are_deterministic_and_well_formed() {
+        for id in ["1", "123", "987654321", "100000000000001"] {
+            let account = account(id).unwrap();
+            assert_eq!(account, super::account(id).unwrap());
+            assert_eq!(account.name, format!("Sandbox Account {id}"));
+            assert!((2..=6).contains(&account.campaigns.len()));
+            let mut ids = Vec::new();
+            for campaign in &account.campaigns {
+                ids.push(campaign.id.parse::<u64>().unwrap());
+                assert!((1..=3).contains(&campaign.adsets.len()));
+                for adset in &campaign.adsets {
+                    ids.push(adset.id.parse::<u64>().unwrap());
+                    assert!((1..=3).contains(&adset.ads.len()));
+                    ids.extend(adset.ads.iter().map(|ad| ad.id.parse::<u64>().unwrap()));
+                }
+            }
+            assert!(ids.iter().all(|id| *id > 1 << 53));
+            assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids ascend");
+            assert!(matches!(account.campaigns[0].start, CampaignStart::On(_)));
+            assert!(matches!(
+                account.campaigns[1].start,
+                CampaignStart::DaysBeforeToday(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn invalid_account_ids_do_not_exist() {
+        assert!(account("").is_none());
+        assert!(account("act_1").is_none());
+        assert!(account("12a").is_none());
+        assert!(
+            insights_truth(
+                "x",
+                Level::Account,
+                date("2025-01-01"),
+                date("2025-01-02"),
+                date("2025-02-01")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn metrics_respect_their_invariants() {
+        let account = account("123").unwrap();
+        let today = date("2025-06-30");
+        let rows = rows(
+            &account,
+            Level::Ad,
+            date("2025-05-01"),
+            today,
+            today,
+            TimeIncrement::Daily,
+        );
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert!(row.impressions > 0);
+            assert!(row.clicks <= row.impressions);
+            assert!(row.reach <= row.impressions && row.reach > 0);
+        }
+    }
+
+    #[test]
+    fn higher_levels_are_sums_of_lower_levels() {
+        let account = account("4242").unwrap();
+        let today = date("2025-06-30");
+        let since = date("2025-06-01");
+        let total = |level| {
+            rows(&account, level, since, today, today, TimeIncrement::Daily)
+                .iter()
+                .fold((0, 0, 0, 0), |acc, row| {
+                    (
+                        acc.0 + row.impressions,
+                        acc.1 + row.clicks,
+                        acc.2 + row.reach,
+                        acc.3 + row.spend_minor,
+                    )
+                })
+        };
+        let account_total = total(Level::Account);
+        for level in [Level::Campaign, Level::AdSet, Level::Ad] {
+            assert_eq!(total(level), account_total, "{level}");
+        }
+    }
+
+    #[test]
+    fn no_rows_before_a_campaign_starts_or_after_today() {
+        let account = account("555").unwrap();
+        let today = date("2025-06-30");
+        let recent = &account.campaigns[1];
+        let start = recent.start_date(today);
+        let rows = rows(
+            &account,
+            Level::Campaign,
+            date("2025-01-01"),
+            date("2025-12-31"),
+            today,
+            TimeIncrement::Daily,
+        );
+        assert!(rows.iter().all(|row| row.date_start <= today));
+        assert!(
+            rows.iter()
+                .filter(|row| row.campaign_id.as_deref() == Some(recent.id.as_str()))
+                .all(|row| row.date_start >= start)
+        );
+    }
+
+    #[test]
+    fn all_days_rows_sum_the_daily_rows() {
+        let account = account("77").unwrap();
+        let today = date("2025-06-30");
+        let since = date("2025-06-10");
+        let daily = rows(
+            &account,
+            Level::Campaign,
+            since,
+            today,
+            today,
+            TimeIncrement::Daily,
+        );
+        let totals = rows(
+            &account,
+            Level::Campaign,
+            since,
+            today,
+            today,
+            TimeIncrement::AllDays,
+        );
+        for total in &totals {
+            let sum: u64 = daily
+                .iter()
+                .filter(|row| row.campaign_id == total.campaign_id)
+                .map(|row| row.spend_minor)
+                .sum();
+            assert_eq!(sum, total.spend_minor);
+            assert_eq!((total.date_start, total.date_stop), (since, today));
+        }
+    }
+
+    #[test]
+    fn derived_metrics_are_rendered_from_the_exact_sums() {
+        let account = AccountFacts {
+            id: "1".into(),
+            name: "n".into(),
+            time_zone: Tz::UTC,
+            currency: Currency::Usd,
+            campaigns: Vec::new(),
+        };
+        let entity = Entity {
+            campaign: None,
+            adset: None,
+            ad: None,
+            ads: Vec::new(),
+        };
+        let metrics = Metrics {
+            impressions: 3_000,
+            clicks: 30,
+            reach: 2_000,
+            spend_minor: 4_550,
+        };
+        let row = TruthRow::new(
+            &account,
+            &entity,
+            date("2025-01-01"),
+            date("2025-01-01"),
+            metrics,
+        );
+        assert_eq!(row.spend, "45.5");
+        assert_eq!(row.ctr.as_deref(), Some("1"));
+        assert_eq!(row.cpc.as_deref(), Some("1.516667"));
+        assert_eq!(row.cpm.as_deref(), Some("15.166667"));
+        assert_eq!(row.frequency.as_deref(), Some("1.5"));
+        let no_clicks = TruthRow::new(
+            &account,
+            &entity,
+            date("2025-01-01"),
+            date("2025-01-01"),
+            Metrics {
+                clicks: 0,
+                ..metrics
+            },
+        );
+        assert_eq!(no_clicks.cpc, None);
+    }
+}

@@ -1,0 +1,108 @@
+//! Due syncs become jobs exactly once, with the right window and the next run advanced.
+
+use chrono::{Duration, Utc};
+use shared::db::jobs::{self, JobFilter};
+use shared::db::syncs;
+use shared::domain::{JobState, Schedule, Trigger};
+use testkit::TestWorld;
+use testkit::fixtures::{MetaSyncOptions, meta_sync};
+
+use crate::{count_jobs, set_next_run};
+
+#[tokio::test]
+async fn a_due_sync_becomes_one_job_over_its_window_and_its_next_run_moves_on() {
+    // Arrange
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let now = Utc::now();
+    set_next_run(&world, fixture.sync.id, now - Duration::minutes(1)).await;
+
+    // Act
+    let report = world.tick(now).await;
+
+    // Assert
+    assert_eq!((report.due, report.created), (1, 1));
+    let client = world.pool.get().await.unwrap();
+    let found = jobs::list(&client, &JobFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let job = &found[0];
+    assert_eq!(job.state, JobState::Pending);
+    assert_eq!(job.trigger, Trigger::Scheduled);
+    assert_eq!(job.window, fixture.sync.window_at(now));
+    assert_eq!(job.window.days(), 3);
+    let sync = syncs::get(&client, fixture.tenant.id, fixture.sync.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let expected_next = Schedule::parse("0 6 * * *", "Europe/Berlin")
+        .unwrap()
+        .next_after(now)
+        .unwrap();
+    assert_eq!(sync.next_run_at, expected_next);
+}
+
+#[tokio::test]
+async fn a_sync_that_missed_many_runs_gets_one_catch_up_job_not_a_burst() {
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let now = Utc::now();
+    set_next_run(&world, fixture.sync.id, now - Duration::days(5)).await;
+
+    let first = world.tick(now).await;
+    let second = world.tick(now).await;
+
+    assert_eq!((first.due, first.created), (1, 1));
+    assert_eq!(
+        (second.due, second.created),
+        (0, 0),
+        "next run moved past now"
+    );
+    assert_eq!(count_jobs(&world).await, 1);
+}
+
+#[tokio::test]
+async fn a_due_sync_whose_previous_job_is_still_active_gets_no_second_job() {
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let now = Utc::now();
+    set_next_run(&world, fixture.sync.id, now - Duration::minutes(1)).await;
+    world.tick(now).await;
+    set_next_run(&world, fixture.sync.id, now - Duration::minutes(1)).await;
+
+    let report = world.tick(now).await;
+
+    assert_eq!((report.due, report.created), (1, 0));
+    assert_eq!(count_jobs(&world).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_ticking_at_once_create_each_due_job_exactly_once() {
+    // Arrange: 40 due syncs.
+    let world = TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[("ADSYNC__SCHEDULER__TICK_BATCH", "7")],
+    )
+    .await;
+    let now = Utc::now();
+    for index in 0..40 {
+        let fixture = meta_sync(
+            &world.pool,
+            &world.keys,
+            MetaSyncOptions {
+                account_id: format!("{}", 5000 + index),
+                ..MetaSyncOptions::default()
+            },
+        )
+        .await;
+        set_next_run(&world, fixture.sync.id, now - Duration::minutes(1)).await;
+    }
+
+    // Act
+    let (a, b) = futures_util::join!(world.tick(now), world.tick(now));
+
+    // Assert
+    assert_eq!(a.created + b.created, 40, "{a:?} {b:?}");
+    assert_eq!(count_jobs(&world).await, 40);
+}

@@ -1,0 +1,845 @@
+#!/usr/bin/env bash
+# Starts and stops the project-local PostgreSQL and RabbitMQ that development, `cargo test`
+# and the benchmarks run against: one instance of each, on 127.0.0.1 only, with all state under
+# .services/ at the repository root. Works without systemd or Docker, as root or as a normal user.
+#
+# Usage: scripts/services.sh up | down [--purge] | purge | status | env | help
+# Run `scripts/services.sh help` for the details (ports, files, environment).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/services.sh <command>
+
+  up              Install the Debian packages if missing, start PostgreSQL and RabbitMQ
+                  (management plugin on) on 127.0.0.1, wait until both answer, print the URLs.
+                  Idempotent: whatever already runs is left alone.
+  down [--purge]  Stop exactly the processes `up` started (by pid file). Data is kept;
+                  --purge also deletes .services/.
+  purge           Same as `down --purge`.
+  status          Show each service's pid and ports; exit 1 if either is not running.
+  env             Print `export` lines for: eval "$(scripts/services.sh env)"
+                  (starts nothing).
+
+Environment (defaults in brackets):
+  ADSYNC_PG_PORT          PostgreSQL port                      [55432]
+  ADSYNC_AMQP_PORT        RabbitMQ AMQP port                   [35672]
+  ADSYNC_AMQP_MGMT_PORT   RabbitMQ management HTTP port        [35673]
+  ADSYNC_AMQP_DIST_PORT   Erlang distribution port of the node [AMQP port + 20000, or - 20000 if that is > 65535]
+  ADSYNC_EPMD_PORT        the node's own epmd; rabbitmqctl uses the 10 ports above it
+                          [AMQP port + 1000, or AMQP port - 1011 if that does not fit]
+  ADSYNC_SERVICES_TIMEOUT       seconds to wait for each server to come up  [120]
+  ADSYNC_SERVICES_STOP_TIMEOUT  seconds to wait for each server to stop     [60]
+
+Files: .services/postgres/{data/,server.log,.s.PGSQL.<port>} and
+       .services/rabbitmq/{mnesia/,log/,rabbit.pid,epmd.pid,launcher.pid,stdout.log,...}
+EOF
+}
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+
+REPO_ROOT=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+SERVICES_DIR=$REPO_ROOT/.services
+
+PG_DIR=$SERVICES_DIR/postgres          # owned by the server's user; also the unix socket directory
+PG_DATA=$PG_DIR/data
+PG_LOG=$PG_DIR/server.log
+PG_CONF_NAME=adsync-services.conf      # included from postgresql.conf, rewritten on every start
+PG_DATABASE=adsync
+
+RMQ_DIR=$SERVICES_DIR/rabbitmq         # also the node's HOME, so its .erlang.cookie lives here
+RMQ_BIN=/usr/lib/rabbitmq/bin
+RMQ_PID_FILE=$RMQ_DIR/rabbit.pid       # beam.smp, written by the node itself
+RMQ_LAUNCHER_PID_FILE=$RMQ_DIR/launcher.pid   # the rabbitmq-server shell wrapper (parent of beam)
+RMQ_EPMD_PID_FILE=$RMQ_DIR/epmd.pid
+RMQ_INSTANCE_FILE=$RMQ_DIR/instance.env       # ports the running node was started with
+RMQ_STDOUT_LOG=$RMQ_DIR/stdout.log
+
+PG_PORT=${ADSYNC_PG_PORT:-55432}
+AMQP_PORT=${ADSYNC_AMQP_PORT:-35672}
+MGMT_PORT=${ADSYNC_AMQP_MGMT_PORT:-35673}
+START_TIMEOUT=${ADSYNC_SERVICES_TIMEOUT:-120}
+STOP_TIMEOUT=${ADSYNC_SERVICES_STOP_TIMEOUT:-60}
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+# Milliseconds since the epoch (EPOCHREALTIME may use a locale's decimal comma).
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
+elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%02d s' $((ms / 1000)) $((ms % 1000 / 10)); }
+
+is_port_number() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1024 && $1 <= 65535)); }
+
+# Prints the last lines of each log file that exists, to stderr.
+show_logs() {
+  local f
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    printf -- '----- last 40 lines of %s -----\n' "$f" >&2
+    tail -n 40 -- "$f" >&2 || true
+  done
+}
+
+read_pid_file() {
+  local pid=""
+  [[ -f $1 ]] || return 1
+  read -r pid <"$1" || true
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  echo "$pid"
+}
+
+# True if the process exists and is not a zombie. (On this kind of sandbox PID 1 does not reap
+# orphans, so a stopped daemon can linger as <defunct>; `kill -0` would still succeed on it.)
+proc_alive() {
+  local stat
+  [[ $1 =~ ^[0-9]+$ ]] || return 1
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != [ZX] ]]
+}
+
+proc_comm() { { cat "/proc/$1/comm"; } 2>/dev/null || true; }
+
+# Pids (zombies excluded) of every process in process group $1.
+proc_group_members() {
+  local d stat state pgrp
+  for d in /proc/[0-9]*; do
+    { read -r stat <"$d/stat"; } 2>/dev/null || continue
+    read -r state _ pgrp _ <<<"${stat##*) }"
+    [[ $pgrp == "$1" && $state != [ZX] ]] && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+# True if the process's environment holds exactly NAME=VALUE (or cannot be read: then trust the
+# other checks, which is only the case for a process of another user when we are not root).
+proc_has_env() {
+  [[ -r /proc/$1/environ ]] || return 0
+  { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF -- "$2"
+}
+
+# Waits until the process is gone; returns 1 if it is still there at the deadline.
+wait_gone() {
+  local pid=$1 deadline=$(($(now_ms) + $2 * 1000))
+  while proc_alive "$pid"; do
+    (($(now_ms) < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# SIGTERM, wait up to $2 seconds, then SIGKILL.
+terminate() {
+  local pid=$1 timeout=$2 what=$3
+  proc_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$timeout"; then
+    log "$what (pid $pid) did not exit within ${timeout}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || die "$what (pid $pid) survived SIGKILL"
+  fi
+}
+
+# shellcheck disable=SC2016 # $1 is expanded by the inner bash
+tcp_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
+
+# Describes who listens on a TCP port ("" if nobody). Uses ss when present, else a connect probe.
+port_user() {
+  local line
+  if command -v ss >/dev/null 2>&1; then
+    line=$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n 1) || true
+    if [[ -n $line ]]; then
+      if [[ $line =~ \(\(\"([^\"]*)\",pid=([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
+      else
+        echo "another process"
+      fi
+    fi
+  elif tcp_open "$1"; then
+    echo "another process"
+  fi
+}
+
+require_free_port() {
+  local port=$1 what=$2 user
+  user=$(port_user "$port")
+  [[ -z $user ]] || die "port $port ($what) is already in use by $user, which was not started by this script. Stop it, or choose another port with $3=<port>."
+}
+
+# Runs a command as root: directly, or through sudo when we are not root.
+as_root() {
+  if ((EUID == 0)); then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root to run: $* (not root, and sudo is not installed)"
+  fi
+}
+
+# PostgreSQL refuses to run as root: as root run its tools as the postgres user, otherwise as us.
+# `cd /` keeps initdb from complaining about a working directory postgres may not enter.
+# fd 9 (our lock) is closed so that the server does not inherit and hold it.
+as_pg() {
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- "$@" 9>&-)
+  else
+    "$@" 9>&-
+  fi
+}
+
+# --------------------------------------------------------------------------------------------
+# Ports
+# --------------------------------------------------------------------------------------------
+
+derive_ports() {
+  local p name v
+  for name in PG_PORT AMQP_PORT MGMT_PORT; do
+    is_port_number "${!name}" || die "$name=${!name} is not a port number in 1024..65535"
+  done
+  if [[ -n ${ADSYNC_AMQP_DIST_PORT:-} ]]; then
+    DIST_PORT=$ADSYNC_AMQP_DIST_PORT
+  elif ((AMQP_PORT + 20000 <= 65535)); then
+    DIST_PORT=$((AMQP_PORT + 20000))      # RabbitMQ's own convention (5672 -> 25672)
+  else
+    DIST_PORT=$((AMQP_PORT - 20000))
+  fi
+  if [[ -n ${ADSYNC_EPMD_PORT:-} ]]; then
+    EPMD_PORT=$ADSYNC_EPMD_PORT
+  elif ((AMQP_PORT + 1010 <= 65535)); then
+    EPMD_PORT=$((AMQP_PORT + 1000))
+  else
+    EPMD_PORT=$((AMQP_PORT - 1011))
+  fi
+  # rabbitmqctl & co. start a short-lived Erlang node that listens on a port of this range.
+  # Left alone, RabbitMQ 3.10 uses 35672..35682, which covers our default AMQP/management ports.
+  CTL_PORT_MIN=$((EPMD_PORT + 1))
+  CTL_PORT_MAX=$((EPMD_PORT + 10))
+  for name in DIST_PORT EPMD_PORT CTL_PORT_MAX; do
+    is_port_number "${!name}" || die "derived $name=${!name} is out of range; set ADSYNC_AMQP_DIST_PORT / ADSYNC_EPMD_PORT"
+  done
+
+  local -A seen=()
+  for name in PG_PORT AMQP_PORT MGMT_PORT DIST_PORT EPMD_PORT; do
+    v=${!name}
+    [[ -z ${seen[$v]:-} ]] || die "port $v is used for both ${seen[$v]} and $name; override one of ADSYNC_PG_PORT, ADSYNC_AMQP_PORT, ADSYNC_AMQP_MGMT_PORT, ADSYNC_AMQP_DIST_PORT, ADSYNC_EPMD_PORT"
+    seen[$v]=$name
+  done
+  for ((p = CTL_PORT_MIN; p <= CTL_PORT_MAX; p++)); do
+    [[ -z ${seen[$p]:-} ]] || die "port $p (${seen[$p]}) falls in rabbitmqctl's range $CTL_PORT_MIN..$CTL_PORT_MAX (epmd port + 1..10); set ADSYNC_EPMD_PORT to another port"
+  done
+}
+
+# --------------------------------------------------------------------------------------------
+# Packages
+# --------------------------------------------------------------------------------------------
+
+pg_bindirs() { # every installed server, lowest version first
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [[ -x $d/postgres && -x $d/initdb && -x $d/pg_ctl ]] && echo "$d"
+  done | sort -V
+}
+
+rmq_installed() { [[ -x $RMQ_BIN/rabbitmq-server && -x $RMQ_BIN/rabbitmqctl ]]; }
+
+POLICY_RC_D=/usr/sbin/policy-rc.d
+REMOVE_POLICY_RC_D=0
+cleanup() {
+  if ((REMOVE_POLICY_RC_D)); then
+    as_root rm -f "$POLICY_RC_D" || true
+    REMOVE_POLICY_RC_D=0
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+apt_candidate_missing() {
+  local pkg cand
+  for pkg in "$@"; do
+    cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    [[ -n $cand && $cand != "(none)" ]] || return 0
+  done
+  return 1
+}
+
+apt_install() {
+  local apt_log=$SERVICES_DIR/apt.log start updated=0
+  command -v apt-get >/dev/null 2>&1 || die "$* missing and apt-get is not available; install them by hand"
+  start=$(now_ms)
+  log "installing $* with apt-get (output in $apt_log)"
+  # Without systemd, the packages' postinst would start the distribution's own PostgreSQL cluster
+  # and RabbitMQ node (port 5432/5672, epmd on 0.0.0.0:4369). A policy-rc.d that answers 101
+  # ("action forbidden") stops that; we only add one for the install if none exists.
+  if [[ ! -e $POLICY_RC_D ]]; then
+    # shellcheck disable=SC2016 # $1 is expanded by the inner sh
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >"$1" && chmod 755 "$1"' sh "$POLICY_RC_D"
+    REMOVE_POLICY_RC_D=1
+  fi
+  : >"$apt_log"
+  if apt_candidate_missing "$@"; then
+    as_root apt-get update >>"$apt_log" 2>&1 || { show_logs "$apt_log"; die "apt-get update failed"; }
+    updated=1
+  fi
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$apt_log" 2>&1; then
+    # Package lists may be stale (404 on download); refresh them once and retry.
+    ((updated)) && { show_logs "$apt_log"; die "apt-get install $* failed"; }
+    log "apt-get install failed; running apt-get update and retrying"
+    as_root apt-get update >>"$apt_log" 2>&1 || { show_logs "$apt_log"; die "apt-get update failed"; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$apt_log" 2>&1 ||
+      { show_logs "$apt_log"; die "apt-get install $* failed"; }
+  fi
+  cleanup
+  log "installed $* in $(elapsed "$start")"
+}
+
+ensure_packages() {
+  local missing=()
+  [[ -n $(pg_bindirs) ]] || missing+=(postgresql)
+  rmq_installed || missing+=(rabbitmq-server)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+  [[ -n $(pg_bindirs) ]] || die "no PostgreSQL server found under /usr/lib/postgresql/<version>/bin after installing"
+  rmq_installed || die "RabbitMQ not found in $RMQ_BIN after installing rabbitmq-server"
+}
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------------------------
+
+# The server binaries: the version that created the data dir, else the newest installed.
+pg_bindir() {
+  local version
+  if [[ -f $PG_DATA/PG_VERSION ]]; then
+    read -r version <"$PG_DATA/PG_VERSION"
+    [[ -x /usr/lib/postgresql/$version/bin/pg_ctl ]] ||
+      die "$PG_DATA was created by PostgreSQL $version, which is not installed (apt-get install postgresql-$version, or run 'purge' to start over)"
+    echo "/usr/lib/postgresql/$version/bin"
+  else
+    pg_bindirs | tail -n 1
+  fi
+}
+
+# Prints the postmaster's pid if the server of our data dir runs.
+pg_pid() {
+  local pid cwd
+  pid=$(read_pid_file "$PG_DATA/postmaster.pid") || return 1
+  proc_alive "$pid" || return 1
+  [[ $(proc_comm "$pid") == postgres ]] || return 1
+  cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || true   # the postmaster chdirs into its data dir
+  [[ -z $cwd || $cwd == "$PG_DATA" ]] || return 1
+  echo "$pid"
+}
+
+pg_running_port() { sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+# Removes postmaster.pid and the socket lock files when their process is gone. PostgreSQL does
+# this itself with kill(pid, 0), but that succeeds on a zombie, and where PID 1 does not reap
+# orphans a killed postmaster stays a zombie; the next start would then refuse to run.
+pg_clear_stale_pid_files() {
+  local f pid
+  pg_pid >/dev/null && return 0
+  for f in "$PG_DATA/postmaster.pid" "$PG_DIR"/.s.PGSQL.*.lock; do
+    [[ -f $f ]] || continue
+    pid=$(read_pid_file "$f") || pid=""
+    if [[ -z $pid ]] || ! proc_alive "$pid" || [[ $f == "$PG_DATA/postmaster.pid" ]]; then
+      log "postgres: removing stale $(basename -- "$f") (process ${pid:-?} is gone)"
+      rm -f -- "$f"
+    fi
+  done
+}
+
+# Every directory above the data dir must be enterable by the server's user.
+pg_make_reachable() {
+  local d
+  ((EUID == 0)) || return 0
+  runuser -u postgres -- test -x "$PG_DIR" 2>/dev/null && return 0
+  d=$PG_DIR
+  while [[ $d != / ]]; do
+    d=$(dirname -- "$d")
+    if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+      log "note: chmod o+x $d so the postgres user can reach $PG_DIR"
+      chmod o+x "$d"
+    fi
+  done
+  runuser -u postgres -- test -x "$PG_DIR" || die "the postgres user cannot enter $PG_DIR"
+}
+
+pg_write_config() {
+  local conf=$PG_DATA/$PG_CONF_NAME
+  cat >"$conf" <<EOF
+# Written by scripts/services.sh on every start; edits here are overwritten.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '${PG_DIR//\'/\'\'}'
+max_connections = 400
+# Benchmarks run against this server, so durability stays on.
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+EOF
+  chmod 600 "$conf"
+  ((EUID != 0)) || chown postgres:postgres "$conf"
+  grep -qF "include_if_exists = '$PG_CONF_NAME'" "$PG_DATA/postgresql.conf" ||
+    printf "\n# Added by scripts/services.sh\ninclude_if_exists = '%s'\n" "$PG_CONF_NAME" >>"$PG_DATA/postgresql.conf"
+}
+
+pg_init() {
+  local bindir=$1 start
+  start=$(now_ms)
+  log "postgres: initdb $PG_DATA"
+  if ! as_pg "$bindir/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1; then
+    show_logs "$PG_DIR/initdb.log"
+    die "postgres: initdb failed"
+  fi
+  log "postgres: initdb done in $(elapsed "$start")"
+}
+
+pg_ensure_database() {
+  local bindir=$1 found
+  found=$("$bindir/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc \
+    "select 1 from pg_database where datname = '$PG_DATABASE'") || die "postgres: cannot connect to 127.0.0.1:$PG_PORT"
+  if [[ $found != 1 ]]; then
+    "$bindir/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "create database $PG_DATABASE" >/dev/null ||
+      die "postgres: could not create database $PG_DATABASE"
+    log "postgres: created database $PG_DATABASE"
+  fi
+}
+
+pg_up() {
+  local bindir pid start socket
+  bindir=$(pg_bindir)
+  if pid=$(pg_pid); then
+    log "postgres: already running (pid $pid, 127.0.0.1:$PG_PORT)"
+  else
+    start=$(now_ms)
+    pg_clear_stale_pid_files
+    socket="$PG_DIR/.s.PGSQL.$PG_PORT"
+    ((${#socket} <= 100)) || die "postgres: unix socket path $socket is too long for the kernel (max ~107 bytes); move the repository to a shorter path"
+    mkdir -p "$PG_DIR"
+    chmod 755 "$PG_DIR"
+    ((EUID != 0)) || chown postgres:postgres "$PG_DIR"
+    pg_make_reachable
+    [[ -f $PG_DATA/PG_VERSION ]] || pg_init "$bindir"
+    pg_write_config
+    log "postgres: starting on 127.0.0.1:$PG_PORT ($("$bindir/postgres" --version))"
+    if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$START_TIMEOUT" -s start; then
+      show_logs "$PG_LOG"
+      if pg_pid >/dev/null; then as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -s stop || true; fi
+      die "postgres: failed to start or not ready within ${START_TIMEOUT}s (log: $PG_LOG)"
+    fi
+    "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -t 10 ||
+      { show_logs "$PG_LOG"; die "postgres: started but does not accept TCP connections on 127.0.0.1:$PG_PORT"; }
+    log "postgres: ready in $(elapsed "$start") (pid $(pg_pid || echo '?'))"
+  fi
+  pg_ensure_database "$bindir"
+}
+
+pg_down() {
+  local pid bindir
+  if ! pid=$(pg_pid); then
+    pg_clear_stale_pid_files
+    log "postgres: not running"
+    return 0
+  fi
+  log "postgres: stopping (pid $pid)"
+  bindir=$(pg_bindir)
+  if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_TIMEOUT" -s stop; then
+    log "postgres: fast shutdown did not finish in ${STOP_TIMEOUT}s; trying immediate"
+    as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop || true
+  fi
+  wait_gone "$pid" 10 || terminate "$pid" 5 postgres
+  log "postgres: stopped"
+}
+
+pg_status() {
+  local pid
+  if pid=$(pg_pid); then
+    if tcp_open "$(pg_running_port)"; then
+      echo "postgres: running (pid $pid, 127.0.0.1:$(pg_running_port), socket dir $PG_DIR, data $PG_DATA)"
+      return 0
+    fi
+    echo "postgres: process $pid is up but 127.0.0.1:$(pg_running_port) does not accept connections"
+    return 1
+  fi
+  echo "postgres: not running"
+  return 1
+}
+
+# --------------------------------------------------------------------------------------------
+# RabbitMQ
+# --------------------------------------------------------------------------------------------
+
+rmq_nodename() { echo "adsync-$1@localhost"; }
+
+# Loads the ports the running node was started with (falls back to the configured ones).
+rmq_load_instance() {
+  I_AMQP_PORT=$AMQP_PORT I_MGMT_PORT=$MGMT_PORT I_DIST_PORT=$DIST_PORT I_EPMD_PORT=$EPMD_PORT
+  I_CTL_PORT_MIN=$CTL_PORT_MIN I_CTL_PORT_MAX=$CTL_PORT_MAX
+  local key value
+  [[ -f $RMQ_INSTANCE_FILE ]] || return 0
+  while IFS='=' read -r key value; do
+    case $key in
+      AMQP_PORT | MGMT_PORT | DIST_PORT | EPMD_PORT | CTL_PORT_MIN | CTL_PORT_MAX)
+        [[ $value =~ ^[0-9]+$ ]] && printf -v "I_$key" '%s' "$value" ;;
+    esac
+  done <"$RMQ_INSTANCE_FILE"
+}
+
+# The environment of our node, for the server and for its CLI tools (same HOME = same cookie,
+# same node name, same epmd). Call it in a subshell.
+rmq_export_env() {
+  export HOME=$RMQ_DIR
+  export PATH=$RMQ_BIN:$PATH
+  export LC_ALL=C.UTF-8
+  export RABBITMQ_NODENAME
+  RABBITMQ_NODENAME=$(rmq_nodename "$I_AMQP_PORT")
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$I_AMQP_PORT RABBITMQ_DIST_PORT=$I_DIST_PORT
+  export RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia RABBITMQ_LOG_BASE=$RMQ_DIR/log
+  export RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq.conf RABBITMQ_CONFIG_FILES=$RMQ_DIR/conf.d
+  export RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_DIR/advanced.config
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
+  export RABBITMQ_PID_FILE=$RMQ_PID_FILE
+  export ERL_CRASH_DUMP=$RMQ_DIR/log/erl_crash.dump   # default: the working directory
+  export RABBITMQ_CONF_ENV_FILE=/dev/null        # ignore /etc/rabbitmq/rabbitmq-env.conf
+  export ERL_EPMD_PORT=$I_EPMD_PORT ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CTL_DIST_PORT_MIN=$I_CTL_PORT_MIN RABBITMQ_CTL_DIST_PORT_MAX=$I_CTL_PORT_MAX
+  export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+rmq_node_log() { echo "$RMQ_DIR/log/$(rmq_nodename "$I_AMQP_PORT").log"; }
+
+rmq_ours() { proc_has_env "$1" "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia"; }
+
+rmq_beam_pid() {
+  local pid
+  if pid=$(read_pid_file "$RMQ_PID_FILE") && proc_alive "$pid" && [[ $(proc_comm "$pid") == beam.smp ]] && rmq_ours "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  for pid in $(rmq_group); do
+    [[ $(proc_comm "$pid") == beam.smp ]] && { echo "$pid"; return 0; }
+  done
+  return 1
+}
+
+# The node runs in its own session and process group, led by the rabbitmq-server wrapper whose pid
+# is in launcher.pid. That group still names the node's processes when the wrapper is gone or the
+# node has not written its pid file yet (it does so a few seconds into the boot).
+rmq_group() {
+  local leader pid
+  leader=$(read_pid_file "$RMQ_LAUNCHER_PID_FILE") || return 0
+  for pid in $(proc_group_members "$leader"); do
+    rmq_ours "$pid" && echo "$pid"
+  done
+  return 0
+}
+
+# True if any process of our node (booting, running or stopping) is there.
+rmq_present() { rmq_beam_pid >/dev/null || [[ -n $(rmq_group) ]]; }
+
+rmq_epmd_pid() {
+  local pid
+  pid=$(read_pid_file "$RMQ_EPMD_PID_FILE") || return 1
+  proc_alive "$pid" && [[ $(proc_comm "$pid") == epmd ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-port $I_EPMD_PORT " || return 1
+  echo "$pid"
+}
+
+rmq_write_config() {
+  mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log" "$RMQ_DIR/conf.d"
+  cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+# Written by scripts/services.sh on every start; edits here are overwritten.
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $MGMT_PORT
+log.console = false
+log.file.level = info
+EOF
+  # Written as a file, so no rabbitmq-plugins call (and no running node) is needed.
+  echo '[rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
+  cat >"$RMQ_INSTANCE_FILE" <<EOF
+AMQP_PORT=$AMQP_PORT
+MGMT_PORT=$MGMT_PORT
+DIST_PORT=$DIST_PORT
+EPMD_PORT=$EPMD_PORT
+CTL_PORT_MIN=$CTL_PORT_MIN
+CTL_PORT_MAX=$CTL_PORT_MAX
+EOF
+}
+
+epmd_binary() {
+  local e
+  e=$(command -v epmd 2>/dev/null) && { echo "$e"; return; }
+  for e in /usr/lib/erlang/bin/epmd /usr/lib/erlang/erts-*/bin/epmd; do
+    [[ -x $e ]] && { echo "$e"; return; }
+  done
+  die "epmd not found (is erlang-base installed?)"
+}
+
+# Starts a process detached from us (new session, no stdin, output to a log) and records its
+# pid from inside, so the file is right even if setsid has to fork.
+spawn_detached() {
+  local pid_file=$1 out=$2
+  shift 2
+  rm -f "$pid_file"
+  (
+    rmq_export_env
+    cd "$RMQ_DIR"
+    # shellcheck disable=SC2016 # $$ and $1 are the inner sh's
+    exec setsid sh -c 'echo $$ >"$1"; shift; exec nohup "$@"' sh "$pid_file" "$@" </dev/null >>"$out" 2>&1 9>&-
+  ) &
+  local deadline=$(($(now_ms) + 5000))
+  until [[ -s $pid_file ]]; do
+    (($(now_ms) < deadline)) || die "could not start $1"
+    sleep 0.05
+  done
+}
+
+rmq_start_epmd() {
+  local pid deadline
+  if pid=$(rmq_epmd_pid); then
+    log "rabbitmq: reusing our epmd (pid $pid, 127.0.0.1:$I_EPMD_PORT)"
+    return 0
+  fi
+  spawn_detached "$RMQ_EPMD_PID_FILE" "$RMQ_DIR/epmd.log" "$(epmd_binary)" -address 127.0.0.1 -port "$EPMD_PORT"
+  deadline=$(($(now_ms) + 10000))
+  until tcp_open "$EPMD_PORT"; do
+    if (($(now_ms) >= deadline)) || ! proc_alive "$(read_pid_file "$RMQ_EPMD_PID_FILE" || true)"; then
+      show_logs "$RMQ_DIR/epmd.log"
+      die "rabbitmq: epmd did not start on 127.0.0.1:$EPMD_PORT"
+    fi
+    sleep 0.05
+  done
+}
+
+# Starts the node without waiting for it (rmq_wait does); returns early if it is already up.
+RMQ_STARTED_AT=""
+rmq_start() {
+  local pid
+  rmq_load_instance
+  rmq_present && return 0    # preflight_ports checked that it uses the configured ports
+  rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE"
+  [[ ! -f $RMQ_EPMD_PID_FILE ]] || rmq_epmd_pid >/dev/null || rm -f "$RMQ_EPMD_PID_FILE"
+  # A leftover epmd of ours on other ports is stopped before the ports change.
+  if [[ $I_EPMD_PORT != "$EPMD_PORT" ]] && pid=$(rmq_epmd_pid); then terminate "$pid" 5 epmd; fi
+
+  RMQ_STARTED_AT=$(now_ms)
+  rmq_write_config
+  rmq_load_instance
+  rmq_start_epmd
+  log "rabbitmq: starting node $(rmq_nodename "$AMQP_PORT") on 127.0.0.1:$AMQP_PORT (management :$MGMT_PORT, dist :$DIST_PORT, epmd :$EPMD_PORT)"
+  spawn_detached "$RMQ_LAUNCHER_PID_FILE" "$RMQ_STDOUT_LOG" "$RMQ_BIN/rabbitmq-server"
+}
+
+rmq_fail() {
+  show_logs "$RMQ_STDOUT_LOG" "$(rmq_node_log)"
+  log "rabbitmq: stopping what was started"
+  rmq_down >/dev/null 2>&1 || true
+  die "rabbitmq: $*"
+}
+
+rmq_wait() {
+  local deadline remaining pid
+  deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+  # The AMQP listener opens near the end of boot (after the management listener), so a TCP
+  # probe is the cheap first check; await_startup below is the authoritative one.
+  until tcp_open "$AMQP_PORT"; do
+    rmq_present || rmq_fail "the node exited during startup (logs above)"
+    (($(now_ms) < deadline)) || rmq_fail "AMQP port 127.0.0.1:$AMQP_PORT did not open within ${START_TIMEOUT}s"
+    sleep 0.2
+  done
+  if [[ -n $RMQ_STARTED_AT ]] || ! tcp_open "$MGMT_PORT"; then
+    remaining=$(((deadline - $(now_ms)) / 1000))
+    ((remaining >= 5)) || remaining=5
+    (rmq_export_env && rabbitmqctl -q await_startup --timeout "$remaining") >&2 9>&- ||
+      rmq_fail "rabbitmqctl await_startup failed"
+    tcp_open "$MGMT_PORT" || rmq_fail "management port 127.0.0.1:$MGMT_PORT is not open"
+  fi
+  pid=$(rmq_beam_pid) || rmq_fail "the node is up but $RMQ_PID_FILE does not name it"
+  if [[ -n $RMQ_STARTED_AT ]]; then
+    log "rabbitmq: ready in $(elapsed "$RMQ_STARTED_AT") (pid $pid, epmd pid $(rmq_epmd_pid || echo '?'))"
+  else
+    log "rabbitmq: already running (pid $pid, 127.0.0.1:$AMQP_PORT)"
+  fi
+}
+
+rmq_down() {
+  local pid members
+  rmq_load_instance
+  if ! rmq_present && ! rmq_epmd_pid >/dev/null; then
+    rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE" "$RMQ_EPMD_PID_FILE"
+    log "rabbitmq: not running"
+    return 0
+  fi
+  if pid=$(rmq_beam_pid); then
+    log "rabbitmq: stopping node (pid $pid, SIGTERM; a clean stop takes ~6 s)"
+    terminate "$pid" "$STOP_TIMEOUT" "rabbitmq (beam.smp)"
+  elif [[ -f $RMQ_PID_FILE ]]; then
+    log "rabbitmq: stale pid file (process $(read_pid_file "$RMQ_PID_FILE" || echo '?') is gone)"
+  fi
+  # The wrapper shell normally exits with the node; stop whatever is left of the group.
+  members=$(rmq_group)
+  if [[ -n $members ]]; then
+    log "rabbitmq: stopping the rest of its process group: $(echo "$members" | tr '\n' ' ')"
+    for pid in $members; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $members; do terminate "$pid" 10 "rabbitmq process"; done
+  fi
+  # epmd outlives the node; stop the one we started.
+  if pid=$(rmq_epmd_pid); then
+    log "rabbitmq: stopping epmd (pid $pid)"
+    terminate "$pid" 5 epmd
+  fi
+  rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE" "$RMQ_EPMD_PID_FILE"
+  log "rabbitmq: stopped"
+}
+
+rmq_status() {
+  local pid epmd rc=0
+  rmq_load_instance
+  if pid=$(rmq_beam_pid) && tcp_open "$I_AMQP_PORT"; then
+    echo "rabbitmq: running (pid $pid, node $(rmq_nodename "$I_AMQP_PORT"), amqp 127.0.0.1:$I_AMQP_PORT, management 127.0.0.1:$I_MGMT_PORT, dist 127.0.0.1:$I_DIST_PORT)"
+  elif rmq_present; then
+    echo "rabbitmq: starting or unhealthy (pids $(rmq_group | tr '\n' ' '); 127.0.0.1:$I_AMQP_PORT not accepting connections)"
+    rc=1
+  else
+    echo "rabbitmq: not running"
+    rc=1
+  fi
+  if epmd=$(rmq_epmd_pid); then
+    echo "epmd:     running (pid $epmd, 127.0.0.1:$I_EPMD_PORT)"
+  elif ((rc == 0)); then
+    echo "epmd:     not running (rabbitmqctl cannot reach the node)"
+  fi
+  return $rc
+}
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
+amqp_url() { echo "amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"; }
+mgmt_url() { echo "http://127.0.0.1:$MGMT_PORT"; }
+
+lock_services_dir() {
+  exec 9>"$SERVICES_DIR/.lock"
+  flock -w "$((START_TIMEOUT + STOP_TIMEOUT))" 9 || die "another scripts/services.sh is still running (lock $SERVICES_DIR/.lock)"
+}
+
+# Checks, before anything starts, that the ports of each service that has to be started are free,
+# so a conflict never leaves one service half-started.
+preflight_ports() {
+  local pid running_port
+  if pg_pid >/dev/null; then
+    running_port=$(pg_running_port)
+    [[ $running_port == "$PG_PORT" ]] ||
+      die "postgres from .services already runs on port $running_port, not ADSYNC_PG_PORT=$PG_PORT; run 'scripts/services.sh down' first"
+  else
+    require_free_port "$PG_PORT" "PostgreSQL" ADSYNC_PG_PORT
+  fi
+  rmq_load_instance
+  if rmq_present; then
+    [[ $I_AMQP_PORT == "$AMQP_PORT" && $I_MGMT_PORT == "$MGMT_PORT" && $I_DIST_PORT == "$DIST_PORT" && $I_EPMD_PORT == "$EPMD_PORT" ]] ||
+      die "rabbitmq from .services already runs with AMQP port $I_AMQP_PORT, management $I_MGMT_PORT, dist $I_DIST_PORT, epmd $I_EPMD_PORT, not the configured ones; run 'scripts/services.sh down' first"
+  else
+    require_free_port "$AMQP_PORT" "RabbitMQ AMQP" ADSYNC_AMQP_PORT
+    require_free_port "$MGMT_PORT" "RabbitMQ management" ADSYNC_AMQP_MGMT_PORT
+    require_free_port "$DIST_PORT" "RabbitMQ Erlang distribution" ADSYNC_AMQP_DIST_PORT
+    if ! pid=$(rmq_epmd_pid) || [[ $I_EPMD_PORT != "$EPMD_PORT" ]]; then
+      require_free_port "$EPMD_PORT" "Erlang port mapper for RabbitMQ" ADSYNC_EPMD_PORT
+    fi
+  fi
+}
+
+cmd_up() {
+  local start
+  start=$(now_ms)
+  mkdir -p "$SERVICES_DIR"
+  chmod 755 "$SERVICES_DIR"
+  lock_services_dir
+  ensure_packages
+  preflight_ports
+  rmq_start        # RabbitMQ takes ~10 s to boot, so PostgreSQL starts while it does
+  pg_up
+  rmq_wait
+  log "up in $(elapsed "$start"); load the URLs with: eval \"\$(scripts/services.sh env)\""
+  printf 'postgres   %s\n' "$(pg_url "$PG_DATABASE")"
+  printf 'amqp       %s\n' "$(amqp_url)"
+  printf 'management %s (user guest, password guest)\n' "$(mgmt_url)"
+}
+
+cmd_down() {
+  local purge=0 start
+  case ${1:-} in
+    "") ;;
+    --purge) purge=1 ;;
+    *) die "unknown option for down: $1 (only --purge)" ;;
+  esac
+  start=$(now_ms)
+  if [[ -d $SERVICES_DIR ]]; then
+    lock_services_dir
+    rmq_down
+    pg_down
+  else
+    log "nothing to stop ($SERVICES_DIR does not exist)"
+  fi
+  if ((purge)) && [[ -d $SERVICES_DIR ]]; then
+    [[ $SERVICES_DIR == "$REPO_ROOT/.services" && -n $REPO_ROOT ]] || die "refusing to delete $SERVICES_DIR"
+    rm -rf -- "$SERVICES_DIR"
+    log "deleted $SERVICES_DIR"
+  fi
+  log "down in $(elapsed "$start")"
+}
+
+cmd_status() {
+  local rc=0
+  pg_status || rc=1
+  rmq_status || rc=1
+  return $rc
+}
+
+cmd_env() {
+  local name value
+  for name in ADSYNC__DATABASE__URL ADSYNC__RABBITMQ__URL ADSYNC_TEST_DATABASE_URL ADSYNC_TEST_AMQP_URL \
+    ADSYNC_AMQP_MANAGEMENT_URL ADSYNC_PG_PORT ADSYNC_AMQP_PORT ADSYNC_AMQP_MGMT_PORT; do
+    case $name in
+      ADSYNC__DATABASE__URL) value=$(pg_url "$PG_DATABASE") ;;
+      ADSYNC_TEST_DATABASE_URL) value=$(pg_url postgres) ;;   # the test harness creates its own databases
+      ADSYNC__RABBITMQ__URL | ADSYNC_TEST_AMQP_URL) value=$(amqp_url) ;;
+      ADSYNC_AMQP_MANAGEMENT_URL) value=$(mgmt_url) ;;      # user guest, password guest
+      ADSYNC_PG_PORT) value=$PG_PORT ;;
+      ADSYNC_AMQP_PORT) value=$AMQP_PORT ;;
+      ADSYNC_AMQP_MGMT_PORT) value=$MGMT_PORT ;;
+    esac
+    printf "export %s='%s'\n" "$name" "$value"
+  done
+}
+
+main() {
+  local cmd=${1:-}
+  (($# == 0)) || shift
+  case $cmd in
+    help | -h | --help) usage; return 0 ;;
+    up | down | purge | status | env) ;;
+    "") usage >&2; exit 2 ;;
+    *) printf 'services: unknown command: %s\n\n' "$cmd" >&2; usage >&2; exit 2 ;;
+  esac
+  [[ $cmd == down ]] || (($# == 0)) || die "$cmd takes no arguments"
+  derive_ports
+  case $cmd in
+    up) cmd_up ;;
+    down) cmd_down "$@" ;;
+    purge) cmd_down --purge ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+  esac
+}
+
+main "$@"

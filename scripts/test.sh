@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs adsync's whole test suite on this machine: starts PostgreSQL and RabbitMQ on loopback
+# (installing them first if they are missing), then every test of every crate.
+# Extra arguments go to `cargo nextest run` (for example a test name filter).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+scripts/services.sh up >&2
+eval "$(scripts/services.sh env)"
+
+# Databases left behind by interrupted runs.
+psql "$ADSYNC_TEST_DATABASE_URL" -qAt \
+  -c "SELECT datname FROM pg_database WHERE datname LIKE 'adsync_test_%'" |
+  while read -r stale; do
+    psql "$ADSYNC_TEST_DATABASE_URL" -q -c "DROP DATABASE IF EXISTS \"$stale\" WITH (FORCE)"
+  done
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "cargo-nextest is missing; installing it" >&2
+  cargo install --locked cargo-nextest
+fi
+exec cargo nextest run --workspace --no-fail-fast "$@"

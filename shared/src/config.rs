@@ -1,0 +1,372 @@
+//! Configuration: one struct for every process, loaded from `config/default.toml` (compiled in),
+//! an optional file, then `ADSYNC__SECTION__KEY` environment variables.
+//!
+//! Unknown keys and values of the wrong shape are startup errors whose message names the key
+//! (for example `database.pool_size: invalid digit found in string`). Secrets are wrapped in
+//! [`Secret`] so that `Debug` output never shows them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The defaults, compiled into every binary so no process depends on its working directory.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// Prefix of the environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "ADSYNC";
+
+/// Environment variable naming an optional configuration file loaded after the defaults.
+pub const CONFIG_FILE_ENV: &str = "ADSYNC_CONFIG";
+
+/// The whole configuration of an adsync process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub rabbitmq: RabbitmqConfig,
+    pub crypto: CryptoConfig,
+    pub telemetry: TelemetryConfig,
+    pub jobs: JobsConfig,
+    pub api: ApiConfig,
+    pub scheduler: SchedulerConfig,
+    pub worker: WorkerConfig,
+    pub connectors: ConnectorsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+    pub pool_size: u16,
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RabbitmqConfig {
+    pub url: Secret,
+    pub prefix: String,
+    pub prefetch: u16,
+    pub queue_expires_ms: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoConfig {
+    pub active_key_id: String,
+    pub keys: BTreeMap<String, Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub otlp_endpoint: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    pub max_attempts: u16,
+    pub lease_secs: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    pub operator_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub listen: SocketAddr,
+    pub tick_interval_ms: u64,
+    pub tick_batch: u32,
+    pub leader_lease_secs: u32,
+    pub relay_batch: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    pub listen: SocketAddr,
+    pub concurrency: u16,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorsConfig {
+    pub meta_ads: HttpConnectorConfig,
+}
+
+/// How to reach one platform's HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConnectorConfig {
+    pub base_url: String,
+    pub api_version: String,
+    pub page_size: u32,
+    pub timeout_ms: u64,
+}
+
+/// A configuration value that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key and, where known, the source.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads the defaults, then `file` (or the file named by `ADSYNC_CONFIG`) if any, then the
+    /// process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        Self::load_from(file.as_deref(), std::env::vars())
+    }
+
+    /// Loads the defaults, an optional file and the given environment variables (only those
+    /// starting with `ADSYNC__` are read). Tests pass their own variables here.
+    pub fn load_from(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = vars
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(env)),
+        );
+        let merged = builder
+            .build()
+            .map_err(|error| ConfigError(error.to_string()))?;
+        let config: Config = serde_path_to_error::deserialize(merged).map_err(|error| {
+            let key = error.path().to_string();
+            ConfigError(format!("{key}: {}", error.into_inner()))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if self.database.pool_size == 0 {
+            return fail("database.pool_size", "must be at least 1");
+        }
+        if self.rabbitmq.prefix.is_empty()
+            || !self
+                .rabbitmq
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return fail(
+                "rabbitmq.prefix",
+                "must be non-empty and use only letters, digits, '_', '-' and '.'",
+            );
+        }
+        if self.rabbitmq.prefetch == 0 {
+            return fail("rabbitmq.prefetch", "must be at least 1");
+        }
+        if self.jobs.max_attempts == 0 {
+            return fail("jobs.max_attempts", "must be at least 1");
+        }
+        if self.jobs.lease_secs < 3 {
+            return fail("jobs.lease_secs", "must be at least 3");
+        }
+        if self.jobs.retry_base_ms == 0 || self.jobs.retry_max_ms < self.jobs.retry_base_ms {
+            return fail(
+                "jobs.retry_max_ms",
+                "must be at least jobs.retry_base_ms, which must be positive",
+            );
+        }
+        if self.scheduler.leader_lease_secs < 3 {
+            return fail("scheduler.leader_lease_secs", "must be at least 3");
+        }
+        if self.scheduler.tick_batch == 0 || self.scheduler.relay_batch == 0 {
+            return fail(
+                "scheduler.tick_batch",
+                "tick_batch and relay_batch must be at least 1",
+            );
+        }
+        if self.worker.concurrency == 0 {
+            return fail("worker.concurrency", "must be at least 1");
+        }
+        let meta = &self.connectors.meta_ads;
+        if !(meta.base_url.starts_with("http://") || meta.base_url.starts_with("https://")) {
+            return fail(
+                "connectors.meta_ads.base_url",
+                "must start with http:// or https://",
+            );
+        }
+        if meta.page_size == 0 || meta.page_size > 5000 {
+            return fail(
+                "connectors.meta_ads.page_size",
+                "must be between 1 and 5000",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(
+            None,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn defaults_load_without_any_environment() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.rabbitmq.prefix, "adsync");
+        assert_eq!(config.jobs.max_attempts, 5);
+        assert!(config.crypto.keys.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_parses_numbers() {
+        let config = load(&[
+            ("ADSYNC__DATABASE__POOL_SIZE", "3"),
+            ("ADSYNC__CRYPTO__KEYS__K1", "abc"),
+            (
+                "ADSYNC__CONNECTORS__META_ADS__BASE_URL",
+                "http://127.0.0.1:9/meta_ads",
+            ),
+            ("OTHER__DATABASE__POOL_SIZE", "9"),
+        ])
+        .unwrap();
+        assert_eq!(config.database.pool_size, 3);
+        assert_eq!(config.crypto.keys["k1"].expose(), "abc");
+        assert_eq!(
+            config.connectors.meta_ads.base_url,
+            "http://127.0.0.1:9/meta_ads"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let error = load(&[("ADSYNC__DATABASE__POOL_SIZZLE", "3")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pool_sizzle"), "{error}");
+        assert!(error.contains("database"), "{error}");
+    }
+
+    #[test]
+    fn unknown_section_is_an_error_naming_it() {
+        let error = load(&[("ADSYNC__DATABAS__URL", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("databas"), "{error}");
+    }
+
+    #[test]
+    fn bad_value_is_an_error_naming_the_key() {
+        let error = load(&[("ADSYNC__DATABASE__POOL_SIZE", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("database.pool_size"), "{error}");
+    }
+
+    #[test]
+    fn bad_enum_value_is_an_error_naming_the_key() {
+        let error = load(&[("ADSYNC__TELEMETRY__LOG_FORMAT", "xml")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("telemetry.log_format"), "{error}");
+    }
+
+    #[test]
+    fn out_of_range_value_is_an_error_naming_the_key() {
+        let error = load(&[("ADSYNC__WORKER__CONCURRENCY", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("worker.concurrency"), "{error}");
+        let error = load(&[("ADSYNC__RABBITMQ__PREFIX", "a b")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rabbitmq.prefix"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_naming_it() {
+        let error = Config::load_from(Some(Path::new("/nonexistent/adsync.toml")), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("/nonexistent/adsync.toml"), "{error}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = load(&[
+            ("ADSYNC__API__OPERATOR_KEY", "super-secret-operator"),
+            ("ADSYNC__CRYPTO__KEYS__K1", "super-secret-key"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+}

@@ -1,0 +1,213 @@
+//! The `connections` table. OAuth tokens are sealed with the key ring before they reach this
+//! module and are only opened by the worker; no function here returns them in clear.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Row;
+
+use super::{DbError, GenericClient};
+use crate::crypto::{CryptoError, KeyRing, Sealed};
+use crate::domain::{ConnectionId, ConnectorKind, TenantId};
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub tenant_id: TenantId,
+    pub connector: ConnectorKind,
+    pub name: String,
+    /// `active` or `needs_reauth`.
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The tokens of one platform login. `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl fmt::Debug for OAuthTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OAuthTokens([redacted])")
+    }
+}
+
+/// Binds a connection's ciphertext to its tenant and row.
+fn associated_data(tenant_id: TenantId, id: ConnectionId) -> Vec<u8> {
+    format!("connections:{tenant_id}:{id}").into_bytes()
+}
+
+pub fn seal_tokens(
+    keys: &KeyRing,
+    tenant_id: TenantId,
+    id: ConnectionId,
+    tokens: &OAuthTokens,
+) -> Result<Sealed, CryptoError> {
+    let plaintext = serde_json::to_vec(tokens).map_err(|_| CryptoError::Encrypt)?;
+    keys.seal(&plaintext, &associated_data(tenant_id, id))
+}
+
+fn from_row(row: &Row) -> Result<Connection, DbError> {
+    let connector: String = row.try_get("connector")?;
+    Ok(Connection {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        connector: connector
+            .parse()
+            .map_err(|e| DbError::Corrupt(format!("connections.connector: {e}")))?,
+        name: row.try_get("name")?,
+        status: row.try_get("status")?,
+        status_reason: row.try_get("status_reason")?,
+        access_token_expires_at: row.try_get("access_token_expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, tenant_id, connector, name, status, status_reason, \
+                       access_token_expires_at, created_at, updated_at";
+
+pub struct NewConnection<'a> {
+    pub id: ConnectionId,
+    pub tenant_id: TenantId,
+    pub connector: ConnectorKind,
+    pub name: &'a str,
+    pub sealed: &'a Sealed,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(
+    client: &impl GenericClient,
+    new: NewConnection<'_>,
+) -> Result<Connection, DbError> {
+    let row = client
+        .query_one(
+            &format!(
+                "INSERT INTO connections (id, tenant_id, connector, name, key_id, token_nonce,
+                     token_ciphertext, access_token_expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 RETURNING {COLUMNS}"
+            ),
+            &[
+                &new.id,
+                &new.tenant_id,
+                &new.connector.as_str(),
+                &new.name,
+                &new.sealed.key_id,
+                &new.sealed.nonce,
+                &new.sealed.ciphertext,
+                &new.access_token_expires_at,
+            ],
+        )
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: ConnectionId,
+) -> Result<Option<Connection>, DbError> {
+    client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"),
+            &[&tenant_id, &id],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn list(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+) -> Result<Vec<Connection>, DbError> {
+    client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY created_at, id"
+            ),
+            &[&tenant_id],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Why a connection's tokens could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TokensError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("connection {0} does not exist")]
+    Missing(ConnectionId),
+    #[error("tokens of connection {id}: {source}")]
+    Crypto {
+        id: ConnectionId,
+        #[source]
+        source: CryptoError,
+    },
+    #[error("tokens of connection {0} are not valid JSON after decryption")]
+    Malformed(ConnectionId),
+}
+
+/// Opens a connection's tokens.
+pub async fn open_tokens(
+    client: &impl GenericClient,
+    keys: &KeyRing,
+    tenant_id: TenantId,
+    id: ConnectionId,
+) -> Result<OAuthTokens, TokensError> {
+    let row = client
+        .query_opt(
+            "SELECT key_id, token_nonce, token_ciphertext FROM connections
+             WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &id],
+        )
+        .await
+        .map_err(DbError::from)?
+        .ok_or(TokensError::Missing(id))?;
+    let sealed = Sealed {
+        key_id: row.try_get("key_id").map_err(DbError::from)?,
+        nonce: row.try_get("token_nonce").map_err(DbError::from)?,
+        ciphertext: row.try_get("token_ciphertext").map_err(DbError::from)?,
+    };
+    let plaintext = keys
+        .open(&sealed, &associated_data(tenant_id, id))
+        .map_err(|source| TokensError::Crypto { id, source })?;
+    serde_json::from_slice(&plaintext).map_err(|_| TokensError::Malformed(id))
+}
+
+/// Marks a connection as needing re-authorisation and pauses every sync that reads through it.
+/// Returns the number of syncs paused.
+pub async fn mark_needs_reauth(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: ConnectionId,
+    reason: &str,
+) -> Result<u64, DbError> {
+    client
+        .execute(
+            "UPDATE connections SET status = 'needs_reauth', status_reason = $3, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &id, &reason],
+        )
+        .await?;
+    Ok(client
+        .execute(
+            "UPDATE syncs SET enabled = false, paused_reason = $3, updated_at = now()
+             WHERE tenant_id = $1 AND enabled
+               AND account_id IN (SELECT id FROM accounts WHERE tenant_id = $1 AND connection_id = $2)",
+            &[&tenant_id, &id, &"connection needs re-authorisation"],
+        )
+        .await?)
+}

@@ -1,0 +1,116 @@
+//! PostgreSQL: the connection pool, the embedded migrations, and one repository module per
+//! table. Repositories take a `&impl GenericClient` so callers choose the transaction.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod connections;
+pub mod destinations;
+pub mod jobs;
+pub mod leader;
+pub mod syncs;
+pub mod tenants;
+
+use std::time::Duration;
+
+use deadpool_postgres::{ManagerConfig, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseConfig;
+
+pub use deadpool_postgres::{GenericClient, Object, Pool, Transaction};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// A database failure. The message never contains connection strings or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    #[error("stored row is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    /// The SQLSTATE of a query error, if the server sent one.
+    pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            DbError::Query(error) => error.code(),
+            DbError::Pool(_) | DbError::Migration(_) | DbError::Config(_) | DbError::Corrupt(_) => {
+                None
+            }
+        }
+    }
+}
+
+/// Builds a pool for `config.url`. Connections are opened lazily, on first use.
+pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
+    let mut pg: tokio_postgres::Config = config
+        .url
+        .expose()
+        .parse()
+        .map_err(|_| DbError::Config("database.url is not a valid PostgreSQL URL".into()))?;
+    pg.connect_timeout(Duration::from_millis(config.connect_timeout_ms));
+    if pg.get_application_name().is_none() {
+        pg.application_name("adsync");
+    }
+    let manager = deadpool_postgres::Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(usize::from(config.pool_size))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_millis(config.connect_timeout_ms)))
+        .create_timeout(Some(Duration::from_millis(config.connect_timeout_ms)))
+        .build()
+        .map_err(|error| DbError::Config(error.to_string()))
+}
+
+/// Applies every migration not yet applied. Safe to call from several processes at once:
+/// an advisory lock serialises them.
+pub async fn migrate(pool: &Pool) -> Result<(), DbError> {
+    let mut client = pool.get().await?;
+    client
+        .execute("SELECT pg_advisory_lock(7236001)", &[])
+        .await?;
+    let client: &mut tokio_postgres::Client = &mut client;
+    let result = embedded::migrations::runner()
+        .run_async(client)
+        .await
+        .map(|_| ())
+        .map_err(DbError::from);
+    client
+        .execute("SELECT pg_advisory_unlock(7236001)", &[])
+        .await?;
+    result
+}
+
+/// A fingerprint of the embedded migrations (names and SQL), used by the test harness to name
+/// its template database.
+pub fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for migration in embedded::migrations::runner().get_migrations() {
+        hasher.update(migration.to_string().as_bytes());
+        hasher.update(migration.checksum().to_le_bytes());
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks that the database answers.
+pub async fn ping(pool: &Pool) -> Result<(), DbError> {
+    pool.get().await?.simple_query("SELECT 1").await?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The `syncs` table: recurring intents, and the due-sync query the scheduler ticks on.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+use super::{DbError, GenericClient};
+use crate::domain::schedule::{local_date, parse_time_zone};
+use crate::domain::{
+    AccountId, ConnectorKind, DateWindow, DestinationId, ReportSpec, SyncId, TenantId,
+};
+
+/// One sync: this account's report, to that destination, on that schedule.
+/// (Named `SyncDefinition` because `Sync` is a standard trait.)
+#[derive(Debug, Clone)]
+pub struct SyncDefinition {
+    pub id: SyncId,
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub destination_id: DestinationId,
+    pub connector: ConnectorKind,
+    pub report: ReportSpec,
+    pub cron: String,
+    pub time_zone: String,
+    pub lookback_days: i32,
+    pub enabled: bool,
+    pub paused_reason: Option<String>,
+    pub next_run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SyncDefinition {
+    /// The window a run starting at `now` reads: the `lookback_days` days ending today in the
+    /// sync's time zone.
+    pub fn window_at(&self, now: DateTime<Utc>) -> DateWindow {
+        let time_zone = parse_time_zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC);
+        DateWindow::ending_on(
+            local_date(now, time_zone),
+            u32::try_from(self.lookback_days).unwrap_or(1),
+        )
+    }
+}
+
+fn from_row(row: &Row) -> Result<SyncDefinition, DbError> {
+    let connector: String = row.try_get("connector")?;
+    let report: serde_json::Value = row.try_get("report")?;
+    Ok(SyncDefinition {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        account_id: row.try_get("account_id")?,
+        destination_id: row.try_get("destination_id")?,
+        connector: connector
+            .parse()
+            .map_err(|e| DbError::Corrupt(format!("syncs.connector: {e}")))?,
+        report: serde_json::from_value(report)
+            .map_err(|e| DbError::Corrupt(format!("syncs.report: {e}")))?,
+        cron: row.try_get("cron")?,
+        time_zone: row.try_get("time_zone")?,
+        lookback_days: row.try_get("lookback_days")?,
+        enabled: row.try_get("enabled")?,
+        paused_reason: row.try_get("paused_reason")?,
+        next_run_at: row.try_get("next_run_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub struct NewSync<'a> {
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub destination_id: DestinationId,
+    pub connector: ConnectorKind,
+    pub report: &'a ReportSpec,
+    pub cron: &'a str,
+    pub time_zone: &'a str,
+    pub lookback_days: i32,
+    pub enabled: bool,
+    pub next_run_at: DateTime<Utc>,
+}
+
+pub async fn insert(
+    client: &impl GenericClient,
+    new: NewSync<'_>,
+) -> Result<SyncDefinition, DbError> {
+    let report = serde_json::to_value(new.report)
+        .map_err(|e| DbError::Corrupt(format!("syncs.report: {e}")))?;
+    let row = client
+        .query_one(
+            "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
+                 time_zone, lookback_days, enabled, next_run_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             RETURNING *",
+            &[
+                &SyncId::new(),
+                &new.tenant_id,
+                &new.account_id,
+                &new.destination_id,
+                &new.connector.as_str(),
+                &report,
+                &new.cron,
+                &new.time_zone,
+                &new.lookback_days,
+                &new.enabled,
+                &new.next_run_at,
+            ],
+        )
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: SyncId,
+) -> Result<Option<SyncDefinition>, DbError> {
+    client
+        .query_opt(
+            "SELECT * FROM syncs WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &id],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn list(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+) -> Result<Vec<SyncDefinition>, DbError> {
+    client
+        .query(
+            "SELECT * FROM syncs WHERE tenant_id = $1 ORDER BY created_at, id",
+            &[&tenant_id],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Locks up to `limit` enabled syncs due at `now`, skipping rows another transaction holds.
+pub async fn lock_due(
+    client: &impl GenericClient,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<SyncDefinition>, DbError> {
+    client
+        .query(
+            "SELECT * FROM syncs WHERE enabled AND next_run_at <= $1
+             ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&now, &limit],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn set_next_run(
+    client: &impl GenericClient,
+    id: SyncId,
+    next_run_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE syncs SET next_run_at = $2, updated_at = now() WHERE id = $1",
+            &[&id, &next_run_at],
+        )
+        .await?;
+    Ok(())
+}

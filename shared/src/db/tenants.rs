@@ -1,0 +1,59 @@
+//! The `tenants` table.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+use super::{DbError, GenericClient};
+use crate::domain::{Plan, TenantId};
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub plan: Plan,
+    pub created_at: DateTime<Utc>,
+}
+
+fn from_row(row: &Row) -> Result<Tenant, DbError> {
+    let plan: String = row.try_get("plan")?;
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        plan: plan
+            .parse()
+            .map_err(|e| DbError::Corrupt(format!("tenants.plan: {e}")))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn insert(
+    client: &impl GenericClient,
+    name: &str,
+    plan: Plan,
+) -> Result<Tenant, DbError> {
+    let row = client
+        .query_one(
+            "INSERT INTO tenants (id, name, plan) VALUES ($1, $2, $3) RETURNING *",
+            &[&TenantId::new(), &name, &plan.as_str()],
+        )
+        .await?;
+    from_row(&row)
+}
+
+pub async fn get(client: &impl GenericClient, id: TenantId) -> Result<Option<Tenant>, DbError> {
+    client
+        .query_opt("SELECT * FROM tenants WHERE id = $1", &[&id])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn list(client: &impl GenericClient) -> Result<Vec<Tenant>, DbError> {
+    client
+        .query("SELECT * FROM tenants ORDER BY created_at, id", &[])
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}

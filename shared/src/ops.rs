@@ -1,0 +1,99 @@
+//! The operations endpoints every process serves: `/healthz` (alive), `/readyz` (PostgreSQL
+//! and, where used, RabbitMQ reachable) and `/metrics` (Prometheus text format).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus::{Encoder, TextEncoder};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, Pool};
+
+/// What `/readyz` checks.
+#[derive(Clone)]
+pub struct Readiness {
+    inner: Arc<ReadinessInner>,
+}
+
+struct ReadinessInner {
+    pool: Pool,
+    broker: Option<lapin::ConnectionStatus>,
+}
+
+impl Readiness {
+    pub fn new(pool: Pool, broker: Option<lapin::ConnectionStatus>) -> Self {
+        Self {
+            inner: Arc::new(ReadinessInner { pool, broker }),
+        }
+    }
+
+    /// `Ok` when every dependency answers; otherwise the names of those that do not.
+    pub async fn check(&self) -> Result<(), String> {
+        let mut down = Vec::new();
+        if db::ping(&self.inner.pool).await.is_err() {
+            down.push("postgres");
+        }
+        if let Some(broker) = &self.inner.broker
+            && !broker.connected()
+        {
+            down.push("rabbitmq");
+        }
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(down.join(", "))
+        }
+    }
+}
+
+/// `/healthz`, `/readyz` and `/metrics`.
+pub fn router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(readiness)
+}
+
+async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
+    match readiness.check().await {
+        Ok(()) => (StatusCode::OK, "ready".to_string()),
+        Err(down) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {down}"),
+        ),
+    }
+}
+
+async fn metrics() -> impl IntoResponse {
+    let mut body = Vec::new();
+    let encoder = TextEncoder::new();
+    if let Err(error) = encoder.encode(&prometheus::gather(), &mut body) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain".to_string())],
+            format!("cannot encode metrics: {error}").into_bytes(),
+        );
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+        body,
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,116 @@
+//! Logs, traces and metrics setup shared by every process, and the fixed log field names.
+//!
+//! Logs go to stderr as text or JSON (`telemetry.log_format`), filtered by `RUST_LOG` or
+//! `telemetry.log_filter`. When `telemetry.otlp_endpoint` is set, spans are exported over
+//! OTLP/HTTP. The W3C `traceparent` of the current span travels in AMQP message headers, so
+//! one trace spans API, scheduler and worker. Metrics live in the default Prometheus registry
+//! and are served on `/metrics` by `crate::ops`.
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogFormat, TelemetryConfig};
+
+/// Log and span field names, the same in every process.
+pub mod fields {
+    pub const JOB_ID: &str = "job_id";
+    pub const SYNC_ID: &str = "sync_id";
+    pub const TENANT_ID: &str = "tenant_id";
+    pub const ACCOUNT_ID: &str = "account_id";
+    pub const CONNECTOR: &str = "connector";
+    pub const DESTINATION: &str = "destination";
+    pub const ATTEMPT: &str = "attempt";
+    pub const ERROR: &str = "error";
+}
+
+/// Keeps the trace exporter alive; flushes it when dropped.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("trace exporter did not shut down cleanly: {error}");
+        }
+    }
+}
+
+/// Installs the global subscriber for `service` (call once, from `main`).
+pub fn init(service: &'static str, config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
+    install_tls_provider();
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log_filter))
+        .map_err(|error| anyhow::anyhow!("telemetry.log_filter: {error}"))?;
+
+    let provider = if config.otlp_endpoint.is_empty() {
+        None
+    } else {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(config.otlp_endpoint.clone())
+            .build()
+            .map_err(|error| anyhow::anyhow!("telemetry.otlp_endpoint: {error}"))?;
+        Some(
+            SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder().with_service_name(service).build())
+                .build(),
+        )
+    };
+    let otel_layer = provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(service)));
+
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    match config.log_format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    }
+    .map_err(|error| anyhow::anyhow!("logging was already initialised: {error}"))?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// reqwest is built without a default TLS provider; install ring's once per process.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The W3C `traceparent` of the current span, if it is part of a sampled trace.
+pub fn current_traceparent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the trace named by `traceparent` (from a message header).
+pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
+    let carrier: HashMap<String, String> =
+        [("traceparent".to_string(), traceparent.to_string())].into();
+    let context = TraceContextPropagator::new().extract(&carrier);
+    // Ignored when no OpenTelemetry layer is installed.
+    let _ = span.set_parent(context);
+}

@@ -1,0 +1,138 @@
+//! Rows inserted straight through the repositories, for tests that start below the API.
+
+use chrono::{Duration, Utc};
+use shared::crypto::KeyRing;
+use shared::db::accounts::{self, Account, NewAccount};
+use shared::db::connections::{self, Connection, NewConnection, OAuthTokens};
+use shared::db::destinations::{self, Destination};
+use shared::db::syncs::{self, NewSync, SyncDefinition};
+use shared::db::tenants::{self, Tenant};
+use shared::db::{GenericClient, Pool};
+use shared::domain::{ConnectionId, ConnectorKind, DestinationKind, Plan, ReportSpec};
+
+/// A tenant with one Meta connection, one account, a warehouse destination and a sync.
+#[derive(Debug, Clone)]
+pub struct SyncFixture {
+    pub tenant: Tenant,
+    pub connection: Connection,
+    pub account: Account,
+    pub destination: Destination,
+    pub sync: SyncDefinition,
+}
+
+/// Options for [`meta_sync`].
+#[derive(Debug, Clone)]
+pub struct MetaSyncOptions {
+    pub account_id: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub access_token: String,
+    pub lookback_days: i32,
+}
+
+impl Default for MetaSyncOptions {
+    fn default() -> Self {
+        Self {
+            account_id: "1001".into(),
+            time_zone: "Europe/Berlin".into(),
+            currency: "EUR".into(),
+            access_token: "sandbox-token".into(),
+            lookback_days: 3,
+        }
+    }
+}
+
+pub async fn tenant(client: &impl GenericClient, name: &str) -> Tenant {
+    tenants::insert(client, name, Plan::Pro)
+        .await
+        .expect("insert tenant")
+}
+
+/// A tenant's Meta sync at campaign level (impressions, clicks, spend, reach), due in a day.
+pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) -> SyncFixture {
+    let client = pool.get().await.expect("database connection");
+    let tenant = tenant(&client, "Fixture Agency").await;
+    let id = ConnectionId::new();
+    let sealed = connections::seal_tokens(
+        keys,
+        tenant.id,
+        id,
+        &OAuthTokens {
+            access_token: options.access_token.clone(),
+            refresh_token: None,
+        },
+    )
+    .expect("seal tokens");
+    let connection = connections::insert(
+        &client,
+        NewConnection {
+            id,
+            tenant_id: tenant.id,
+            connector: ConnectorKind::MetaAds,
+            name: "Meta login",
+            sealed: &sealed,
+            access_token_expires_at: None,
+        },
+    )
+    .await
+    .expect("insert connection");
+    let account = accounts::insert(
+        &client,
+        NewAccount {
+            tenant_id: tenant.id,
+            connection_id: connection.id,
+            connector: ConnectorKind::MetaAds,
+            external_id: &options.account_id,
+            name: "Fixture account",
+            time_zone: &options.time_zone,
+            currency: &options.currency,
+        },
+    )
+    .await
+    .expect("insert account")
+    .expect("account is new");
+    let destination = destinations::insert(
+        &client,
+        tenant.id,
+        DestinationKind::Warehouse,
+        "Warehouse",
+        &serde_json::json!({"schema": "warehouse"}),
+    )
+    .await
+    .expect("insert destination");
+    let report = ReportSpec::parse(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &[
+            "impressions".into(),
+            "clicks".into(),
+            "spend".into(),
+            "reach".into(),
+        ],
+    )
+    .expect("valid report");
+    let sync = syncs::insert(
+        &client,
+        NewSync {
+            tenant_id: tenant.id,
+            account_id: account.id,
+            destination_id: destination.id,
+            connector: ConnectorKind::MetaAds,
+            report: &report,
+            cron: "0 6 * * *",
+            time_zone: &options.time_zone,
+            lookback_days: options.lookback_days,
+            enabled: true,
+            next_run_at: Utc::now() + Duration::days(1),
+        },
+    )
+    .await
+    .expect("insert sync");
+    SyncFixture {
+        tenant,
+        connection,
+        account,
+        destination,
+        sync,
+    }
+}

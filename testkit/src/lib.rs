@@ -1,0 +1,22 @@
+//! adsync's test harness. Tests run against the real PostgreSQL and RabbitMQ that
+//! `scripts/services.sh` starts (their URLs come from `ADSYNC_TEST_DATABASE_URL` and
+//! `ADSYNC_TEST_AMQP_URL`; a missing server fails the test loudly), isolated per test: a
+//! database cloned from a migrated template, and a unique queue prefix.
+//!
+//! Layout, in reading order:
+//! - [`postgres`]: per-test databases;
+//! - [`world`]: a test's whole world — database, queue prefix, configuration, in-process
+//!   sandbox, and the api, worker and scheduler started on demand;
+//! - [`fixtures`]: rows inserted through the repositories;
+//! - [`wait`]: bounded polling instead of sleeps.
+//!
+//! Not here: production code paths. This crate is only ever a dev-dependency.
+
+pub mod fixtures;
+pub mod postgres;
+pub mod wait;
+pub mod world;
+
+pub use postgres::TestDatabase;
+pub use wait::eventually;
+pub use world::{ApiClient, TestWorld};

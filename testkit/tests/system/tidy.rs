@@ -1,0 +1,78 @@
+//! Conventions checked by a test rather than remembered: every Rust source file opens with a
+//! `//!` line saying what it is for, the sandbox depends on no crate of ours, and the binaries
+//! depend on `shared` but never on each other.
+
+use std::path::{Path, PathBuf};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit lives in the workspace")
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable directory") {
+        let path = entry.expect("directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, found);
+            }
+        } else if name.ends_with(".rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_starts_with_a_module_doc() {
+    let mut files = Vec::new();
+    rust_files(&workspace_root(), &mut files);
+    assert!(files.len() > 20, "found only {} files", files.len());
+    let missing: Vec<_> = files
+        .iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).expect("readable file");
+            !text.trim_start().starts_with("//!")
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a //! module doc: {missing:?}"
+    );
+}
+
+fn internal_dependencies(krate: &str) -> Vec<String> {
+    let manifest = std::fs::read_to_string(workspace_root().join(krate).join("Cargo.toml"))
+        .expect("readable manifest");
+    let internal = ["shared", "api", "scheduler", "worker", "sandbox", "testkit"];
+    let mut in_dependencies = false;
+    let mut found = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if in_dependencies {
+            let name = line.split(['.', '=', ' ']).next().unwrap_or_default();
+            if internal.contains(&name) {
+                found.push(name.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn crates_depend_only_in_the_allowed_directions() {
+    assert!(internal_dependencies("sandbox").is_empty());
+    assert!(internal_dependencies("shared").is_empty());
+    for binary in ["api", "scheduler", "worker"] {
+        assert_eq!(internal_dependencies(binary), ["shared"], "{binary}");
+    }
+}

@@ -1,0 +1,286 @@
+//! The warehouse destination: one PostgreSQL table per connector and report level
+//! (`<schema>.<connector>_<level>`), typed columns, metrics as `numeric`.
+//!
+//! Pages are written with binary `COPY` into a session-local staging table as they arrive; the
+//! commit deletes the window's rows for the sync and account and inserts the staged ones in
+//! one transaction. A failure before the commit leaves the previous rows intact.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Object;
+use futures_util::pin_mut;
+use shared::db::Pool;
+use shared::domain::destination::WarehouseSettings;
+use shared::domain::report::catalogue;
+use shared::error::{Classify, ErrorClass};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::WriteTarget;
+use crate::connectors::ReportRow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("database error: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("no database connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("row for {date} is outside the job's window {start}..={end}")]
+    RowOutsideWindow {
+        date: chrono::NaiveDate,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    },
+    #[error("row has {got} values for {expected} columns")]
+    RowShape { expected: usize, got: usize },
+    #[error("the report has two rows for the same day and entity: {0}")]
+    DuplicateRow(String),
+    #[error("connector has no report catalogue")]
+    NoCatalogue,
+}
+
+impl Classify for WarehouseError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            WarehouseError::Database(_) | WarehouseError::Pool(_) => {
+                ErrorClass::Transient { retry_after: None }
+            }
+            WarehouseError::RowOutsideWindow { .. }
+            | WarehouseError::RowShape { .. }
+            | WarehouseError::DuplicateRow(_)
+            | WarehouseError::NoCatalogue => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// The table for a connector and level.
+pub fn table_name(target: &WriteTarget) -> String {
+    format!(
+        "{}_{}",
+        target.connector.as_str(),
+        target.report.level.as_str()
+    )
+}
+
+pub struct WarehouseWriter {
+    client: Object,
+    table: String,
+    stage: String,
+    /// Columns written by this job, in COPY order.
+    columns: Vec<String>,
+    types: Vec<Type>,
+    target: WriteTarget,
+    synced_at: DateTime<Utc>,
+}
+
+impl WarehouseWriter {
+    pub async fn open(
+        pool: &Pool,
+        settings: &WarehouseSettings,
+        target: WriteTarget,
+    ) -> Result<Self, WarehouseError> {
+        let mut client = pool.get().await?;
+        let table_name = table_name(&target);
+        let table = format!("{}.{}", settings.schema, table_name);
+        ensure_table(&mut client, &settings.schema, &table, &target).await?;
+
+        let stage = format!("pg_temp.stage_{table_name}");
+        client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {stage};
+                 CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS);"
+            ))
+            .await?;
+
+        let dimensions = target.report.level.dimensions();
+        let mut columns: Vec<String> = ["tenant_id", "sync_id", "account_id", "date"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut types = vec![Type::UUID, Type::UUID, Type::TEXT, Type::DATE];
+        for dimension in dimensions {
+            columns.push(dimension.to_string());
+            types.push(Type::TEXT);
+        }
+        for metric in &target.report.metrics {
+            columns.push(metric.as_str().to_string());
+            types.push(Type::NUMERIC);
+        }
+        for (column, ty) in [
+            ("currency", Type::TEXT),
+            ("time_zone", Type::TEXT),
+            ("job_id", Type::UUID),
+            ("synced_at", Type::TIMESTAMPTZ),
+        ] {
+            columns.push(column.to_string());
+            types.push(ty);
+        }
+        Ok(Self {
+            client,
+            table,
+            stage,
+            columns,
+            types,
+            target,
+            synced_at: Utc::now(),
+        })
+    }
+
+    pub async fn write(&mut self, rows: &[ReportRow]) -> Result<(), WarehouseError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let window = self.target.window;
+        let dimension_count = self.target.report.level.dimensions().len();
+        let metric_count = self.target.report.metrics.len();
+        for row in rows {
+            if !window.contains(row.date) {
+                return Err(WarehouseError::RowOutsideWindow {
+                    date: row.date,
+                    start: window.start(),
+                    end: window.end(),
+                });
+            }
+            let got = row.dimensions.len() + row.metrics.len();
+            if row.dimensions.len() != dimension_count || row.metrics.len() != metric_count {
+                return Err(WarehouseError::RowShape {
+                    expected: dimension_count + metric_count,
+                    got,
+                });
+            }
+        }
+        let sink = self
+            .client
+            .copy_in(&format!(
+                "COPY {} ({}) FROM STDIN (FORMAT binary)",
+                self.stage,
+                self.columns.join(", ")
+            ))
+            .await?;
+        let writer = BinaryCopyInWriter::new(sink, &self.types);
+        pin_mut!(writer);
+        let target = &self.target;
+        for row in rows {
+            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(self.columns.len());
+            values.push(&target.tenant_id);
+            values.push(&target.sync_id);
+            values.push(&target.account_id);
+            values.push(&row.date);
+            for dimension in &row.dimensions {
+                values.push(dimension);
+            }
+            for metric in &row.metrics {
+                values.push(metric);
+            }
+            values.push(&target.currency);
+            values.push(&target.time_zone);
+            values.push(&target.job_id);
+            values.push(&self.synced_at);
+            writer.as_mut().write(&values).await?;
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> Result<u64, WarehouseError> {
+        let columns = self.columns.join(", ");
+        let transaction = self.client.transaction().await?;
+        transaction
+            .execute(
+                &format!(
+                    "DELETE FROM {} WHERE sync_id = $1 AND account_id = $2 AND date BETWEEN $3 AND $4",
+                    self.table
+                ),
+                &[
+                    &self.target.sync_id,
+                    &self.target.account_id,
+                    &self.target.window.start(),
+                    &self.target.window.end(),
+                ],
+            )
+            .await?;
+        let inserted = transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {}",
+                    self.table, self.stage
+                ),
+                &[],
+            )
+            .await
+            .map_err(|error| match error.code() {
+                Some(code) if *code == SqlState::UNIQUE_VIOLATION => WarehouseError::DuplicateRow(
+                    error
+                        .as_db_error()
+                        .and_then(|db| db.detail())
+                        .unwrap_or("duplicate key")
+                        .to_string(),
+                ),
+                _ => WarehouseError::Database(error),
+            })?;
+        transaction.commit().await?;
+        self.client
+            .batch_execute(&format!("DROP TABLE IF EXISTS {}", self.stage))
+            .await?;
+        Ok(inserted)
+    }
+}
+
+/// Creates the table if missing and adds any metric column the catalogue gained since.
+async fn ensure_table(
+    client: &mut Object,
+    schema: &str,
+    table: &str,
+    target: &WriteTarget,
+) -> Result<(), WarehouseError> {
+    let catalogue = catalogue(target.connector).ok_or(WarehouseError::NoCatalogue)?;
+    let dimensions = target.report.level.dimensions();
+    let mut columns = vec![
+        "tenant_id uuid NOT NULL".to_string(),
+        "sync_id uuid NOT NULL".to_string(),
+        "account_id text NOT NULL".to_string(),
+        "date date NOT NULL".to_string(),
+    ];
+    columns.extend(dimensions.iter().map(|d| format!("{d} text NOT NULL")));
+    columns.extend(
+        catalogue
+            .metrics
+            .iter()
+            .map(|m| format!("{} numeric", m.as_str())),
+    );
+    columns.extend([
+        "currency text NOT NULL".to_string(),
+        "time_zone text NOT NULL".to_string(),
+        "job_id uuid NOT NULL".to_string(),
+        "synced_at timestamptz NOT NULL".to_string(),
+    ]);
+    let mut key = vec!["sync_id", "account_id", "date"];
+    key.extend(dimensions.iter().filter(|d| d.ends_with("_id")));
+    let add_metrics: String = catalogue
+        .metrics
+        .iter()
+        .map(|m| {
+            format!(
+                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} numeric;",
+                m.as_str()
+            )
+        })
+        .collect();
+    // Two workers creating the same table at once would collide in the catalogue; a
+    // transaction-scoped advisory lock on the table name serialises them.
+    let transaction = client.transaction().await?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table])
+        .await?;
+    transaction
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}));
+             {add_metrics}",
+            columns.join(", "),
+            key.join(", ")
+        ))
+        .await?;
+    transaction.commit().await?;
+    Ok(())
+}

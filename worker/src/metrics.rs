@@ -1,0 +1,128 @@
+//! Every metric the worker emits, with recording functions so labels stay consistent.
+//!
+//! - `adsync_worker_jobs_total{connector, outcome}`: attempts finished, by outcome
+//!   (`succeeded`, `retried`, `snoozed`, `failed`, `cancelled`, `lease_lost`).
+//! - `adsync_worker_job_duration_seconds{connector}`: wall time of an attempt.
+//! - `adsync_connector_requests_total{connector, status_class}`: platform HTTP requests by
+//!   status class (`2xx`, `4xx`, `429`, `5xx`).
+//! - `adsync_destination_rows_written_total{destination}`: rows written.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, Opts, register_histogram_vec,
+    register_int_counter_vec,
+};
+
+static JOBS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_worker_jobs_total",
+            "Job attempts finished, by outcome"
+        ),
+        &["connector", "outcome"]
+    )
+    .expect("metric registers once")
+});
+
+static JOB_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new(
+            "adsync_worker_job_duration_seconds",
+            "Wall time of a job attempt"
+        )
+        .buckets(vec![
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0
+        ]),
+        &["connector"]
+    )
+    .expect("metric registers once")
+});
+
+static PLATFORM_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_connector_requests_total",
+            "Platform HTTP requests, by status class"
+        ),
+        &["connector", "status_class"]
+    )
+    .expect("metric registers once")
+});
+
+static ROWS_WRITTEN: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_destination_rows_written_total",
+            "Rows written to destinations"
+        ),
+        &["destination"]
+    )
+    .expect("metric registers once")
+});
+
+/// Every metric name declared here (checked against the naming convention by a test).
+pub const NAMES: [&str; 4] = [
+    "adsync_worker_jobs_total",
+    "adsync_worker_job_duration_seconds",
+    "adsync_connector_requests_total",
+    "adsync_destination_rows_written_total",
+];
+
+pub fn record_job(connector: &str, outcome: &str, duration: Duration) {
+    JOBS.with_label_values(&[connector, outcome]).inc();
+    JOB_DURATION
+        .with_label_values(&[connector])
+        .observe(duration.as_secs_f64());
+}
+
+pub fn record_platform_request(connector: &str, status: u16) {
+    let class = match status {
+        429 => "429",
+        200..=299 => "2xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    };
+    PLATFORM_REQUESTS
+        .with_label_values(&[connector, class])
+        .inc();
+}
+
+pub fn record_rows_written(destination: &str, rows: u64) {
+    ROWS_WRITTEN.with_label_values(&[destination]).inc_by(rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_follow_the_convention() {
+        record_job("meta_ads", "succeeded", Duration::from_millis(1));
+        record_platform_request("meta_ads", 200);
+        record_rows_written("warehouse", 1);
+        let registered: Vec<String> = prometheus::gather()
+            .iter()
+            .map(|family| family.name().to_string())
+            .filter(|name| name.starts_with("adsync_"))
+            .collect();
+        for name in NAMES {
+            assert!(
+                registered.contains(&name.to_string()),
+                "{name} is not registered"
+            );
+            let parts: Vec<&str> = name.split('_').collect();
+            assert_eq!(parts[0], "adsync", "{name}");
+            assert!(
+                ["total", "seconds", "bytes", "rows"].contains(parts.last().unwrap()),
+                "{name} must end in a unit"
+            );
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The consumer on the real RabbitMQ: poison messages are dead-lettered and work goes on.
+
+use std::time::Duration;
+
+use lapin::BasicProperties;
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
+use shared::domain::JobState;
+use shared::queue::{JobMessage, Topology};
+use testkit::eventually;
+use testkit::fixtures::{MetaSyncOptions, meta_sync};
+
+use crate::{enqueue, job};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going() {
+    // Arrange
+    let mut world = testkit::TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let topology = Topology::new(&world.config.rabbitmq);
+    let channel = world.channel().await;
+    world.spawn_worker();
+    let publish = |body: Vec<u8>| {
+        let channel = channel.clone();
+        let exchange = topology.jobs_exchange();
+        async move {
+            channel
+                .basic_publish(
+                    exchange.into(),
+                    "meta_ads".into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    };
+
+    // Act: garbage, a message naming no job, then a real job.
+    publish(b"{not json".to_vec()).await;
+    publish(
+        JobMessage {
+            job_id: shared::domain::JobId::new(),
+            attempt: 0,
+        }
+        .to_bytes(),
+    )
+    .await;
+    let id = enqueue(&world, &fixture).await;
+    assert_eq!(world.relay().await, 1);
+
+    // Assert
+    let finished = eventually("the real job to succeed", Duration::from_secs(30), || {
+        let world = &world;
+        async move {
+            let job = job(world, id).await;
+            job.state.is_terminal().then_some(job)
+        }
+    })
+    .await;
+    assert_eq!(finished.state, JobState::Succeeded);
+    let mut dead = Vec::new();
+    while dead.len() < 2 {
+        let message = eventually("a dead-lettered message", Duration::from_secs(10), || {
+            let channel = channel.clone();
+            let queue = topology.dead_queue();
+            async move {
+                channel
+                    .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                    .await
+                    .unwrap()
+            }
+        })
+        .await;
+        dead.push(message.delivery.data.clone());
+    }
+    // Deliveries are handled concurrently, so the two may arrive in either order.
+    assert!(dead.iter().any(|body| body == b"{not json"), "{dead:?}");
+    assert!(
+        dead.iter().any(|body| JobMessage::parse(body).is_ok()),
+        "{dead:?}"
+    );
+    world.stop().await;
+}

@@ -1,0 +1,242 @@
+//! One job at a time through `Worker::execute_job`: writes, retries, snoozes and failures.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sandbox::{Connector, Fault, FaultKind};
+use shared::db::connections;
+use shared::db::jobs::JobCounts;
+use shared::domain::{JobId, JobState};
+use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::{TestWorld, eventually};
+use worker::Outcome;
+
+use crate::{enqueue, job};
+
+type Row = (chrono::NaiveDate, String, Decimal, Decimal, String);
+
+async fn rows(world: &TestWorld, fixture: &SyncFixture) -> Vec<Row> {
+    let client = world.pool.get().await.unwrap();
+    client
+        .query(
+            "SELECT date, campaign_id, spend, impressions, job_id::text FROM warehouse.meta_ads_campaign
+             WHERE sync_id = $1 ORDER BY date, campaign_id",
+            &[&fixture.sync.id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+        .collect()
+}
+
+async fn setup(overrides: &[(&str, &str)]) -> (TestWorld, SyncFixture) {
+    let world = TestWorld::start_with(sandbox::SandboxConfig::default(), overrides).await;
+    let fixture = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            lookback_days: 5,
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    (world, fixture)
+}
+
+fn meta_fault(kind: FaultKind) -> Fault {
+    Fault::new(Connector::MetaAds, kind)
+}
+
+#[tokio::test]
+async fn a_job_replaces_its_window_and_running_it_again_leaves_the_same_rows() {
+    // Arrange
+    let (world, fixture) = setup(&[("ADSYNC__CONNECTORS__META_ADS__PAGE_SIZE", "4")]).await;
+    let worker = world.worker();
+
+    // Act
+    let first = enqueue(&world, &fixture).await;
+    let outcome = worker.execute_job(first).await.unwrap();
+
+    // Assert
+    let Outcome::Succeeded(counts) = outcome else {
+        panic!("first run: {outcome:?}");
+    };
+    let after_first = rows(&world, &fixture).await;
+    assert!(after_first.len() > 4, "several pages were read");
+    assert_eq!(counts.rows_read, after_first.len() as i64);
+    assert_eq!(counts.rows_written, after_first.len() as i64);
+    assert_eq!(
+        counts.api_calls as usize,
+        after_first.len().div_ceil(4),
+        "one call per page of 4"
+    );
+    assert_eq!(job(&world, first).await.state, JobState::Succeeded);
+
+    let second = enqueue(&world, &fixture).await;
+    assert!(matches!(
+        worker.execute_job(second).await.unwrap(),
+        Outcome::Succeeded(_)
+    ));
+    let after_second = rows(&world, &fixture).await;
+    let strip =
+        |rows: &[Row]| -> Vec<_> { rows.iter().map(|r| (r.0, r.1.clone(), r.2, r.3)).collect() };
+    assert_eq!(strip(&after_second), strip(&after_first));
+    assert!(after_second.iter().all(|r| r.4 == second.to_string()));
+}
+
+#[tokio::test]
+async fn a_throttled_job_snoozes_until_the_platforms_reset_without_spending_an_attempt() {
+    // Arrange
+    let (world, fixture) = setup(&[]).await;
+    world
+        .sandbox
+        .add_fault(meta_fault(FaultKind::Throttle).account(fixture.account.external_id.clone()));
+    let id = enqueue(&world, &fixture).await;
+
+    // Act
+    let outcome = world.worker().execute_job(id).await.unwrap();
+
+    // Assert
+    assert_eq!(outcome, Outcome::Rescheduled { class: "throttled" });
+    let job = job(&world, id).await;
+    assert_eq!(job.state, JobState::Pending);
+    assert_eq!(job.attempt, 0, "a snooze gives the attempt back");
+    assert_eq!(job.error_class.as_deref(), Some("throttled"));
+    assert!(
+        job.run_after >= Utc::now() + chrono::Duration::seconds(50),
+        "snoozed until the usage headers' regain time, got {}",
+        job.run_after
+    );
+    assert!(rows(&world, &fixture).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_token_fails_the_job_and_pauses_the_connections_syncs() {
+    // Arrange
+    let (world, fixture) = setup(&[]).await;
+    world.sandbox.add_fault(meta_fault(FaultKind::ExpiredToken));
+    let id = enqueue(&world, &fixture).await;
+
+    // Act
+    let outcome = world.worker().execute_job(id).await.unwrap();
+
+    // Assert
+    assert_eq!(outcome, Outcome::Failed { class: "auth" });
+    let job = job(&world, id).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert!(
+        job.error_message.as_deref().unwrap().contains("190/463"),
+        "{job:?}"
+    );
+    let client = world.pool.get().await.unwrap();
+    let connection = connections::get(&client, fixture.tenant.id, fixture.connection.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(connection.status, "needs_reauth");
+    let sync = shared::db::syncs::get(&client, fixture.tenant.id, fixture.sync.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!sync.enabled);
+    assert!(sync.paused_reason.unwrap().contains("re-authorisation"));
+}
+
+/// Executes the job again as soon as its backoff has passed.
+async fn execute_when_due(world: &TestWorld, id: JobId) -> Outcome {
+    let worker = world.worker();
+    eventually("the retry to become due", Duration::from_secs(10), || {
+        let worker = &worker;
+        async move {
+            match worker.execute_job(id).await.unwrap() {
+                Outcome::NotClaimable => None,
+                outcome => Some(outcome),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_and_fail_the_job_after_max_attempts() {
+    // Arrange
+    let (world, fixture) = setup(&[("ADSYNC__JOBS__MAX_ATTEMPTS", "2")]).await;
+    world
+        .sandbox
+        .add_fault(meta_fault(FaultKind::ServerError).times(10));
+    let id = enqueue(&world, &fixture).await;
+
+    // Act
+    let first = world.worker().execute_job(id).await.unwrap();
+    let after_first = job(&world, id).await;
+    let second = execute_when_due(&world, id).await;
+
+    // Assert
+    assert_eq!(first, Outcome::Rescheduled { class: "transient" });
+    assert_eq!(after_first.state, JobState::Pending);
+    assert_eq!(after_first.attempt, 1);
+    assert_eq!(second, Outcome::Failed { class: "transient" });
+    let failed = job(&world, id).await;
+    assert_eq!((failed.state, failed.attempt), (JobState::Failed, 2));
+    assert!(failed.error_message.unwrap().contains("HTTP 500"));
+    assert_eq!(failed.api_calls, Some(1));
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_paging_leaves_the_previous_rows_intact() {
+    // Arrange: a first successful run, then a run whose second page fails.
+    let (world, fixture) = setup(&[("ADSYNC__CONNECTORS__META_ADS__PAGE_SIZE", "3")]).await;
+    let worker = world.worker();
+    let first = enqueue(&world, &fixture).await;
+    assert!(matches!(
+        worker.execute_job(first).await.unwrap(),
+        Outcome::Succeeded(_)
+    ));
+    let before = rows(&world, &fixture).await;
+    world
+        .sandbox
+        .add_fault(meta_fault(FaultKind::ServerError).after(1));
+
+    // Act
+    let second = enqueue(&world, &fixture).await;
+    let outcome = worker.execute_job(second).await.unwrap();
+
+    // Assert
+    assert_eq!(outcome, Outcome::Rescheduled { class: "transient" });
+    assert_eq!(rows(&world, &fixture).await, before);
+    let retried = job(&world, second).await;
+    assert_eq!(
+        retried.rows_read,
+        Some(3),
+        "one page was read before the failure"
+    );
+    assert_eq!(retried.rows_written, Some(0));
+}
+
+#[tokio::test]
+async fn finished_and_unknown_jobs_are_not_executed_again() {
+    // Arrange
+    let (world, fixture) = setup(&[]).await;
+    let worker = world.worker();
+    let id = enqueue(&world, &fixture).await;
+    let Outcome::Succeeded(counts) = worker.execute_job(id).await.unwrap() else {
+        panic!("the job should succeed");
+    };
+    let calls = world.sandbox.requests().len();
+
+    // Act
+    let again = worker.execute_job(id).await.unwrap();
+    let unknown = worker.execute_job(JobId::new()).await.unwrap();
+
+    // Assert
+    assert_eq!(again, Outcome::NotClaimable);
+    assert_eq!(unknown, Outcome::NoSuchJob);
+    assert_eq!(
+        world.sandbox.requests().len(),
+        calls,
+        "no platform call was made"
+    );
+    assert_ne!(counts, JobCounts::default());
+}
