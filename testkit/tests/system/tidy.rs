@@ -76,3 +76,38 @@ fn crates_depend_only_in_the_allowed_directions() {
         assert_eq!(internal_dependencies(binary), ["shared"], "{binary}");
     }
 }
+
+#[test]
+fn the_readme_documents_every_configuration_key() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    let mut keys = Vec::new();
+    let mut section = String::new();
+    // An empty table holds keys the user names, such as crypto.keys.<id>.
+    let mut section_is_empty = false;
+    for line in shared::config::DEFAULT_TOML.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if section_is_empty {
+                keys.push(format!("{section}.<id>"));
+            }
+            section = name.to_string();
+            section_is_empty = true;
+        } else if let Some((key, _)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            keys.push(format!("{section}.{}", key.trim()));
+            section_is_empty = false;
+        }
+    }
+    if section_is_empty {
+        keys.push(format!("{section}.<id>"));
+    }
+    assert!(keys.contains(&"crypto.keys.<id>".to_string()), "{keys:?}");
+    let missing: Vec<_> = keys
+        .iter()
+        .filter(|key| !readme.contains(&format!("| `{key}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README's configuration table lacks {missing:?}"
+    );
+}

@@ -5,6 +5,9 @@
 //! commit deletes the window's rows for the sync and account and inserts the staged ones in
 //! one transaction. A failure before the commit leaves the previous rows intact.
 
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
 use futures_util::pin_mut;
@@ -226,6 +229,9 @@ impl WarehouseWriter {
     }
 }
 
+/// Tables this process has already created or checked; DDL runs once per table per process.
+static ENSURED_TABLES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
 /// Creates the table if missing and adds any metric column the catalogue gained since.
 async fn ensure_table(
     client: &mut Object,
@@ -233,6 +239,13 @@ async fn ensure_table(
     table: &str,
     target: &WriteTarget,
 ) -> Result<(), WarehouseError> {
+    if ENSURED_TABLES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(table)
+    {
+        return Ok(());
+    }
     let catalogue = catalogue(target.connector).ok_or(WarehouseError::NoCatalogue)?;
     let dimensions = target.report.level.dimensions();
     let mut columns = vec![
@@ -272,6 +285,10 @@ async fn ensure_table(
     transaction
         .execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table])
         .await?;
+    // "already exists, skipping" notices are expected; keep them out of the logs.
+    transaction
+        .batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     transaction
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
@@ -282,5 +299,9 @@ async fn ensure_table(
         ))
         .await?;
     transaction.commit().await?;
+    ENSURED_TABLES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(table.to_string());
     Ok(())
 }
