@@ -2,26 +2,47 @@
 # Starts and stops the project-local PostgreSQL and RabbitMQ that development, `cargo test`
 # and the benchmarks run against: one instance of each, on 127.0.0.1 only, with all state under
 # .services/ at the repository root. Works without systemd or Docker, as root or as a normal user.
+# Tests that stop and restart a server get a private instance of their own: another state
+# directory (ADSYNC_SERVICES_DIR) and other ports, managed one service at a time.
 #
-# Usage: scripts/services.sh up | down [--purge] | purge | status | env | help
+# Usage: scripts/services.sh up [SERVICE] | down [SERVICE] [--purge] [--kill] | purge [SERVICE]
+#                            | status [SERVICE] | env | help          (SERVICE: postgres | rabbitmq)
 # Run `scripts/services.sh help` for the details (ports, files, environment).
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/services.sh <command>
+Usage: scripts/services.sh <command> [postgres|rabbitmq]
 
   up              Install the Debian packages if missing, start PostgreSQL and RabbitMQ
                   (management plugin on) on 127.0.0.1, wait until both answer, print the URLs.
                   Idempotent: whatever already runs is left alone.
-  down [--purge]  Stop exactly the processes `up` started (by pid file). Data is kept;
-                  --purge also deletes .services/.
+  down [--purge] [--kill]
+                  Stop exactly the processes `up` started (by pid file). Data is kept;
+                  --purge also deletes .services/ (the state directory).
+                  --kill: crash stop instead of a clean one (SIGKILL for RabbitMQ, an
+                  immediate shutdown for PostgreSQL): instant, and what a fault test wants.
+                  Data already confirmed/committed survives; the next start recovers.
   purge           Same as `down --purge`.
   status          Show each service's pid and ports; exit 1 if either is not running.
   env             Print `export` lines for: eval "$(scripts/services.sh env)"
                   (starts nothing).
 
+  up, down, purge and status act on both services, or only on the one named after the
+  command (`up rabbitmq`, `down postgres --purge`, ...). With --purge and one service named,
+  only that service's directory is deleted (the state directory too once it holds no other).
+
+A private instance for a test (its own data, pid files, epmd and node name; it never touches
+the default one):
+  ADSYNC_SERVICES_DIR=/tmp/x ADSYNC_AMQP_PORT=41000 ADSYNC_AMQP_MGMT_PORT=41001 \
+    scripts/services.sh up rabbitmq          # ... down rabbitmq, up rabbitmq, down rabbitmq --purge
+Start it again with the same ports: the RabbitMQ node is named after its AMQP port, and its
+data lives under that name.
+
 Environment (defaults in brackets):
+  ADSYNC_SERVICES_DIR     the state directory: data, logs, pid files, lock  [<repo>/.services]
+                          --purge deletes a directory other than the default one only if it holds
+                          nothing but what this script puts there
   ADSYNC_PG_PORT          PostgreSQL port                      [55432]
   ADSYNC_AMQP_PORT        RabbitMQ AMQP port                   [35672]
   ADSYNC_AMQP_MGMT_PORT   RabbitMQ management HTTP port        [35673]
@@ -31,8 +52,9 @@ Environment (defaults in brackets):
   ADSYNC_SERVICES_TIMEOUT       seconds to wait for each server to come up  [120]
   ADSYNC_SERVICES_STOP_TIMEOUT  seconds to wait for each server to stop     [60]
 
-Files: .services/postgres/{data/,server.log,.s.PGSQL.<port>} and
-       .services/rabbitmq/{mnesia/,log/,rabbit.pid,epmd.pid,launcher.pid,stdout.log,...}
+Files (under the state directory, .services/ by default):
+       postgres/{data/,server.log,.s.PGSQL.<port>} and
+       rabbitmq/{mnesia/,log/,rabbit.pid,epmd.pid,launcher.pid,stdout.log,...}, .lock, apt.log
 EOF
 }
 
@@ -41,7 +63,20 @@ EOF
 # --------------------------------------------------------------------------------------------
 
 REPO_ROOT=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-SERVICES_DIR=$REPO_ROOT/.services
+DEFAULT_SERVICES_DIR=$REPO_ROOT/.services
+# realpath -m: absolute and free of symlinks (pid checks compare it with /proc/<pid>/cwd), even
+# before the directory exists. main() rejects an unusable value.
+SERVICES_DIR=$DEFAULT_SERVICES_DIR
+if [[ -n ${ADSYNC_SERVICES_DIR:-} ]]; then
+  SERVICES_DIR=$(realpath -m -- "$ADSYNC_SERVICES_DIR")
+fi
+# How messages name the directory: as before for the default one.
+if [[ $SERVICES_DIR == "$DEFAULT_SERVICES_DIR" ]]; then SERVICES_LABEL=.services; else SERVICES_LABEL=$SERVICES_DIR; fi
+
+# The services a command acts on (main() narrows this to the one named on the command line).
+WANT_PG=1
+WANT_RMQ=1
+KILL=0     # down --kill
 
 PG_DIR=$SERVICES_DIR/postgres          # owned by the server's user; also the unix socket directory
 PG_DATA=$PG_DIR/data
@@ -119,9 +154,12 @@ proc_group_members() {
 
 # True if the process's environment holds exactly NAME=VALUE (or cannot be read: then trust the
 # other checks, which is only the case for a process of another user when we are not root).
+# No `tr | grep -q` pipeline: with pipefail it fails whenever grep exits before tr has written
+# everything, which happens once the environment is larger than tr's buffer (a node started
+# from a test process, with cargo's variables, often is).
 proc_has_env() {
   [[ -r /proc/$1/environ ]] || return 0
-  { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF -- "$2"
+  grep -qzxF -- "$2" "/proc/$1/environ" 2>/dev/null
 }
 
 # Waits until the process is gone; returns 1 if it is still there at the deadline.
@@ -197,11 +235,20 @@ as_pg() {
 # Ports
 # --------------------------------------------------------------------------------------------
 
+# Checks the ports of the selected services and derives RabbitMQ's others. Only the selected
+# services' ports must differ from each other: a private RabbitMQ need not care about
+# ADSYNC_PG_PORT.
 derive_ports() {
-  local p name v
-  for name in PG_PORT AMQP_PORT MGMT_PORT; do
+  local p name v names=()
+  if ((WANT_PG)); then names+=(PG_PORT); fi
+  if ((WANT_RMQ)); then names+=(AMQP_PORT MGMT_PORT); fi
+  for name in "${names[@]}"; do
     is_port_number "${!name}" || die "$name=${!name} is not a port number in 1024..65535"
   done
+  if ((!WANT_RMQ)); then
+    DIST_PORT="" EPMD_PORT="" CTL_PORT_MIN="" CTL_PORT_MAX=""
+    return 0
+  fi
   if [[ -n ${ADSYNC_AMQP_DIST_PORT:-} ]]; then
     DIST_PORT=$ADSYNC_AMQP_DIST_PORT
   elif ((AMQP_PORT + 20000 <= 65535)); then
@@ -225,7 +272,7 @@ derive_ports() {
   done
 
   local -A seen=()
-  for name in PG_PORT AMQP_PORT MGMT_PORT DIST_PORT EPMD_PORT; do
+  for name in "${names[@]}" DIST_PORT EPMD_PORT; do
     v=${!name}
     [[ -z ${seen[$v]:-} ]] || die "port $v is used for both ${seen[$v]} and $name; override one of ADSYNC_PG_PORT, ADSYNC_AMQP_PORT, ADSYNC_AMQP_MGMT_PORT, ADSYNC_AMQP_DIST_PORT, ADSYNC_EPMD_PORT"
     seen[$v]=$name
@@ -299,13 +346,17 @@ apt_install() {
   log "installed $* in $(elapsed "$start")"
 }
 
-ensure_packages() {
+ensure_packages() { # those of the selected services
   local missing=()
-  [[ -n $(pg_bindirs) ]] || missing+=(postgresql)
-  rmq_installed || missing+=(rabbitmq-server)
+  if ((WANT_PG)) && [[ -z $(pg_bindirs) ]]; then missing+=(postgresql); fi
+  if ((WANT_RMQ)) && ! rmq_installed; then missing+=(rabbitmq-server); fi
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
-  [[ -n $(pg_bindirs) ]] || die "no PostgreSQL server found under /usr/lib/postgresql/<version>/bin after installing"
-  rmq_installed || die "RabbitMQ not found in $RMQ_BIN after installing rabbitmq-server"
+  if ((WANT_PG)); then
+    [[ -n $(pg_bindirs) ]] || die "no PostgreSQL server found under /usr/lib/postgresql/<version>/bin after installing"
+  fi
+  if ((WANT_RMQ)); then
+    rmq_installed || die "RabbitMQ not found in $RMQ_BIN after installing rabbitmq-server"
+  fi
 }
 
 # --------------------------------------------------------------------------------------------
@@ -447,11 +498,16 @@ pg_down() {
     log "postgres: not running"
     return 0
   fi
-  log "postgres: stopping (pid $pid)"
   bindir=$(pg_bindir)
-  if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_TIMEOUT" -s stop; then
-    log "postgres: fast shutdown did not finish in ${STOP_TIMEOUT}s; trying immediate"
+  if ((KILL)); then
+    log "postgres: stopping (pid $pid, immediate shutdown: like a crash, the next start recovers)"
     as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop || true
+  else
+    log "postgres: stopping (pid $pid)"
+    if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_TIMEOUT" -s stop; then
+      log "postgres: fast shutdown did not finish in ${STOP_TIMEOUT}s; trying immediate"
+      as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop || true
+    fi
   fi
   wait_gone "$pid" 10 || terminate "$pid" 5 postgres
   log "postgres: stopped"
@@ -545,10 +601,11 @@ rmq_group() {
 rmq_present() { rmq_beam_pid >/dev/null || [[ -n $(rmq_group) ]]; }
 
 rmq_epmd_pid() {
-  local pid
+  local pid cmdline
   pid=$(read_pid_file "$RMQ_EPMD_PID_FILE") || return 1
   proc_alive "$pid" && [[ $(proc_comm "$pid") == epmd ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-port $I_EPMD_PORT " || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"-port $I_EPMD_PORT "* ]] || return 1
   echo "$pid"
 }
 
@@ -671,7 +728,8 @@ rmq_wait() {
 }
 
 rmq_down() {
-  local pid members
+  local pid members deadline signal=TERM
+  ((!KILL)) || signal=KILL
   rmq_load_instance
   if ! rmq_present && ! rmq_epmd_pid >/dev/null; then
     rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE" "$RMQ_EPMD_PID_FILE"
@@ -679,16 +737,24 @@ rmq_down() {
     return 0
   fi
   if pid=$(rmq_beam_pid); then
-    log "rabbitmq: stopping node (pid $pid, SIGTERM; a clean stop takes ~6 s)"
-    terminate "$pid" "$STOP_TIMEOUT" "rabbitmq (beam.smp)"
+    if ((KILL)); then
+      log "rabbitmq: killing node (pid $pid, SIGKILL)"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait_gone "$pid" 10 || die "rabbitmq (beam.smp) (pid $pid) survived SIGKILL"
+    else
+      log "rabbitmq: stopping node (pid $pid, SIGTERM; a clean stop takes ~6 s)"
+      terminate "$pid" "$STOP_TIMEOUT" "rabbitmq (beam.smp)"
+    fi
   elif [[ -f $RMQ_PID_FILE ]]; then
     log "rabbitmq: stale pid file (process $(read_pid_file "$RMQ_PID_FILE" || echo '?') is gone)"
   fi
-  # The wrapper shell normally exits with the node; stop whatever is left of the group.
-  members=$(rmq_group)
+  # The wrapper shell normally exits with the node (and reaps it: signalled first, the node would
+  # stay a zombie where PID 1 does not reap orphans); stop whatever is left of the group.
+  deadline=$(($(now_ms) + 2000))
+  while members=$(rmq_group) && [[ -n $members ]] && (($(now_ms) < deadline)); do sleep 0.05; done
   if [[ -n $members ]]; then
     log "rabbitmq: stopping the rest of its process group: $(echo "$members" | tr '\n' ' ')"
-    for pid in $members; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $members; do kill "-$signal" "$pid" 2>/dev/null || true; done
     for pid in $members; do terminate "$pid" 10 "rabbitmq process"; done
   fi
   # epmd outlives the node; stop the one we started.
@@ -737,17 +803,20 @@ lock_services_dir() {
 # so a conflict never leaves one service half-started.
 preflight_ports() {
   local pid running_port
-  if pg_pid >/dev/null; then
-    running_port=$(pg_running_port)
-    [[ $running_port == "$PG_PORT" ]] ||
-      die "postgres from .services already runs on port $running_port, not ADSYNC_PG_PORT=$PG_PORT; run 'scripts/services.sh down' first"
-  else
-    require_free_port "$PG_PORT" "PostgreSQL" ADSYNC_PG_PORT
+  if ((WANT_PG)); then
+    if pg_pid >/dev/null; then
+      running_port=$(pg_running_port)
+      [[ $running_port == "$PG_PORT" ]] ||
+        die "postgres from $SERVICES_LABEL already runs on port $running_port, not ADSYNC_PG_PORT=$PG_PORT; run 'scripts/services.sh down' first"
+    else
+      require_free_port "$PG_PORT" "PostgreSQL" ADSYNC_PG_PORT
+    fi
   fi
+  ((WANT_RMQ)) || return 0
   rmq_load_instance
   if rmq_present; then
     [[ $I_AMQP_PORT == "$AMQP_PORT" && $I_MGMT_PORT == "$MGMT_PORT" && $I_DIST_PORT == "$DIST_PORT" && $I_EPMD_PORT == "$EPMD_PORT" ]] ||
-      die "rabbitmq from .services already runs with AMQP port $I_AMQP_PORT, management $I_MGMT_PORT, dist $I_DIST_PORT, epmd $I_EPMD_PORT, not the configured ones; run 'scripts/services.sh down' first"
+      die "rabbitmq from $SERVICES_LABEL already runs with AMQP port $I_AMQP_PORT, management $I_MGMT_PORT, dist $I_DIST_PORT, epmd $I_EPMD_PORT, not the configured ones; run 'scripts/services.sh down' first"
   else
     require_free_port "$AMQP_PORT" "RabbitMQ AMQP" ADSYNC_AMQP_PORT
     require_free_port "$MGMT_PORT" "RabbitMQ management" ADSYNC_AMQP_MGMT_PORT
@@ -766,42 +835,82 @@ cmd_up() {
   lock_services_dir
   ensure_packages
   preflight_ports
-  rmq_start        # RabbitMQ takes ~10 s to boot, so PostgreSQL starts while it does
-  pg_up
-  rmq_wait
+  if ((WANT_RMQ)); then rmq_start; fi   # RabbitMQ takes ~10 s to boot, so PostgreSQL starts while it does
+  if ((WANT_PG)); then pg_up; fi
+  if ((WANT_RMQ)); then rmq_wait; fi
   log "up in $(elapsed "$start"); load the URLs with: eval \"\$(scripts/services.sh env)\""
-  printf 'postgres   %s\n' "$(pg_url "$PG_DATABASE")"
-  printf 'amqp       %s\n' "$(amqp_url)"
-  printf 'management %s (user guest, password guest)\n' "$(mgmt_url)"
+  if ((WANT_PG)); then printf 'postgres   %s\n' "$(pg_url "$PG_DATABASE")"; fi
+  if ((WANT_RMQ)); then
+    printf 'amqp       %s\n' "$(amqp_url)"
+    printf 'management %s (user guest, password guest)\n' "$(mgmt_url)"
+  fi
+}
+
+# The entries of the state directory, one per line, as `ls -A` would list them.
+services_dir_entries() { find "$SERVICES_DIR" -mindepth 1 -maxdepth 1 -printf '%f\n'; }
+
+# --purge deletes a state directory other than the default one only if it holds nothing but what
+# this script creates there, so a mistyped ADSYNC_SERVICES_DIR cannot delete anything else.
+# Checked before anything is stopped.
+check_purgeable() {
+  local entry unknown=()
+  [[ $SERVICES_DIR != "$DEFAULT_SERVICES_DIR" ]] || return 0
+  [[ -d $SERVICES_DIR ]] || return 0
+  while IFS= read -r entry; do
+    case $entry in
+      .lock | apt.log | postgres | rabbitmq) ;;
+      *) unknown+=("$entry") ;;
+    esac
+  done < <(services_dir_entries)
+  ((${#unknown[@]} == 0)) ||
+    die "refusing to purge $SERVICES_DIR: it holds files this script did not create (${unknown[*]:0:5}); delete it by hand"
+}
+
+# Deletes the selected services' directories, and the state directory once no service's is left.
+purge_services_dir() {
+  [[ -d $SERVICES_DIR ]] || return 0
+  local dir deleted=()
+  for dir in "$PG_DIR" "$RMQ_DIR"; do
+    [[ $dir == "$PG_DIR" ]] && ((!WANT_PG)) && continue
+    [[ $dir == "$RMQ_DIR" ]] && ((!WANT_RMQ)) && continue
+    [[ -e $dir || -L $dir ]] || continue
+    rm -rf -- "$dir"
+    deleted+=("$dir")
+  done
+  if [[ -e $PG_DIR || -L $PG_DIR || -e $RMQ_DIR || -L $RMQ_DIR ]]; then
+    ((${#deleted[@]} == 0)) || log "deleted ${deleted[*]}"
+    return 0
+  fi
+  if [[ $SERVICES_DIR == "$DEFAULT_SERVICES_DIR" ]]; then
+    [[ -n $REPO_ROOT ]] || die "refusing to delete $SERVICES_DIR"
+    rm -rf -- "$SERVICES_DIR"
+  else
+    # Only what check_purgeable allowed: rmdir fails rather than delete anything that appeared since.
+    rm -f -- "$SERVICES_DIR/apt.log" "$SERVICES_DIR/.lock"
+    rmdir -- "$SERVICES_DIR" || die "could not delete $SERVICES_DIR (files appeared in it)"
+  fi
+  log "deleted $SERVICES_DIR"
 }
 
 cmd_down() {
-  local purge=0 start
-  case ${1:-} in
-    "") ;;
-    --purge) purge=1 ;;
-    *) die "unknown option for down: $1 (only --purge)" ;;
-  esac
+  local purge=$1 start
   start=$(now_ms)
+  ((!purge)) || check_purgeable
   if [[ -d $SERVICES_DIR ]]; then
     lock_services_dir
-    rmq_down
-    pg_down
+    if ((WANT_RMQ)); then rmq_down; fi
+    if ((WANT_PG)); then pg_down; fi
   else
     log "nothing to stop ($SERVICES_DIR does not exist)"
   fi
-  if ((purge)) && [[ -d $SERVICES_DIR ]]; then
-    [[ $SERVICES_DIR == "$REPO_ROOT/.services" && -n $REPO_ROOT ]] || die "refusing to delete $SERVICES_DIR"
-    rm -rf -- "$SERVICES_DIR"
-    log "deleted $SERVICES_DIR"
-  fi
+  ((!purge)) || purge_services_dir
   log "down in $(elapsed "$start")"
 }
 
 cmd_status() {
   local rc=0
-  pg_status || rc=1
-  rmq_status || rc=1
+  if ((WANT_PG)); then pg_status || rc=1; fi
+  if ((WANT_RMQ)); then rmq_status || rc=1; fi
   return $rc
 }
 
@@ -823,7 +932,7 @@ cmd_env() {
 }
 
 main() {
-  local cmd=${1:-}
+  local cmd=${1:-} arg service="" purge=0
   (($# == 0)) || shift
   case $cmd in
     help | -h | --help) usage; return 0 ;;
@@ -831,12 +940,29 @@ main() {
     "") usage >&2; exit 2 ;;
     *) printf 'services: unknown command: %s\n\n' "$cmd" >&2; usage >&2; exit 2 ;;
   esac
-  [[ $cmd == down ]] || (($# == 0)) || die "$cmd takes no arguments"
+  [[ $cmd != env ]] || (($# == 0)) || die "$cmd takes no arguments"
+  [[ $cmd != purge ]] || purge=1
+  for arg in "$@"; do
+    case $arg in
+      postgres | rabbitmq)
+        [[ -z $service || $service == "$arg" ]] || die "name one service (postgres or rabbitmq), or none for both"
+        service=$arg
+        ;;
+      --purge) [[ $cmd == down ]] || die "unknown option for $cmd: $arg"; purge=1 ;;
+      --kill) [[ $cmd == down ]] || die "unknown option for $cmd: $arg"; KILL=1 ;;
+      -*) die "unknown option for $cmd: $arg (down takes --purge and --kill)" ;;
+      *) die "unknown service: $arg (postgres or rabbitmq)" ;;
+    esac
+  done
+  case $service in
+    postgres) WANT_RMQ=0 ;;
+    rabbitmq) WANT_PG=0 ;;
+  esac
+  [[ -n $SERVICES_DIR && $SERVICES_DIR != / ]] || die "ADSYNC_SERVICES_DIR=$ADSYNC_SERVICES_DIR cannot be the state directory"
   derive_ports
   case $cmd in
     up) cmd_up ;;
-    down) cmd_down "$@" ;;
-    purge) cmd_down --purge ;;
+    down | purge) cmd_down "$purge" ;;
     status) cmd_status ;;
     env) cmd_env ;;
   esac

@@ -24,7 +24,7 @@ use axum::Router;
 use shared::Config;
 use shared::crypto::KeyRing;
 use shared::ops::{self, Readiness};
-use shared::queue::{self, Publisher, Topology};
+use shared::queue::Publisher;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
@@ -35,7 +35,6 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    connection: lapin::Connection,
 }
 
 impl Application {
@@ -43,18 +42,12 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = shared::db::pool(&config.database)?;
         let keys = KeyRing::from_config(&config.crypto)?;
-        let connection = queue::connect(&config.rabbitmq, "adsync-api", Duration::from_secs(60))
+        let publisher = Publisher::connect(&config.rabbitmq, "adsync-api", Duration::from_secs(60))
             .await
             .context("connecting to rabbitmq")?;
-        let topology = Topology::new(&config.rabbitmq);
-        topology
-            .declare(&connection.create_channel().await?)
-            .await
-            .context("declaring the queue topology")?;
-        let publisher = Publisher::new(&connection, topology).await?;
         let operator_key_hash = (!config.api.operator_key.is_empty())
             .then(|| auth::hash_key(config.api.operator_key.expose()));
-        let readiness = Readiness::new(pool.clone(), Some(connection.status().clone()));
+        let readiness = Readiness::new(pool.clone(), Some(publisher.status()));
         let listener = TcpListener::bind(config.api.listen)
             .await
             .with_context(|| format!("binding api.listen {}", config.api.listen))?;
@@ -71,11 +64,7 @@ impl Application {
             .merge(ops::router(readiness))
             .layer(axum::middleware::from_fn(metrics::record))
             .layer(TraceLayer::new_for_http());
-        Ok(Self {
-            listener,
-            router,
-            connection,
-        })
+        Ok(Self { listener, router })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -86,7 +75,6 @@ impl Application {
     pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, "api listening");
         ops::serve(self.listener, self.router, shutdown).await?;
-        self.connection.close(200, "api stopped".into()).await.ok();
         Ok(())
     }
 }

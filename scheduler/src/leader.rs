@@ -31,6 +31,10 @@ impl Leadership {
         &self.holder
     }
 
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Takes or renews the lease. Returns whether this process is the leader now.
     pub async fn refresh(&mut self, pool: &Pool) -> Result<bool, DbError> {
         let asked_at = Instant::now();

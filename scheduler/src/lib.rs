@@ -1,10 +1,14 @@
-//! The adsync scheduler: one loop that keeps a leader lease and, while leader, turns due syncs
-//! into jobs ([`tick`]) and publishes pending jobs ([`relay`]).
+//! The adsync scheduler: keeps a leader lease and, while leader, turns due syncs into jobs
+//! ([`tick`]), publishes pending jobs ([`relay`]) and returns jobs whose worker died
+//! ([`rescue`]). Each runs in its own loop, gated by leadership.
 //!
 //! Layout, in reading order:
-//! - [`leader`]: the lease, renewed every loop, trusted for part of its life;
-//! - [`tick`]: due syncs → jobs, `next_run_at` advanced, in one transaction;
-//! - [`relay`]: pending jobs → RabbitMQ → `queued` (the transactional outbox);
+//! - [`leader`]: the lease, renewed every third of its length, trusted for part of it;
+//! - [`tick`]: due syncs → jobs, `next_run_at` advanced, in one transaction per batch;
+//! - [`relay`]: pending jobs → RabbitMQ → `queued` (the transactional outbox), woken by
+//!   LISTEN/NOTIFY;
+//! - [`rescue`]: running jobs with expired leases → `pending` (or `failed` on their last
+//!   attempt);
 //! - [`metrics`]: every metric the scheduler emits.
 //!
 //! Not here: platform calls and row movement (worker), HTTP routes beyond health (api).
@@ -12,95 +16,221 @@
 pub mod leader;
 pub mod metrics;
 pub mod relay;
+pub mod rescue;
 pub mod tick;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use shared::Config;
+use shared::db::Pool;
 use shared::ops::{self, Readiness};
-use shared::queue::{self, Publisher, Topology};
+use shared::queue::Publisher;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
 
 pub use relay::relay;
+pub use rescue::rescue;
 pub use tick::{TickReport, TickSettings, tick};
 
-/// Runs the scheduler loop until `shutdown` is cancelled.
+/// Runs the scheduler until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pool = shared::db::pool(&config.database)?;
-    let connection = queue::connect(
+    let publisher = Publisher::connect(
         &config.rabbitmq,
         "adsync-scheduler",
         Duration::from_secs(60),
     )
     .await
     .context("connecting to rabbitmq")?;
-    let topology = Topology::new(&config.rabbitmq);
-    topology
-        .declare(&connection.create_channel().await?)
-        .await
-        .context("declaring the queue topology")?;
-    let publisher = Publisher::new(&connection, topology).await?;
-
     let listener = TcpListener::bind(config.scheduler.listen)
         .await
         .with_context(|| format!("binding scheduler.listen {}", config.scheduler.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "scheduler health and metrics listening");
-    let readiness = Readiness::new(pool.clone(), Some(connection.status().clone()));
+    info!(address = %listener.local_addr()?, "scheduler health and metrics listening");
+    let readiness = Readiness::new(pool.clone(), Some(publisher.status()));
     let ops_server = tokio::spawn(ops::serve(
         listener,
         ops::router(readiness),
         shutdown.clone(),
     ));
 
+    let (leading, is_leader) = watch::channel(false);
     let holder = format!("scheduler-{}", uuid::Uuid::now_v7());
-    let mut leadership = leader::Leadership::new(
-        holder,
-        Duration::from_secs(u64::from(config.scheduler.leader_lease_secs)),
-    );
+    let lease = Duration::from_secs(u64::from(config.scheduler.leader_lease_secs));
+    let elect = tokio::spawn(keep_leadership(
+        pool.clone(),
+        leader::Leadership::new(holder, lease),
+        leading,
+        shutdown.clone(),
+    ));
+
     let settings = TickSettings {
         batch: config.scheduler.tick_batch,
         max_attempts: config.jobs.max_attempts,
     };
-    let interval = Duration::from_millis(config.scheduler.tick_interval_ms);
-    tracing::info!(holder = leadership.holder(), "scheduler running");
-    let mut was_leader = false;
-    while !shutdown.is_cancelled() {
-        let is_leader = leadership.refresh(&pool).await.unwrap_or(false);
-        if is_leader != was_leader {
-            tracing::info!(is_leader, "scheduler leadership changed");
-            was_leader = is_leader;
-        }
-        metrics::record_leadership(is_leader);
-        if is_leader {
-            let started = Instant::now();
-            match tick(&pool, settings, chrono::Utc::now()).await {
-                Ok(report) if report.created > 0 => {
-                    tracing::info!(
-                        due = report.due,
-                        created = report.created,
-                        "tick created jobs"
-                    );
+    let ticks = tokio::spawn(while_leader(
+        is_leader.clone(),
+        shutdown.clone(),
+        every(Duration::from_millis(config.scheduler.tick_interval_ms)),
+        {
+            let pool = pool.clone();
+            move || {
+                let pool = pool.clone();
+                async move {
+                    let started = Instant::now();
+                    match tick(&pool, settings, chrono::Utc::now()).await {
+                        Ok(report) if report.created > 0 => {
+                            info!(
+                                due = report.due,
+                                created = report.created,
+                                "tick created jobs"
+                            );
+                        }
+                        Ok(_) => {}
+                        Err(error) => error!(%error, "tick failed"),
+                    }
+                    metrics::record_tick(started.elapsed());
                 }
-                Ok(_) => {}
-                Err(error) => tracing::error!(%error, "tick failed"),
             }
-            match relay(&pool, &publisher, config.scheduler.relay_batch).await {
-                Ok(0) => {}
-                Ok(published) => tracing::info!(published, "relay published jobs"),
-                Err(error) => tracing::error!(%error, "relay failed"),
+        },
+    ));
+
+    let wake = Arc::new(Notify::new());
+    let notifications = tokio::spawn(relay::listen(
+        config.database.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    ));
+    let relay_batch = config.scheduler.relay_batch;
+    let sweep = Duration::from_millis(config.scheduler.relay_sweep_ms);
+    let relays = tokio::spawn(while_leader(
+        is_leader.clone(),
+        shutdown.clone(),
+        {
+            let wake = wake.clone();
+            move || {
+                let wake = wake.clone();
+                async move {
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = tokio::time::sleep(sweep) => {}
+                    }
+                }
             }
-            metrics::record_tick(started.elapsed());
+        },
+        {
+            let pool = pool.clone();
+            move || {
+                let (pool, publisher) = (pool.clone(), publisher.clone());
+                async move {
+                    match relay(&pool, &publisher, relay_batch).await {
+                        Ok(0) => {}
+                        Ok(published) => tracing::debug!(published, "relay published jobs"),
+                        Err(error) => error!(%error, "relay failed"),
+                    }
+                }
+            }
+        },
+    ));
+
+    let rescues = tokio::spawn(while_leader(
+        is_leader,
+        shutdown.clone(),
+        every(Duration::from_millis(config.scheduler.rescue_interval_ms)),
+        {
+            let pool = pool.clone();
+            move || {
+                let pool = pool.clone();
+                async move {
+                    match rescue(&pool).await {
+                        Ok(report) if report.retried + report.failed > 0 => info!(
+                            retried = report.retried,
+                            failed = report.failed,
+                            "rescued jobs whose worker stopped renewing their lease"
+                        ),
+                        Ok(_) => {}
+                        Err(error) => error!(%error, "rescue failed"),
+                    }
+                }
+            }
+        },
+    ));
+
+    for task in [ticks, relays, rescues, notifications] {
+        task.await?;
+    }
+    elect.await?;
+    ops_server.await??;
+    info!("scheduler stopped");
+    Ok(())
+}
+
+/// A pause of `period`.
+fn every(period: Duration) -> impl Fn() -> tokio::time::Sleep + Send + Sync + 'static {
+    move || tokio::time::sleep(period)
+}
+
+/// Runs `work`, then `pause`, again and again while this process leads, until shutdown.
+async fn while_leader<P, PF, W, WF>(
+    mut is_leader: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+    pause: P,
+    work: W,
+) where
+    P: Fn() -> PF,
+    PF: Future<Output = ()>,
+    W: Fn() -> WF,
+    WF: Future<Output = ()>,
+{
+    while !shutdown.is_cancelled() {
+        if !*is_leader.borrow_and_update() {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = is_leader.changed() => if changed.is_err() { return },
+            }
+            continue;
         }
+        work().await;
         tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = tokio::time::sleep(interval) => {}
+            () = shutdown.cancelled() => return,
+            () = pause() => {}
+            _ = is_leader.changed() => {}
         }
     }
+}
+
+/// Refreshes the leader lease every third of its length and publishes whether this process
+/// leads; resigns at shutdown.
+async fn keep_leadership(
+    pool: Pool,
+    mut leadership: leader::Leadership,
+    leading: watch::Sender<bool>,
+    shutdown: CancellationToken,
+) {
+    let every = leadership.ttl() / 3;
+    info!(holder = leadership.holder(), "scheduler running");
+    while !shutdown.is_cancelled() {
+        let is_leader = leadership.refresh(&pool).await.unwrap_or(false);
+        // Wake the loops only when leadership changes, not on every renewal.
+        leading.send_if_modified(|leads| {
+            let changed = *leads != is_leader;
+            if changed {
+                info!(is_leader, "scheduler leadership changed");
+                *leads = is_leader;
+            }
+            changed
+        });
+        metrics::record_leadership(is_leader);
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+    leading.send_replace(false);
     leadership.resign(&pool).await;
     metrics::record_leadership(false);
-    ops_server.await??;
-    connection.close(200, "scheduler stopped".into()).await.ok();
-    Ok(())
 }

@@ -1,11 +1,26 @@
 //! The outbox relay: publishes every `pending` job whose `run_after` has passed and marks it
 //! `queued`, so a crash between a job's commit and its publish loses nothing. Jobs are locked
 //! while published; a worker that receives the message first waits for the lock, then claims.
+//!
+//! The relay wakes when PostgreSQL notifies `adsync_jobs_pending` (a trigger fires whenever a
+//! job becomes pending), and sweeps at least every `scheduler.relay_sweep_ms` for jobs whose
+//! `run_after` has come (retries and snoozes) or whose notification was missed.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use shared::config::DatabaseConfig;
 use shared::db::{DbError, Pool, jobs};
 use shared::queue::{PublishError, Publisher};
+use tokio::sync::Notify;
+use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
+
+/// The channel the `jobs_notify_pending` trigger notifies.
+pub const PENDING_CHANNEL: &str = "adsync_jobs_pending";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -33,6 +48,50 @@ pub async fn relay(pool: &Pool, publisher: &Publisher, batch: u32) -> Result<usi
         metrics::record_jobs_published(due.len());
         if due.len() < batch as usize {
             return Ok(published);
+        }
+    }
+}
+
+/// Listens for `adsync_jobs_pending` on a connection of its own and wakes `wake` on each
+/// notification, reconnecting whenever the connection drops, until `shutdown`.
+pub async fn listen(database: DatabaseConfig, wake: Arc<Notify>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if let Err(error) = listen_once(&database, &wake, &shutdown).await {
+            tracing::warn!(%error, "relay notifications interrupted; listening again shortly");
+        }
+        // Anything notified while disconnected is caught by this wake and the sweeps.
+        wake.notify_one();
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+async fn listen_once(
+    database: &DatabaseConfig,
+    wake: &Notify,
+    shutdown: &CancellationToken,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = tokio_postgres::connect(database.url.expose(), NoTls).await?;
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let statement = format!("LISTEN {PENDING_CHANNEL}");
+    let listen = client.batch_execute(&statement);
+    tokio::pin!(listen);
+    let mut listening = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            result = &mut listen, if !listening => {
+                result?;
+                listening = true;
+            }
+            message = messages.next() => match message {
+                Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error),
+                None => return Ok(()),
+            },
         }
     }
 }

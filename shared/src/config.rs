@@ -51,6 +51,16 @@ pub struct RabbitmqConfig {
     pub prefix: String,
     pub prefetch: u16,
     pub queue_expires_ms: u32,
+    pub queue_type: QueueType,
+    pub delivery_limit: u32,
+}
+
+/// RabbitMQ queue type: classic (one node; message priorities) or quorum (a cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueType {
+    Classic,
+    Quorum,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +92,7 @@ pub struct JobsConfig {
     pub lease_secs: u32,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    pub tenant_cap_defer_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +110,8 @@ pub struct SchedulerConfig {
     pub tick_batch: u32,
     pub leader_lease_secs: u32,
     pub relay_batch: u32,
+    pub relay_sweep_ms: u64,
+    pub rescue_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +120,9 @@ pub struct WorkerConfig {
     pub listen: SocketAddr,
     pub concurrency: u16,
     pub id: String,
+    pub batch_size: u16,
+    pub batch_linger_ms: u64,
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +264,18 @@ impl Config {
         }
         if self.worker.concurrency == 0 {
             return fail("worker.concurrency", "must be at least 1");
+        }
+        if self.worker.batch_size == 0 {
+            return fail("worker.batch_size", "must be at least 1");
+        }
+        if self.rabbitmq.delivery_limit == 0 {
+            return fail("rabbitmq.delivery_limit", "must be at least 1");
+        }
+        if self.scheduler.relay_sweep_ms == 0 || self.scheduler.rescue_interval_ms == 0 {
+            return fail(
+                "scheduler.relay_sweep_ms",
+                "relay_sweep_ms and rescue_interval_ms must be positive",
+            );
         }
         let meta = &self.connectors.meta_ads;
         if !(meta.base_url.starts_with("http://") || meta.base_url.starts_with("https://")) {

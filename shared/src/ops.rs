@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{self, Pool};
+use crate::queue::BrokerStatus;
 
 /// What `/readyz` checks.
 #[derive(Clone)]
@@ -22,11 +23,11 @@ pub struct Readiness {
 
 struct ReadinessInner {
     pool: Pool,
-    broker: Option<lapin::ConnectionStatus>,
+    broker: Option<BrokerStatus>,
 }
 
 impl Readiness {
-    pub fn new(pool: Pool, broker: Option<lapin::ConnectionStatus>) -> Self {
+    pub fn new(pool: Pool, broker: Option<BrokerStatus>) -> Self {
         Self {
             inner: Arc::new(ReadinessInner { pool, broker }),
         }
@@ -39,7 +40,7 @@ impl Readiness {
             down.push("postgres");
         }
         if let Some(broker) = &self.inner.broker
-            && !broker.connected()
+            && !broker.is_connected()
         {
             down.push("rabbitmq");
         }

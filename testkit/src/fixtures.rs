@@ -43,7 +43,7 @@ impl Default for MetaSyncOptions {
 }
 
 pub async fn tenant(client: &impl GenericClient, name: &str) -> Tenant {
-    tenants::insert(client, name, Plan::Pro)
+    tenants::insert(client, name, Plan::Pro, tenants::DEFAULT_MAX_RUNNING_JOBS)
         .await
         .expect("insert tenant")
 }

@@ -14,6 +14,7 @@
 
 pub mod fixtures;
 pub mod postgres;
+pub mod services;
 pub mod wait;
 pub mod world;
 

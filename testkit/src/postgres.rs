@@ -28,7 +28,7 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .unwrap_or_else(|error| panic!("creating test database {name}: {error}"));
-        let url = with_database(&admin_url, &name);
+        let url = shared::db::with_database_name(&admin_url, &name);
         Self {
             name,
             url,
@@ -89,25 +89,6 @@ async fn connect(url: &str) -> tokio_postgres::Client {
     client
 }
 
-/// `url` with its database name replaced by `database`.
-pub(crate) fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[authority_end..]
-        .find('/')
-        .map(|i| i + authority_end)
-        .unwrap_or(base.len());
-    let mut result = format!("{}/{}", &base[..path_start], database);
-    if let Some(query) = query {
-        result.push('?');
-        result.push_str(query);
-    }
-    result
-}
-
 /// Creates the migrated template database if this server does not have it yet.
 async fn ensure_template(admin_url: &str) -> String {
     let template = format!("adsync_template_{}", shared::db::migrations_fingerprint());
@@ -136,7 +117,9 @@ async fn ensure_template(admin_url: &str) -> String {
         }
         {
             let config = shared::config::DatabaseConfig {
-                url: shared::config::Secret::new(with_database(admin_url, &building)),
+                url: shared::config::Secret::new(shared::db::with_database_name(
+                    admin_url, &building,
+                )),
                 pool_size: 1,
                 connect_timeout_ms: 5000,
             };
@@ -163,22 +146,4 @@ async fn ensure_template(admin_url: &str) -> String {
         .await
         .expect("releasing the template lock");
     template
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_names_are_replaced_in_urls() {
-        assert_eq!(
-            with_database("postgres://u@h:5/postgres", "x"),
-            "postgres://u@h:5/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h:5/postgres?sslmode=disable", "x"),
-            "postgres://u@h:5/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h:5", "x"), "postgres://u@h:5/x");
-    }
 }

@@ -2,6 +2,7 @@
 //! in-process sandbox on a free port, and the api, worker and scheduler started in-process on
 //! demand. Everything stops when the world is dropped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use serde_json::Value;
 use shared::Config;
 use shared::crypto::KeyRing;
 use shared::db::Pool;
-use shared::queue::{Publisher, Topology};
+use shared::queue::Publisher;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +39,8 @@ pub struct TestWorld {
     pub sandbox_url: String,
     shutdown: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
-    broker: Option<(Connection, Publisher)>,
+    publisher: Option<Publisher>,
+    connections: Vec<Connection>,
 }
 
 impl TestWorld {
@@ -107,7 +109,8 @@ impl TestWorld {
             sandbox_url,
             shutdown,
             tasks: vec![("sandbox", sandbox_task)],
-            broker: None,
+            publisher: None,
+            connections: Vec::new(),
         }
     }
 
@@ -139,14 +142,16 @@ impl TestWorld {
             .push(("scheduler", tokio::spawn(scheduler::run(config, shutdown))));
     }
 
-    /// A worker that executes jobs when the test asks, without consuming messages.
-    pub fn worker(&self) -> worker::Worker {
-        worker::Worker::new(
+    /// A worker engine that executes jobs when the test asks, without consuming messages.
+    pub fn worker(&self) -> Arc<worker::Engine<worker::SyncJob>> {
+        let executor = worker::SyncJob::new(self.pool.clone(), self.keys.clone(), &self.config)
+            .expect("building the sync executor");
+        worker::Engine::start(
             self.pool.clone(),
-            self.keys.clone(),
-            std::sync::Arc::new(self.config.clone()),
+            executor,
+            worker::worker_id(&self.config),
+            worker::EngineSettings::from_config(&self.config),
         )
-        .expect("building a worker")
     }
 
     /// One scheduler tick at `now`.
@@ -171,35 +176,29 @@ impl TestWorld {
 
     /// A publisher on this world's topology (declared on first use).
     pub async fn publisher(&mut self) -> &Publisher {
-        if self.broker.is_none() {
-            let connection =
-                shared::queue::connect(&self.config.rabbitmq, "testkit", Duration::from_secs(10))
+        if self.publisher.is_none() {
+            let publisher =
+                Publisher::connect(&self.config.rabbitmq, "testkit", Duration::from_secs(10))
                     .await
                     .expect("connecting to the test rabbitmq");
-            let topology = Topology::new(&self.config.rabbitmq);
-            let channel = connection.create_channel().await.expect("amqp channel");
-            topology
-                .declare(&channel)
-                .await
-                .expect("declaring topology");
-            let publisher = Publisher::new(&connection, topology)
-                .await
-                .expect("publisher");
-            self.broker = Some((connection, publisher));
+            self.publisher = Some(publisher);
         }
-        match &self.broker {
-            Some((_, publisher)) => publisher,
-            None => unreachable!("the broker was connected above"),
+        match &self.publisher {
+            Some(publisher) => publisher,
+            None => unreachable!("the publisher was connected above"),
         }
     }
 
-    /// A new channel on this world's broker connection (topology declared).
+    /// A channel on a connection of its own to this world's broker (topology declared).
     pub async fn channel(&mut self) -> lapin::Channel {
         self.publisher().await;
-        match &self.broker {
-            Some((connection, _)) => connection.create_channel().await.expect("amqp channel"),
-            None => unreachable!("the broker was connected above"),
-        }
+        let connection =
+            shared::queue::connect(&self.config.rabbitmq, "testkit", Duration::from_secs(10))
+                .await
+                .expect("connecting to the test rabbitmq");
+        let channel = connection.create_channel().await.expect("amqp channel");
+        self.connections.push(connection);
+        channel
     }
 
     /// Stops every service of this world and checks that each stopped cleanly and that no

@@ -1,141 +1,312 @@
-//! Consumes job messages from every connector queue and hands each to the executor, bounded
-//! by `worker.concurrency`. A message is acked only after its outcome is committed in
-//! PostgreSQL; a message that is not a job message, or names no job, is dead-lettered.
+//! Consumes job messages and hands them to the engine: deliveries are claimed in batches, each
+//! claimed job runs in its own task (at most `worker.concurrency` at once), and a message is
+//! acked only after its job's outcome is committed. A message that is not a job message, or
+//! names no job, is dead-lettered. The connection is re-established whenever it drops; on
+//! shutdown the consumer stops taking messages, lets attempts in flight finish within the grace
+//! period, then interrupts the rest (their jobs go back to `pending`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use lapin::Connection;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Connection};
-use shared::domain::ConnectorKind;
-use shared::queue::{JobMessage, Topology};
+use shared::config::RabbitmqConfig;
+use shared::domain::JobId;
+use shared::queue::{self, BrokerStatus, JobMessage, Topology};
 use shared::telemetry;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, warn};
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, error, info, warn};
 
-use crate::executor::{Outcome, Worker};
+use crate::batch::recv_batch;
+use crate::engine::Engine;
+use crate::execute::Execute;
 
-/// How long to wait before requeueing a message whose outcome could not be recorded.
-const REQUEUE_DELAY: Duration = Duration::from_secs(1);
+/// How the consumer runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumerSettings {
+    /// Deliveries the broker may send ahead of acks, per queue.
+    pub prefetch: u16,
+    /// Attempts running at once.
+    pub concurrency: usize,
+    /// How long attempts in flight may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
 
-/// Consumes until `shutdown` is cancelled, then stops taking messages and waits for the jobs
-/// in flight to finish.
-pub async fn consume(
-    worker: Arc<Worker>,
-    connection: &Connection,
-    topology: &Topology,
-    prefetch: u16,
-    concurrency: usize,
+/// Consumes until `shutdown` is cancelled, reconnecting whenever the broker goes away.
+pub async fn run<E: Execute>(
+    engine: Arc<Engine<E>>,
+    rabbitmq: &RabbitmqConfig,
+    settings: ConsumerSettings,
+    status: BrokerStatus,
     shutdown: CancellationToken,
-) -> Result<(), lapin::Error> {
-    let channel = connection.create_channel().await?;
-    channel
-        .basic_qos(prefetch, BasicQosOptions { global: false })
-        .await?;
-    let mut consumers = Vec::new();
-    for connector in ConnectorKind::ALL {
-        let consumer = channel
-            .basic_consume(
-                topology.jobs_queue(connector).into(),
-                format!("{}-{}", worker.id(), connector.as_str()).into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        consumers.push(consumer);
-    }
-    let mut deliveries = futures_util::stream::select_all(consumers);
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let mut in_flight = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
+) {
+    let topology = Topology::new(rabbitmq);
+    let permits = Arc::new(Semaphore::new(settings.concurrency));
+    let attempts = TaskTracker::new();
+    let name = format!("adsync-worker-{}", engine.worker_id());
+    while !shutdown.is_cancelled() {
+        let connection = tokio::select! {
             () = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
+            connection = queue::connect(rabbitmq, &name, Duration::from_secs(30)) => connection,
         };
-        let delivery = tokio::select! {
-            () = shutdown.cancelled() => break,
-            delivery = deliveries.next() => delivery,
+        let connection = match connection {
+            Ok(connection) => connection,
+            Err(error) => {
+                error!(%error, "cannot connect to rabbitmq");
+                continue;
+            }
         };
-        match delivery {
-            Some(Ok(delivery)) => {
-                let worker = worker.clone();
-                in_flight.spawn(async move {
-                    handle(&worker, delivery).await;
-                    drop(permit);
-                });
-            }
-            Some(Err(error)) => {
-                warn!(%error, "consumer error; waiting for the connection to recover");
-                channel.wait_for_recovery(error).await?;
-            }
-            None => break,
+        status.set(connection.status().clone());
+        info!("consuming job messages");
+        let session = Session {
+            engine: &engine,
+            topology: &topology,
+            settings,
+            permits: &permits,
+            attempts: &attempts,
+        };
+        match session.run(&connection, &shutdown).await {
+            Ok(()) => {}
+            Err(error) => warn!(%error, "rabbitmq session ended; reconnecting"),
         }
-        // Reap finished tasks so the set does not grow without bound.
-        while in_flight.try_join_next().is_some() {}
+        connection
+            .close(200, "worker consumer stopped".into())
+            .await
+            .ok();
     }
-    close_consumers(&channel).await;
-    while in_flight.join_next().await.is_some() {}
-    Ok(())
+    status.clear();
+    drain(&engine, &attempts, settings.shutdown_grace).await;
 }
 
-/// Stops deliveries; unacked messages return to the queue when the channel closes.
-async fn close_consumers(channel: &Channel) {
-    if let Err(error) = channel.close(200, "worker shutting down".into()).await {
-        warn!(%error, "closing the consumer channel failed");
+/// Waits for attempts in flight; interrupts those still running after `grace`.
+async fn drain<E: Execute>(engine: &Engine<E>, attempts: &TaskTracker, grace: Duration) {
+    attempts.close();
+    if tokio::time::timeout(grace, attempts.wait()).await.is_err() {
+        warn!(
+            still_running = attempts.len(),
+            "shutdown grace over; interrupting attempts in flight"
+        );
+        engine.interrupt();
+        attempts.wait().await;
     }
 }
 
-async fn handle(worker: &Worker, delivery: Delivery) {
-    let message = match JobMessage::parse(&delivery.data) {
-        Ok(message) => message,
-        Err(error) => {
-            warn!(%error, "dead-lettering a message that is not a job message");
-            reject(&delivery, false).await;
+/// Why a session stopped before shutdown.
+#[derive(Debug, thiserror::Error)]
+enum SessionEnded {
+    #[error(transparent)]
+    Broker(#[from] lapin::Error),
+    #[error("the channel or connection was closed")]
+    Closed,
+}
+
+/// One connection's worth of consuming.
+struct Session<'a, E> {
+    engine: &'a Arc<Engine<E>>,
+    topology: &'a Topology,
+    settings: ConsumerSettings,
+    permits: &'a Arc<Semaphore>,
+    attempts: &'a TaskTracker,
+}
+
+impl<E: Execute> Session<'_, E> {
+    async fn run(
+        &self,
+        connection: &Connection,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SessionEnded> {
+        let channel = connection.create_channel().await?;
+        self.topology.declare(&channel).await?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions { global: false })
+            .await?;
+        let mut consumers = Vec::new();
+        let mut tags = Vec::new();
+        for queue in self.topology.consumed_queues() {
+            let tag = format!("{}:{queue}", self.engine.worker_id());
+            consumers.push(
+                channel
+                    .basic_consume(
+                        queue.into(),
+                        tag.clone().into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?,
+            );
+            tags.push(tag);
+        }
+        let mut deliveries = futures_util::stream::select_all(consumers);
+        let (to_claim, claim_queue) = mpsc::channel(usize::from(self.settings.prefetch).max(1));
+        let stopping = CancellationToken::new();
+        let claimer = tokio::spawn(claim_deliveries(
+            self.engine.clone(),
+            claim_queue,
+            self.permits.clone(),
+            self.attempts.clone(),
+            stopping.clone(),
+        ));
+        // A channel closed by the broker does not always end the consumer stream; check.
+        let mut watchdog = tokio::time::interval(Duration::from_secs(1));
+        let ended = loop {
+            let delivery = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                delivery = deliveries.next() => delivery,
+                _ = watchdog.tick() => {
+                    if channel.status().connected() && connection.status().connected() {
+                        continue;
+                    }
+                    break Err(SessionEnded::Closed);
+                }
+            };
+            match delivery {
+                Some(Ok(delivery)) => match JobMessage::parse(&delivery.data) {
+                    Ok(message) => {
+                        if to_claim.send((message.job_id, delivery)).await.is_err() {
+                            break Ok(());
+                        }
+                    }
+                    Err(error) => {
+                        warn!(%error, "dead-lettering a message that is not a job message");
+                        settle(&delivery, Settle::DeadLetter).await;
+                    }
+                },
+                Some(Err(error)) => break Err(SessionEnded::Broker(error)),
+                None => break Err(SessionEnded::Closed),
+            }
+        };
+        // Stop deliveries; anything received but not yet claimed goes back to the queue.
+        for tag in tags {
+            channel
+                .basic_cancel(tag.into(), BasicCancelOptions::default())
+                .await
+                .ok();
+        }
+        stopping.cancel();
+        drop(to_claim);
+        claimer.await.ok();
+        if ended.is_ok() {
+            // Shutting down: let attempts finish on this channel so their acks go through.
+            drain(self.engine, self.attempts, self.settings.shutdown_grace).await;
+        }
+        channel.close(200, "consumer done".into()).await.ok();
+        ended
+    }
+}
+
+/// Claims deliveries in batches and starts an attempt for each claimed job.
+async fn claim_deliveries<E: Execute>(
+    engine: Arc<Engine<E>>,
+    mut queue: mpsc::Receiver<(JobId, Delivery)>,
+    permits: Arc<Semaphore>,
+    attempts: TaskTracker,
+    stopping: CancellationToken,
+) {
+    let settings = engine.settings();
+    loop {
+        let batch = recv_batch(&mut queue, settings.batch, settings.linger).await;
+        if batch.is_empty() {
             return;
         }
-    };
-    let span = tracing::info_span!("delivery", job_id = %message.job_id);
-    if let Some(traceparent) = traceparent(&delivery) {
-        telemetry::set_remote_parent(&span, &traceparent);
-    }
-    async {
-        match worker.execute_job(message.job_id).await {
-            Ok(Outcome::NoSuchJob) => {
-                warn!("dead-lettering a message naming no job");
-                reject(&delivery, false).await;
+        if stopping.is_cancelled() {
+            for (_, delivery) in batch {
+                settle(&delivery, Settle::Requeue).await;
             }
-            Ok(_) => {
-                if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
-                    // The broker will redeliver; the claim makes the duplicate harmless.
-                    warn!(%error, "ack failed");
-                }
-            }
-            Err(error) => {
-                error!(%error, "job outcome could not be recorded; requeueing the message");
-                tokio::time::sleep(REQUEUE_DELAY).await;
-                reject(&delivery, true).await;
+            continue;
+        }
+        // One free slot per delivery before claiming, so no claimed job waits for a slot.
+        let mut slots = Vec::with_capacity(batch.len());
+        for _ in 0..batch.len() {
+            match permits.clone().acquire_owned().await {
+                Ok(permit) => slots.push(permit),
+                Err(_) => return,
             }
         }
+        let ids: Vec<JobId> = batch.iter().map(|(id, _)| *id).collect();
+        let claims = match engine.claim(&ids).await {
+            Ok(claims) => claims,
+            Err(error) => {
+                error!(%error, "claiming jobs failed; requeueing their messages");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                for (_, delivery) in batch {
+                    settle(&delivery, Settle::Requeue).await;
+                }
+                continue;
+            }
+        };
+        let mut deliveries: HashMap<JobId, Vec<Delivery>> = HashMap::new();
+        for (id, delivery) in batch {
+            deliveries.entry(id).or_default().push(delivery);
+        }
+        for job in claims.claimed {
+            let Some(delivery) = deliveries.get_mut(&job.id).and_then(Vec::pop) else {
+                continue;
+            };
+            let Some(slot) = slots.pop() else {
+                break;
+            };
+            let engine = engine.clone();
+            let span = tracing::info_span!("delivery", job_id = %job.id);
+            if let Some(traceparent) = traceparent(&delivery) {
+                telemetry::set_remote_parent(&span, &traceparent);
+            }
+            attempts.spawn(
+                async move {
+                    match engine.run(job).await {
+                        Ok(_) => {}
+                        // The job stays leased to us until the lease runs out; the rescuer
+                        // then returns it. The message has done its work either way.
+                        Err(error) => error!(%error, "job outcome could not be recorded"),
+                    }
+                    settle(&delivery, Settle::Ack).await;
+                    drop(slot);
+                }
+                .instrument(span),
+            );
+        }
+        for id in claims.missing {
+            for delivery in deliveries.remove(&id).unwrap_or_default() {
+                warn!(job_id = %id, "dead-lettering a message naming no job");
+                settle(&delivery, Settle::DeadLetter).await;
+            }
+        }
+        // Unclaimable (finished, snoozed, leased elsewhere), deferred, or duplicates.
+        for delivery in deliveries.into_values().flatten() {
+            settle(&delivery, Settle::Ack).await;
+        }
     }
-    .instrument(span)
-    .await;
 }
 
-async fn reject(delivery: &Delivery, requeue: bool) {
-    let options = BasicNackOptions {
-        multiple: false,
-        requeue,
+enum Settle {
+    Ack,
+    Requeue,
+    DeadLetter,
+}
+
+async fn settle(delivery: &Delivery, settle: Settle) {
+    let result = match settle {
+        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
+        Settle::Requeue | Settle::DeadLetter => {
+            let requeue = matches!(settle, Settle::Requeue);
+            delivery
+                .nack(BasicNackOptions {
+                    multiple: false,
+                    requeue,
+                })
+                .await
+        }
     };
-    if let Err(error) = delivery.nack(options).await {
-        warn!(%error, "nack failed");
+    // If the channel is gone the broker redelivers; claims make duplicates harmless.
+    if let Err(error) = result {
+        warn!(%error, "settling a delivery failed");
     }
 }
 

@@ -2,12 +2,13 @@
 //! with its history.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::db::jobs::{self, Job, JobEvent, JobFilter};
+use shared::db::jobs::{self, CancelOutcome, Job, JobEvent, JobFilter, RetryOutcome};
 use shared::domain::{AccountId, ConnectorKind, JobId, JobState, SyncId, TenantId, Trigger};
 
-use super::db;
+use super::{db, publish_now};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -50,6 +51,7 @@ pub struct JobView {
     rows_written: Option<i64>,
     api_calls: Option<i32>,
     error: Option<ErrorView>,
+    cancel_requested_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
@@ -83,6 +85,7 @@ impl JobView {
             rows_written: job.rows_written,
             api_calls: job.api_calls,
             error,
+            cancel_requested_at: job.cancel_requested_at,
             created_at: job.created_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
@@ -173,4 +176,49 @@ pub async fn get(
         .ok_or(ApiError::NotFound("job"))?;
     let events = jobs::events(&client, id).await?;
     Ok(ApiJson(JobView::from_job(job, Some(events))))
+}
+
+/// Cancels a job that has not started (200), or asks the worker running it to stop between
+/// pages (202). A finished job answers 409.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+) -> Result<(StatusCode, ApiJson<JobView>), ApiError> {
+    let client = db(&state).await?;
+    match jobs::cancel(&client, caller.scope(), id).await? {
+        None => Err(ApiError::NotFound("job")),
+        Some(CancelOutcome::Cancelled(job)) => {
+            Ok((StatusCode::OK, ApiJson(JobView::from_job(job, None))))
+        }
+        Some(CancelOutcome::Requested(job)) => {
+            Ok((StatusCode::ACCEPTED, ApiJson(JobView::from_job(job, None))))
+        }
+        Some(CancelOutcome::Finished(job)) => Err(ApiError::Conflict(format!(
+            "the job already finished ({})",
+            job.state
+        ))),
+    }
+}
+
+/// Runs a failed or cancelled job again, with fresh attempts.
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+) -> Result<(StatusCode, ApiJson<JobView>), ApiError> {
+    let client = db(&state).await?;
+    match jobs::retry(&client, caller.scope(), id).await? {
+        None => Err(ApiError::NotFound("job")),
+        Some(RetryOutcome::Retried(job)) => {
+            let job = publish_now(&state, &client, *job).await?;
+            Ok((StatusCode::ACCEPTED, ApiJson(JobView::from_job(job, None))))
+        }
+        Some(RetryOutcome::NotRetryable(state)) => Err(ApiError::Conflict(format!(
+            "only failed or cancelled jobs can be retried; this one is {state}"
+        ))),
+        Some(RetryOutcome::Conflict) => Err(ApiError::Conflict(
+            "another job of the same sync is active".to_string(),
+        )),
+    }
 }

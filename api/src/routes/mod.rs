@@ -35,6 +35,8 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/syncs/{id}/run", post(syncs::run))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{id}/retry", post(jobs::retry))
 }
 
 /// Checks a human-readable name: 1 to 200 characters, not only spaces.
@@ -53,4 +55,31 @@ pub(crate) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
 /// A pooled database connection, or 503.
 pub(crate) async fn db(state: &AppState) -> Result<shared::db::Object, ApiError> {
     Ok(state.pool.get().await.map_err(shared::db::DbError::from)?)
+}
+
+/// Publishes a just-created (or re-opened) pending job and marks it queued. If publishing
+/// fails, the job stays pending and the scheduler's relay publishes it; the caller still
+/// succeeds. Returns the job as it is now.
+pub(crate) async fn publish_now(
+    state: &AppState,
+    client: &shared::db::Object,
+    job: shared::db::jobs::Job,
+) -> Result<shared::db::jobs::Job, ApiError> {
+    let dispatch = shared::db::jobs::Dispatch {
+        job_id: job.id,
+        connector: job.connector,
+        attempt: job.attempt,
+        priority: job.priority,
+    };
+    match state.publisher.publish_jobs(&[dispatch]).await {
+        Ok(()) => {
+            shared::db::jobs::mark_queued(client, &[job.id]).await?;
+        }
+        Err(error) => {
+            tracing::warn!(%error, job_id = %job.id, "publish failed; the relay will publish the job");
+        }
+    }
+    Ok(shared::db::jobs::get(client, Some(job.tenant_id), job.id)
+        .await?
+        .unwrap_or(job))
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::db::jobs::{self, Dispatch, Enqueued, NewJob};
+use shared::db::jobs::{self, Enqueued, NewJob};
 use shared::db::syncs::{self, NewSync, SyncDefinition};
 use shared::db::{accounts, destinations};
 use shared::domain::report::catalogue;
@@ -12,8 +12,8 @@ use shared::domain::{
     AccountId, ConnectorKind, DestinationId, InvalidField, ReportSpec, Schedule, SyncId, Trigger,
 };
 
-use super::db;
 use super::jobs::JobView;
+use super::{db, publish_now};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
@@ -197,24 +197,7 @@ pub async fn run(
     };
     match jobs::insert(&client, &new).await? {
         Enqueued::Created(job) => {
-            // Publish now; if this fails, the scheduler's relay publishes the pending job.
-            let dispatch = Dispatch {
-                job_id: job.id,
-                connector: job.connector,
-                attempt: job.attempt,
-                priority: job.priority,
-            };
-            match state.publisher.publish_jobs(&[dispatch]).await {
-                Ok(()) => {
-                    jobs::mark_queued(&client, &[job.id]).await?;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, job_id = %job.id, "publish failed; the relay will publish the job")
-                }
-            }
-            let job = jobs::get(&client, Some(tenant), job.id)
-                .await?
-                .unwrap_or(job);
+            let job = publish_now(&state, &client, job).await?;
             Ok((
                 StatusCode::ACCEPTED,
                 ApiJson(RunAnswer {

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::{api_keys, tenants};
-use shared::domain::{Plan, TenantId};
+use shared::domain::{InvalidField, Plan, TenantId};
 
 use super::{check_name, db};
 use crate::auth::{Caller, generate_key, hash_key};
@@ -19,6 +19,9 @@ pub struct CreateTenant {
     name: String,
     #[serde(default)]
     plan: Option<String>,
+    /// Most of the tenant's jobs running at once; 20 when absent.
+    #[serde(default)]
+    max_running_jobs: Option<i32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -26,6 +29,7 @@ pub struct TenantView {
     id: TenantId,
     name: String,
     plan: Plan,
+    max_running_jobs: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -35,6 +39,7 @@ impl From<tenants::Tenant> for TenantView {
             id: tenant.id,
             name: tenant.name,
             plan: tenant.plan,
+            max_running_jobs: tenant.max_running_jobs,
             created_at: tenant.created_at,
         }
     }
@@ -57,12 +62,18 @@ pub async fn create(
         Some(plan) => plan.parse()?,
         None => Plan::Free,
     };
+    let max_running_jobs = body
+        .max_running_jobs
+        .unwrap_or(tenants::DEFAULT_MAX_RUNNING_JOBS);
+    if !(1..=10_000).contains(&max_running_jobs) {
+        return Err(InvalidField::new("max_running_jobs", "must be between 1 and 10000").into());
+    }
     let mut client = db(&state).await?;
     let transaction = client
         .transaction()
         .await
         .map_err(shared::db::DbError::from)?;
-    let tenant = tenants::insert(&transaction, body.name.trim(), plan).await?;
+    let tenant = tenants::insert(&transaction, body.name.trim(), plan, max_running_jobs).await?;
     let (key, prefix) = generate_key();
     let stored =
         api_keys::insert(&transaction, tenant.id, "initial", &hash_key(&key), &prefix).await?;

@@ -171,3 +171,109 @@ async fn health_readiness_and_metrics_are_served() {
     );
     setup.world.stop().await;
 }
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_and_can_be_retried() {
+    let setup = setup().await;
+    let sync_id = setup.sync["id"].as_str().unwrap();
+    let (_, run) = setup
+        .api
+        .post(&format!("/v1/syncs/{sync_id}/run"), &setup.key, &json!({}))
+        .await;
+    let job_id = run["job"]["id"].as_str().unwrap();
+
+    let (status, cancelled) = setup
+        .api
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(
+        (status, &cancelled["state"]),
+        (200, &json!("cancelled")),
+        "{cancelled}"
+    );
+    let again = setup
+        .api
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(again.0, 200, "cancelling twice is harmless");
+
+    let (status, retried) = setup
+        .api
+        .post(&format!("/v1/jobs/{job_id}/retry"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(status, 202, "{retried}");
+    assert_eq!(retried["state"], "queued");
+    assert_eq!(retried["attempt"], 0);
+    let (_, detail) = setup
+        .api
+        .get(&format!("/v1/jobs/{job_id}"), &setup.key)
+        .await;
+    let reasons: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "manual",
+            "published",
+            "cancelled on request",
+            "retried on request",
+            "published"
+        ]
+    );
+    setup.world.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_and_retry_refuse_what_they_cannot_do() {
+    let setup = setup().await;
+    let sync_id = setup.sync["id"].as_str().unwrap();
+    let (_, run) = setup
+        .api
+        .post(&format!("/v1/syncs/{sync_id}/run"), &setup.key, &json!({}))
+        .await;
+    let job_id = run["job"]["id"].as_str().unwrap();
+
+    // A queued job cannot be retried.
+    let retry = setup
+        .api
+        .post(&format!("/v1/jobs/{job_id}/retry"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(crate::problem(&retry), (409, "conflict", ""));
+    // A finished job cannot be cancelled.
+    let client = setup.world.pool.get().await.unwrap();
+    let id: uuid::Uuid = job_id.parse().unwrap();
+    client
+        .execute(
+            "UPDATE jobs SET state = 'succeeded', state_reason = 'test' WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let cancel = setup
+        .api
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(crate::problem(&cancel), (409, "conflict", ""));
+    // Another tenant's job does not exist for them.
+    let (_, other_key) = setup.api.create_tenant("Rival").await;
+    for action in ["cancel", "retry"] {
+        let response = setup
+            .api
+            .post(
+                &format!("/v1/jobs/{job_id}/{action}"),
+                &other_key,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            crate::problem(&response),
+            (404, "not_found", ""),
+            "{action}"
+        );
+    }
+    setup.world.stop().await;
+}

@@ -225,3 +225,36 @@ async fn wrong_job_queries_and_ids_are_refused_naming_the_parameter() {
     assert_eq!(problem(&response), (404, "not_found", ""));
     setup.world.stop().await;
 }
+
+#[tokio::test]
+async fn a_tenants_running_job_cap_must_be_sensible() {
+    let setup = setup().await;
+    for cap in [json!(0), json!(10_001), json!("many")] {
+        let response = setup
+            .api
+            .post(
+                "/v1/tenants",
+                testkit::world::OPERATOR_KEY,
+                &json!({"name": "Capped", "max_running_jobs": cap}),
+            )
+            .await;
+        assert_eq!(
+            problem(&response),
+            (422, "invalid_field", "max_running_jobs"),
+            "{cap}"
+        );
+    }
+    let (status, created) = setup
+        .api
+        .post(
+            "/v1/tenants",
+            testkit::world::OPERATOR_KEY,
+            &json!({"name": "Capped", "max_running_jobs": 3}),
+        )
+        .await;
+    assert_eq!(
+        (status, &created["tenant"]["max_running_jobs"]),
+        (201, &json!(3))
+    );
+    setup.world.stop().await;
+}

@@ -113,3 +113,67 @@ async fn the_scheduler_loop_turns_a_due_sync_into_a_published_job() {
     assert_eq!(job.sync_id, fixture.sync.id);
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_pending_job_wakes_the_relay_without_waiting_for_the_sweep() {
+    // Arrange: sweeps ten minutes apart, so only the notification can publish quickly.
+    let mut world = TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[("ADSYNC__SCHEDULER__RELAY_SWEEP_MS", "600000")],
+    )
+    .await;
+    world.spawn_scheduler();
+    let first = pending_job(&world, 0, 1).await;
+    wait_until_queued(&world, first, Duration::from_secs(20)).await;
+
+    // Act
+    let second = pending_job(&world, 0, 2).await;
+
+    // Assert
+    wait_until_queued(&world, second, Duration::from_secs(5)).await;
+    world.stop().await;
+}
+
+async fn wait_until_queued(world: &TestWorld, id: JobId, timeout: Duration) {
+    eventually("the job to be published", timeout, || async move {
+        let client = world.pool.get().await.unwrap();
+        let job = jobs::get(&client, None, id).await.unwrap().unwrap();
+        (job.state == JobState::Queued).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_rescues_a_job_whose_worker_died() {
+    // Arrange: a job claimed by a worker that then vanished (its lease already expired).
+    let mut world = TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[("ADSYNC__SCHEDULER__RESCUE_INTERVAL_MS", "100")],
+    )
+    .await;
+    let id = pending_job(&world, 0, 1).await;
+    let client = world.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE jobs SET state = 'running', state_reason = 'claimed by ghost', attempt = 1,
+                 worker_id = 'ghost', lease_expires_at = now() - interval '1 second'
+             WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+
+    // Act
+    world.spawn_scheduler();
+
+    // Assert: rescued, then republished by the relay.
+    wait_until_queued(&world, id, Duration::from_secs(20)).await;
+    let events = jobs::events(&client, id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.reason == "lease expired, rescued"),
+        "{events:?}"
+    );
+    world.stop().await;
+}

@@ -106,3 +106,38 @@ async fn two_replicas_ticking_at_once_create_each_due_job_exactly_once() {
     assert_eq!(a.created + b.created, 40, "{a:?} {b:?}");
     assert_eq!(count_jobs(&world).await, 40);
 }
+
+#[tokio::test]
+async fn schedules_fire_at_local_time_in_the_syncs_zone_across_a_dst_change() {
+    // Arrange: a 06:00 New York schedule, the day before clocks move forward (2026-03-08).
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            time_zone: "America/New_York".into(),
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    let now = "2026-03-07T12:00:00Z".parse().unwrap();
+    set_next_run(&world, fixture.sync.id, now - Duration::minutes(1)).await;
+
+    // Act
+    world.tick(now).await;
+
+    // Assert: 06:00 EDT (UTC-4) on the 8th; the window ends on New York's today (the 7th).
+    let client = world.pool.get().await.unwrap();
+    let sync = syncs::get(&client, fixture.tenant.id, fixture.sync.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sync.next_run_at,
+        "2026-03-08T10:00:00Z"
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap()
+    );
+    let job = &jobs::list(&client, &JobFilter::default(), 1).await.unwrap()[0];
+    assert_eq!(job.window.end().to_string(), "2026-03-07");
+}

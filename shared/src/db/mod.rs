@@ -36,6 +36,8 @@ pub enum DbError {
     Config(String),
     #[error("stored row is invalid: {0}")]
     Corrupt(String),
+    #[error("a batched statement failed: {0}")]
+    Batch(String),
 }
 
 impl DbError {
@@ -43,9 +45,11 @@ impl DbError {
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
             DbError::Query(error) => error.code(),
-            DbError::Pool(_) | DbError::Migration(_) | DbError::Config(_) | DbError::Corrupt(_) => {
-                None
-            }
+            DbError::Pool(_)
+            | DbError::Migration(_)
+            | DbError::Config(_)
+            | DbError::Corrupt(_)
+            | DbError::Batch(_) => None,
         }
     }
 }
@@ -109,8 +113,45 @@ pub fn migrations_fingerprint() -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// `url` (a `postgres://` URL) with its database name replaced by `database`.
+pub fn with_database_name(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[authority_end..]
+        .find('/')
+        .map(|i| i + authority_end)
+        .unwrap_or(base.len());
+    let mut result = format!("{}/{}", &base[..path_start], database);
+    if !query.is_empty() {
+        result.push('?');
+        result.push_str(query);
+    }
+    result
+}
+
 /// Checks that the database answers.
 pub async fn ping(pool: &Pool) -> Result<(), DbError> {
     pool.get().await?.simple_query("SELECT 1").await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database_name;
+
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            with_database_name("postgres://u@h:5/postgres", "x"),
+            "postgres://u@h:5/x"
+        );
+        assert_eq!(
+            with_database_name("postgres://u@h:5/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database_name("postgres://u@h:5", "x"),
+            "postgres://u@h:5/x"
+        );
+    }
 }

@@ -157,15 +157,19 @@ pub async fn lock_due(
         .collect()
 }
 
-pub async fn set_next_run(
+/// Sets each sync's next run, in one statement.
+pub async fn set_next_runs(
     client: &impl GenericClient,
-    id: SyncId,
-    next_run_at: DateTime<Utc>,
+    next_runs: &[(SyncId, DateTime<Utc>)],
 ) -> Result<(), DbError> {
+    let ids: Vec<SyncId> = next_runs.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = next_runs.iter().map(|(_, at)| *at).collect();
     client
         .execute(
-            "UPDATE syncs SET next_run_at = $2, updated_at = now() WHERE id = $1",
-            &[&id, &next_run_at],
+            "UPDATE syncs s SET next_run_at = n.next_run_at, updated_at = now()
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS n(id, next_run_at)
+             WHERE s.id = n.id",
+            &[&ids, &times],
         )
         .await?;
     Ok(())

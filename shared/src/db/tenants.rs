@@ -11,6 +11,8 @@ pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub plan: Plan,
+    /// Most jobs of this tenant running at once (fairness between tenants).
+    pub max_running_jobs: i32,
     pub created_at: DateTime<Utc>,
 }
 
@@ -22,19 +24,25 @@ fn from_row(row: &Row) -> Result<Tenant, DbError> {
         plan: plan
             .parse()
             .map_err(|e| DbError::Corrupt(format!("tenants.plan: {e}")))?,
+        max_running_jobs: row.try_get("max_running_jobs")?,
         created_at: row.try_get("created_at")?,
     })
 }
+
+/// The running-job cap of a tenant created without one.
+pub const DEFAULT_MAX_RUNNING_JOBS: i32 = 20;
 
 pub async fn insert(
     client: &impl GenericClient,
     name: &str,
     plan: Plan,
+    max_running_jobs: i32,
 ) -> Result<Tenant, DbError> {
     let row = client
         .query_one(
-            "INSERT INTO tenants (id, name, plan) VALUES ($1, $2, $3) RETURNING *",
-            &[&TenantId::new(), &name, &plan.as_str()],
+            "INSERT INTO tenants (id, name, plan, max_running_jobs) VALUES ($1, $2, $3, $4)
+             RETURNING *",
+            &[&TenantId::new(), &name, &plan.as_str(), &max_running_jobs],
         )
         .await?;
     from_row(&row)

@@ -8,18 +8,19 @@ pub mod message;
 pub mod publisher;
 pub mod topology;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use lapin::{Connection, ConnectionProperties};
+use lapin::{Connection, ConnectionProperties, ConnectionStatus};
 
 use crate::config::RabbitmqConfig;
 
 pub use message::JobMessage;
-pub use publisher::{PublishError, Publisher};
+pub use publisher::{Outgoing, PublishError, Publisher};
 pub use topology::Topology;
 
-/// Connects to the broker, retrying for up to about `patience` while it is unreachable.
+/// Connects to the broker, retrying with backoff for up to about `patience`.
 pub async fn connect(
     config: &RabbitmqConfig,
     connection_name: &str,
@@ -29,9 +30,7 @@ pub async fn connect(
     let name = connection_name.to_string();
     let attempt = || {
         let url = url.clone();
-        let properties = ConnectionProperties::default()
-            .with_connection_name(name.clone().into())
-            .enable_auto_recover();
+        let properties = ConnectionProperties::default().with_connection_name(name.clone().into());
         async move { Connection::connect(&url, properties).await }
     };
     let backoff = ExponentialBuilder::default()
@@ -45,4 +44,27 @@ pub async fn connect(
             tracing::warn!(%error, ?delay, "rabbitmq unreachable, retrying");
         })
         .await
+}
+
+/// Whether a process's current broker connection is up, for `/readyz`. Connections come and
+/// go (reconnects); holders update it.
+#[derive(Clone, Default)]
+pub struct BrokerStatus(Arc<Mutex<Option<ConnectionStatus>>>);
+
+impl BrokerStatus {
+    pub fn set(&self, status: ConnectionStatus) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(ConnectionStatus::connected)
+    }
 }

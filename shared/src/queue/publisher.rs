@@ -1,14 +1,24 @@
-//! Persistent publishing with publisher confirms.
+//! Persistent publishing with publisher confirms, over a connection that is re-established
+//! whenever it is found broken.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::try_join_all;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use tokio::sync::Mutex;
 
-use super::{JobMessage, Topology};
+use super::{BrokerStatus, JobMessage, Topology};
+use crate::config::RabbitmqConfig;
 use crate::db::jobs::Dispatch;
 use crate::domain::ConnectorKind;
 use crate::telemetry;
+
+/// How long a publish waits for the broker to come back before giving up (the relay, or the
+/// next relay pass, publishes later).
+const RECONNECT_PATIENCE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -26,24 +36,81 @@ pub struct Outgoing {
     pub priority: u8,
 }
 
-/// Publishes job messages on a channel in confirm mode.
+struct Session {
+    connection: Connection,
+    channel: Channel,
+}
+
+/// Publishes job messages on a channel in confirm mode. Cheap to clone.
 #[derive(Clone)]
 pub struct Publisher {
-    channel: Channel,
+    config: RabbitmqConfig,
+    name: String,
     topology: Topology,
+    session: Arc<Mutex<Option<Session>>>,
+    status: BrokerStatus,
 }
 
 impl Publisher {
-    pub async fn new(connection: &Connection, topology: Topology) -> Result<Self, PublishError> {
+    /// Connects now (waiting up to `patience` for the broker) and declares the topology.
+    pub async fn connect(
+        config: &RabbitmqConfig,
+        name: &str,
+        patience: Duration,
+    ) -> Result<Self, PublishError> {
+        let publisher = Self {
+            config: config.clone(),
+            name: name.to_string(),
+            topology: Topology::new(config),
+            session: Arc::new(Mutex::new(None)),
+            status: BrokerStatus::default(),
+        };
+        publisher.channel(patience).await?;
+        Ok(publisher)
+    }
+
+    /// The state of the publisher's connection, for `/readyz`.
+    pub fn status(&self) -> BrokerStatus {
+        self.status.clone()
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The open channel, or a new connection and channel if the old ones broke.
+    async fn channel(&self, patience: Duration) -> Result<Channel, PublishError> {
+        let mut session = self.session.lock().await;
+        if let Some(open) = session.as_ref()
+            && open.connection.status().connected()
+            && open.channel.status().connected()
+        {
+            return Ok(open.channel.clone());
+        }
+        if let Some(broken) = session.take() {
+            broken
+                .connection
+                .close(200, "reconnecting".into())
+                .await
+                .ok();
+        }
+        let connection = super::connect(&self.config, &self.name, patience).await?;
         let channel = connection.create_channel().await?;
+        self.topology.declare(&channel).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
-        Ok(Self { channel, topology })
+        self.status.set(connection.status().clone());
+        *session = Some(Session {
+            connection,
+            channel: channel.clone(),
+        });
+        Ok(channel)
     }
 
     /// Publishes every message persistently and waits until the broker has confirmed them all.
     pub async fn publish(&self, batch: &[Outgoing]) -> Result<(), PublishError> {
+        let channel = self.channel(RECONNECT_PATIENCE).await?;
         let mut confirms = Vec::with_capacity(batch.len());
         for outgoing in batch {
             let mut headers = FieldTable::default();
@@ -58,11 +125,12 @@ impl Publisher {
                 .with_content_type("application/json".into())
                 .with_priority(outgoing.priority)
                 .with_headers(headers);
-            let confirm = self
-                .channel
+            let confirm = channel
                 .basic_publish(
                     self.topology.jobs_exchange().into(),
-                    outgoing.connector.as_str().into(),
+                    self.topology
+                        .routing_key(outgoing.connector, outgoing.priority)
+                        .into(),
                     BasicPublishOptions::default(),
                     &outgoing.message.to_bytes(),
                     properties,
@@ -95,9 +163,5 @@ impl Publisher {
             })
             .collect();
         self.publish(&batch).await
-    }
-
-    pub fn topology(&self) -> &Topology {
-        &self.topology
     }
 }

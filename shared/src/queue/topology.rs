@@ -1,17 +1,21 @@
 //! Every exchange and queue adsync uses, named from one configurable prefix and declared
 //! idempotently by every process at startup.
 //!
-//! - `<prefix>.jobs`: direct exchange; routing key = connector name.
-//! - `<prefix>.jobs.<connector>`: one durable queue per connector (a Meta outage does not
-//!   block TikTok), with message priorities, dead-lettering to `<prefix>.dead`.
-//! - `<prefix>.dead`: fanout exchange and queue for messages that cannot be processed at all
-//!   (unparsable, or naming no job).
+//! - `<prefix>.jobs`: direct exchange.
+//! - `<prefix>.jobs.<connector>`: one durable queue per connector (a Meta outage does not hold
+//!   up TikTok), dead-lettering to `<prefix>.dead`. With classic queues
+//!   (`rabbitmq.queue_type = "classic"`) it carries message priorities. Quorum queues (for a
+//!   clustered broker) have no priorities in RabbitMQ 3.10, so high-priority messages (manual
+//!   and webhook runs) go to their own queue `<prefix>.jobs.<connector>.high`, which workers
+//!   consume on its own prefetch, so they never wait behind a backlog; and the broker's
+//!   delivery limit dead-letters a message redelivered too often.
+//! - `<prefix>.dead`: fanout exchange and queue for messages that cannot be processed at all.
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind};
 
-use crate::config::RabbitmqConfig;
+use crate::config::{QueueType, RabbitmqConfig};
 use crate::domain::ConnectorKind;
 
 /// Highest message priority used (see `Trigger::priority`).
@@ -21,6 +25,8 @@ pub const MAX_PRIORITY: u8 = 3;
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
+    queue_type: QueueType,
+    delivery_limit: u32,
     queue_expires_ms: u32,
 }
 
@@ -28,6 +34,8 @@ impl Topology {
     pub fn new(config: &RabbitmqConfig) -> Self {
         Self {
             prefix: config.prefix.clone(),
+            queue_type: config.queue_type,
+            delivery_limit: config.delivery_limit,
             queue_expires_ms: config.queue_expires_ms,
         }
     }
@@ -36,8 +44,14 @@ impl Topology {
         format!("{}.jobs", self.prefix)
     }
 
+    /// The queue of a connector's jobs (its normal-priority queue with quorum queues).
     pub fn jobs_queue(&self, connector: ConnectorKind) -> String {
         format!("{}.jobs.{}", self.prefix, connector.as_str())
+    }
+
+    /// With quorum queues, the queue of a connector's high-priority jobs.
+    pub fn high_priority_queue(&self, connector: ConnectorKind) -> String {
+        format!("{}.jobs.{}.high", self.prefix, connector.as_str())
     }
 
     pub fn dead_exchange(&self) -> String {
@@ -48,18 +62,56 @@ impl Topology {
         format!("{}.dead", self.prefix)
     }
 
-    fn queue_arguments(&self, dead_letter: bool) -> FieldTable {
-        let mut arguments = FieldTable::default();
-        if dead_letter {
-            arguments.insert(
-                ShortString::from("x-max-priority"),
-                AMQPValue::ShortShortUInt(MAX_PRIORITY),
-            );
-            arguments.insert(
-                ShortString::from("x-dead-letter-exchange"),
-                AMQPValue::LongString(self.dead_exchange().into()),
-            );
+    /// The routing key of a job message.
+    pub fn routing_key(&self, connector: ConnectorKind, priority: u8) -> String {
+        match self.queue_type {
+            QueueType::Quorum if priority >= MAX_PRIORITY => format!("{}.high", connector.as_str()),
+            QueueType::Classic | QueueType::Quorum => connector.as_str().to_string(),
         }
+    }
+
+    /// Every queue a worker consumes.
+    pub fn consumed_queues(&self) -> Vec<String> {
+        ConnectorKind::ALL
+            .into_iter()
+            .flat_map(|connector| match self.queue_type {
+                QueueType::Classic => vec![self.jobs_queue(connector)],
+                QueueType::Quorum => vec![
+                    self.high_priority_queue(connector),
+                    self.jobs_queue(connector),
+                ],
+            })
+            .collect()
+    }
+
+    fn job_queue_arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            ShortString::from("x-dead-letter-exchange"),
+            AMQPValue::LongString(self.dead_exchange().into()),
+        );
+        match self.queue_type {
+            QueueType::Classic => {
+                arguments.insert(
+                    ShortString::from("x-max-priority"),
+                    AMQPValue::ShortShortUInt(MAX_PRIORITY),
+                );
+            }
+            QueueType::Quorum => {
+                arguments.insert(
+                    ShortString::from("x-queue-type"),
+                    AMQPValue::LongString("quorum".into()),
+                );
+                arguments.insert(
+                    ShortString::from("x-delivery-limit"),
+                    AMQPValue::LongUInt(self.delivery_limit),
+                );
+            }
+        }
+        self.with_expiry(arguments)
+    }
+
+    fn with_expiry(&self, mut arguments: FieldTable) -> FieldTable {
         if self.queue_expires_ms > 0 {
             arguments.insert(
                 ShortString::from("x-expires"),
@@ -83,22 +135,19 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        channel
-            .queue_declare(
-                self.dead_queue().into(),
-                QueueDeclareOptions::durable(),
-                self.queue_arguments(false),
-            )
-            .await?;
-        channel
-            .queue_bind(
-                self.dead_queue().into(),
-                self.dead_exchange().into(),
-                "".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        self.declare_queue(
+            channel,
+            self.dead_queue(),
+            self.with_expiry(FieldTable::default()),
+        )
+        .await?;
+        self.bind(
+            channel,
+            self.dead_queue(),
+            self.dead_exchange(),
+            String::new(),
+        )
+        .await?;
         channel
             .exchange_declare(
                 self.jobs_exchange().into(),
@@ -108,24 +157,51 @@ impl Topology {
             )
             .await?;
         for connector in ConnectorKind::ALL {
-            channel
-                .queue_declare(
-                    self.jobs_queue(connector).into(),
-                    QueueDeclareOptions::durable(),
-                    self.queue_arguments(true),
-                )
-                .await?;
-            channel
-                .queue_bind(
-                    self.jobs_queue(connector).into(),
-                    self.jobs_exchange().into(),
-                    connector.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+            let mut queues = vec![(self.jobs_queue(connector), self.routing_key(connector, 0))];
+            if self.queue_type == QueueType::Quorum {
+                queues.push((
+                    self.high_priority_queue(connector),
+                    self.routing_key(connector, MAX_PRIORITY),
+                ));
+            }
+            for (queue, routing_key) in queues {
+                self.declare_queue(channel, queue.clone(), self.job_queue_arguments())
+                    .await?;
+                self.bind(channel, queue, self.jobs_exchange(), routing_key)
+                    .await?;
+            }
         }
         Ok(())
+    }
+
+    async fn declare_queue(
+        &self,
+        channel: &Channel,
+        queue: String,
+        arguments: FieldTable,
+    ) -> Result<(), lapin::Error> {
+        channel
+            .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+            .await
+            .map(|_| ())
+    }
+
+    async fn bind(
+        &self,
+        channel: &Channel,
+        queue: String,
+        exchange: String,
+        routing_key: String,
+    ) -> Result<(), lapin::Error> {
+        channel
+            .queue_bind(
+                queue.into(),
+                exchange.into(),
+                routing_key.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
     }
 }
 
@@ -134,20 +210,55 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
-    #[test]
-    fn every_name_starts_with_the_prefix() {
-        let topology = Topology::new(&RabbitmqConfig {
+    fn topology(queue_type: QueueType) -> Topology {
+        Topology::new(&RabbitmqConfig {
             url: Secret::new("amqp://x"),
             prefix: "t_42".into(),
             prefetch: 1,
             queue_expires_ms: 0,
-        });
+            queue_type,
+            delivery_limit: 5,
+        })
+    }
+
+    #[test]
+    fn every_name_starts_with_the_prefix() {
+        let topology = topology(QueueType::Classic);
         assert_eq!(topology.jobs_exchange(), "t_42.jobs");
         assert_eq!(
             topology.jobs_queue(ConnectorKind::MetaAds),
             "t_42.jobs.meta_ads"
         );
         assert_eq!(topology.dead_queue(), "t_42.dead");
-        assert!(topology.queue_arguments(false).inner().is_empty());
+        assert!(
+            topology
+                .with_expiry(FieldTable::default())
+                .inner()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn classic_queues_carry_priorities_and_quorum_queues_split_them() {
+        let classic = topology(QueueType::Classic);
+        assert_eq!(classic.routing_key(ConnectorKind::MetaAds, 3), "meta_ads");
+        assert_eq!(classic.consumed_queues().len(), ConnectorKind::ALL.len());
+        assert!(
+            classic
+                .job_queue_arguments()
+                .inner()
+                .contains_key("x-max-priority")
+        );
+
+        let quorum = topology(QueueType::Quorum);
+        assert_eq!(
+            quorum.routing_key(ConnectorKind::MetaAds, 3),
+            "meta_ads.high"
+        );
+        assert_eq!(quorum.routing_key(ConnectorKind::MetaAds, 2), "meta_ads");
+        assert_eq!(quorum.consumed_queues()[0], "t_42.jobs.meta_ads.high");
+        let arguments = quorum.job_queue_arguments();
+        assert!(!arguments.inner().contains_key("x-max-priority"));
+        assert!(arguments.inner().contains_key("x-delivery-limit"));
     }
 }

@@ -84,3 +84,63 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going() {
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_quorum_queues_manual_and_scheduled_jobs_take_their_own_queues_and_run() {
+    // Arrange
+    let mut world = testkit::TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[("ADSYNC__RABBITMQ__QUEUE_TYPE", "quorum")],
+    )
+    .await;
+    let manual = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let scheduled = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            account_id: "2002".into(),
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    world.spawn_worker();
+
+    // Act: a manual job (high priority) and a scheduled one, published by the relay.
+    let manual_job = enqueue(&world, &manual).await;
+    let scheduled_job = {
+        let client = world.pool.get().await.unwrap();
+        client
+            .execute(
+                "UPDATE syncs SET next_run_at = now() - interval '1 minute' WHERE id = $1",
+                &[&scheduled.sync.id],
+            )
+            .await
+            .unwrap();
+        drop(client);
+        world.tick(chrono::Utc::now()).await;
+        let client = world.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT id FROM jobs WHERE sync_id = $1",
+                &[&scheduled.sync.id],
+            )
+            .await
+            .unwrap();
+        row.get::<_, shared::domain::JobId>(0)
+    };
+    assert_eq!(world.relay().await, 2);
+
+    // Assert
+    for id in [manual_job, scheduled_job] {
+        let finished = eventually("the job to finish", Duration::from_secs(30), || {
+            let world = &world;
+            async move {
+                let job = job(world, id).await;
+                job.state.is_terminal().then_some(job)
+            }
+        })
+        .await;
+        assert_eq!(finished.state, JobState::Succeeded, "{finished:?}");
+    }
+    world.stop().await;
+}

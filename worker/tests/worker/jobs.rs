@@ -57,7 +57,7 @@ async fn a_job_replaces_its_window_and_running_it_again_leaves_the_same_rows() {
 
     // Act
     let first = enqueue(&world, &fixture).await;
-    let outcome = worker.execute_job(first).await.unwrap();
+    let outcome = worker.execute_one(first).await.unwrap();
 
     // Assert
     let Outcome::Succeeded(counts) = outcome else {
@@ -76,7 +76,7 @@ async fn a_job_replaces_its_window_and_running_it_again_leaves_the_same_rows() {
 
     let second = enqueue(&world, &fixture).await;
     assert!(matches!(
-        worker.execute_job(second).await.unwrap(),
+        worker.execute_one(second).await.unwrap(),
         Outcome::Succeeded(_)
     ));
     let after_second = rows(&world, &fixture).await;
@@ -96,7 +96,7 @@ async fn a_throttled_job_snoozes_until_the_platforms_reset_without_spending_an_a
     let id = enqueue(&world, &fixture).await;
 
     // Act
-    let outcome = world.worker().execute_job(id).await.unwrap();
+    let outcome = world.worker().execute_one(id).await.unwrap();
 
     // Assert
     assert_eq!(outcome, Outcome::Rescheduled { class: "throttled" });
@@ -120,7 +120,7 @@ async fn an_expired_token_fails_the_job_and_pauses_the_connections_syncs() {
     let id = enqueue(&world, &fixture).await;
 
     // Act
-    let outcome = world.worker().execute_job(id).await.unwrap();
+    let outcome = world.worker().execute_one(id).await.unwrap();
 
     // Assert
     assert_eq!(outcome, Outcome::Failed { class: "auth" });
@@ -150,7 +150,7 @@ async fn execute_when_due(world: &TestWorld, id: JobId) -> Outcome {
     eventually("the retry to become due", Duration::from_secs(10), || {
         let worker = &worker;
         async move {
-            match worker.execute_job(id).await.unwrap() {
+            match worker.execute_one(id).await.unwrap() {
                 Outcome::NotClaimable => None,
                 outcome => Some(outcome),
             }
@@ -169,7 +169,7 @@ async fn server_errors_are_retried_with_backoff_and_fail_the_job_after_max_attem
     let id = enqueue(&world, &fixture).await;
 
     // Act
-    let first = world.worker().execute_job(id).await.unwrap();
+    let first = world.worker().execute_one(id).await.unwrap();
     let after_first = job(&world, id).await;
     let second = execute_when_due(&world, id).await;
 
@@ -191,7 +191,7 @@ async fn a_failure_in_the_middle_of_paging_leaves_the_previous_rows_intact() {
     let worker = world.worker();
     let first = enqueue(&world, &fixture).await;
     assert!(matches!(
-        worker.execute_job(first).await.unwrap(),
+        worker.execute_one(first).await.unwrap(),
         Outcome::Succeeded(_)
     ));
     let before = rows(&world, &fixture).await;
@@ -201,7 +201,7 @@ async fn a_failure_in_the_middle_of_paging_leaves_the_previous_rows_intact() {
 
     // Act
     let second = enqueue(&world, &fixture).await;
-    let outcome = worker.execute_job(second).await.unwrap();
+    let outcome = worker.execute_one(second).await.unwrap();
 
     // Assert
     assert_eq!(outcome, Outcome::Rescheduled { class: "transient" });
@@ -221,14 +221,14 @@ async fn finished_and_unknown_jobs_are_not_executed_again() {
     let (world, fixture) = setup(&[]).await;
     let worker = world.worker();
     let id = enqueue(&world, &fixture).await;
-    let Outcome::Succeeded(counts) = worker.execute_job(id).await.unwrap() else {
+    let Outcome::Succeeded(counts) = worker.execute_one(id).await.unwrap() else {
         panic!("the job should succeed");
     };
     let calls = world.sandbox.requests().len();
 
     // Act
-    let again = worker.execute_job(id).await.unwrap();
-    let unknown = worker.execute_job(JobId::new()).await.unwrap();
+    let again = worker.execute_one(id).await.unwrap();
+    let unknown = worker.execute_one(JobId::new()).await.unwrap();
 
     // Assert
     assert_eq!(again, Outcome::NotClaimable);
@@ -239,4 +239,80 @@ async fn finished_and_unknown_jobs_are_not_executed_again() {
         "no platform call was made"
     );
     assert_ne!(counts, JobCounts::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_request_stops_a_running_job_between_pages() {
+    // Arrange: pages of 2 rows, the second page slow, so the job is mid-report when cancelled.
+    let (world, fixture) = setup(&[("ADSYNC__CONNECTORS__META_ADS__PAGE_SIZE", "2")]).await;
+    world.sandbox.add_fault(
+        meta_fault(FaultKind::Slow)
+            .after(1)
+            .delay(Duration::from_millis(1500)),
+    );
+    let id = enqueue(&world, &fixture).await;
+    let worker = world.worker();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.execute_one(id).await }
+    });
+    eventually(
+        "the first page to be read",
+        Duration::from_secs(10),
+        || async { (!world.sandbox.requests().is_empty()).then_some(()) },
+    )
+    .await;
+
+    // Act
+    let client = world.pool.get().await.unwrap();
+    let requested = shared::db::jobs::cancel(&client, Some(fixture.tenant.id), id)
+        .await
+        .unwrap();
+    let outcome = running.await.unwrap().unwrap();
+
+    // Assert
+    assert!(matches!(
+        requested,
+        Some(shared::db::jobs::CancelOutcome::Requested(_))
+    ));
+    assert_eq!(outcome, Outcome::Cancelled);
+    let cancelled = job(&world, id).await;
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(
+        cancelled.api_calls.unwrap() <= 2,
+        "stopped within two pages"
+    );
+    assert!(
+        rows(&world, &fixture).await.is_empty(),
+        "nothing was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_attempt_gives_its_job_back_without_spending_the_attempt() {
+    // Arrange: the platform answers slowly, so the attempt is in flight at shutdown.
+    let (world, fixture) = setup(&[]).await;
+    world
+        .sandbox
+        .add_fault(meta_fault(FaultKind::Slow).delay(Duration::from_secs(20)));
+    let id = enqueue(&world, &fixture).await;
+    let worker = world.worker();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.execute_one(id).await }
+    });
+    eventually("the job to be running", Duration::from_secs(10), || async {
+        (job(&world, id).await.state == JobState::Running).then_some(())
+    })
+    .await;
+
+    // Act: the shutdown grace is over.
+    worker.interrupt();
+    let outcome = running.await.unwrap().unwrap();
+
+    // Assert
+    assert_eq!(outcome, Outcome::Released);
+    let released = job(&world, id).await;
+    assert_eq!((released.state, released.attempt), (JobState::Pending, 0));
+    assert_eq!(released.state_reason, "released at worker shutdown");
 }

@@ -1,0 +1,73 @@
+//! `bench`: adsync's benchmark suite, run against the real pipeline on the local PostgreSQL
+//! and RabbitMQ (`scripts/services.sh up; eval "$(scripts/services.sh env)"`):
+//!
+//! ```text
+//! cargo run --release -p bench -- throughput [--jobs N] [--rate R] [--latency-jobs M]
+//! cargo run --release -p bench -- fanout [--syncs N]
+//! ```
+//!
+//! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
+//! works in a database of its own (`adsync_bench_<scenario>`, dropped at the end) and a queue
+//! prefix of its own.
+
+mod broker;
+mod fanout;
+mod setup;
+mod throughput;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+const USAGE: &str = "usage: bench <scenario> [options]
+
+  throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
+  fanout     [--syncs N (100000)]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::telemetry::install_tls_provider();
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(result) => {
+            println!("{result}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
+    let Some((scenario, flags)) = args.split_first() else {
+        bail!("{USAGE}");
+    };
+    let flag = |name: &str, default: usize| -> anyhow::Result<usize> {
+        match flags.iter().position(|f| f == name) {
+            Some(i) => flags
+                .get(i + 1)
+                .with_context(|| format!("{name} needs a value"))?
+                .parse()
+                .with_context(|| format!("{name} must be a whole number")),
+            None => Ok(default),
+        }
+    };
+    for name in flags.iter().filter(|f| f.starts_with("--")) {
+        if !["--jobs", "--rate", "--latency-jobs", "--syncs"].contains(&name.as_str()) {
+            bail!("unknown option {name}\n\n{USAGE}");
+        }
+    }
+    match scenario.as_str() {
+        "throughput" => {
+            throughput::run(throughput::Options {
+                jobs: flag("--jobs", 100_000)?,
+                rate: flag("--rate", 1000)?,
+                latency_jobs: flag("--latency-jobs", 10_000)?,
+            })
+            .await
+        }
+        "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
+        other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
+    }
+}

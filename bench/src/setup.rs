@@ -1,0 +1,163 @@
+//! A benchmark's world: its own database on the local PostgreSQL (dropped and migrated
+//! afresh), its own queue prefix, a configuration pointing at both, and fixture rows.
+
+use anyhow::Context as _;
+use chrono::Utc;
+use shared::Config;
+use shared::crypto::KeyRing;
+use shared::db::connections::{self, NewConnection, OAuthTokens};
+use shared::db::{Pool, accounts, destinations, syncs, tenants};
+use shared::domain::{
+    AccountId, ConnectionId, ConnectorKind, DestinationKind, Plan, ReportSpec, SyncId, TenantId,
+};
+use tokio_postgres::NoTls;
+
+/// A benchmark's database, configuration and pool.
+pub(crate) struct BenchEnv {
+    pub(crate) config: Config,
+    pub(crate) pool: Pool,
+    admin_url: String,
+    database: String,
+}
+
+/// The rows every benchmark job hangs off: one tenant, account, destination and sync.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fixture {
+    pub(crate) tenant: TenantId,
+    pub(crate) account: AccountId,
+    pub(crate) sync: SyncId,
+}
+
+impl BenchEnv {
+    /// Creates database `adsync_bench_<scenario>` next to the configured one and a queue
+    /// prefix `bench_<scenario>_<pid>`; `overrides` are extra `ADSYNC__…` settings.
+    pub(crate) async fn create(
+        scenario: &str,
+        overrides: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
+        let base = Config::load(None).context("loading configuration from the environment")?;
+        let database = format!("adsync_bench_{scenario}");
+        let admin_url = shared::db::with_database_name(base.database.url.expose(), "postgres");
+        let (admin, connection) = tokio_postgres::connect(&admin_url, NoTls)
+            .await
+            .context("connecting to PostgreSQL (is scripts/services.sh up?)")?;
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {database}"))
+            .await?;
+        let url = shared::db::with_database_name(base.database.url.expose(), &database);
+        let prefix = format!("bench_{scenario}_{}", std::process::id());
+        let mut vars: Vec<(String, String)> = std::env::vars().collect();
+        vars.extend(
+            [
+                ("ADSYNC__DATABASE__URL", url),
+                ("ADSYNC__RABBITMQ__PREFIX", prefix),
+                ("ADSYNC__RABBITMQ__QUEUE_EXPIRES_MS", "600000".to_string()),
+                ("ADSYNC__CRYPTO__ACTIVE_KEY_ID", "bench".to_string()),
+                ("ADSYNC__CRYPTO__KEYS__BENCH", KeyRing::generate_key()),
+                ("ADSYNC__WORKER__LISTEN", "127.0.0.1:0".to_string()),
+                ("ADSYNC__SCHEDULER__LISTEN", "127.0.0.1:0".to_string()),
+                ("ADSYNC__API__LISTEN", "127.0.0.1:0".to_string()),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value)),
+        );
+        vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let config = Config::load_from(None, vars)?;
+        let pool = shared::db::pool(&config.database)?;
+        shared::db::migrate(&pool).await?;
+        Ok(Self {
+            config,
+            pool,
+            admin_url,
+            database,
+        })
+    }
+
+    /// One tenant allowed `max_running_jobs` at once, with a Meta account, a warehouse and a
+    /// sync.
+    pub(crate) async fn fixture(&self, max_running_jobs: i32) -> anyhow::Result<Fixture> {
+        let client = self.pool.get().await?;
+        let keys = KeyRing::from_config(&self.config.crypto)?;
+        let tenant = tenants::insert(&client, "Bench", Plan::Enterprise, max_running_jobs).await?;
+        let id = ConnectionId::new();
+        let tokens = OAuthTokens {
+            access_token: "bench".into(),
+            refresh_token: None,
+        };
+        let sealed = connections::seal_tokens(&keys, tenant.id, id, &tokens)?;
+        let connection = connections::insert(
+            &client,
+            NewConnection {
+                id,
+                tenant_id: tenant.id,
+                connector: ConnectorKind::MetaAds,
+                name: "bench",
+                sealed: &sealed,
+                access_token_expires_at: None,
+            },
+        )
+        .await?;
+        let account = accounts::insert(
+            &client,
+            accounts::NewAccount {
+                tenant_id: tenant.id,
+                connection_id: connection.id,
+                connector: ConnectorKind::MetaAds,
+                external_id: "1",
+                name: "bench",
+                time_zone: "UTC",
+                currency: "USD",
+            },
+        )
+        .await?
+        .context("fresh account")?;
+        let destination = destinations::insert(
+            &client,
+            tenant.id,
+            DestinationKind::Warehouse,
+            "bench",
+            &serde_json::json!({"schema": "warehouse"}),
+        )
+        .await?;
+        let report = ReportSpec::parse(ConnectorKind::MetaAds, "campaign", &["spend".into()])?;
+        let sync = syncs::insert(
+            &client,
+            syncs::NewSync {
+                tenant_id: tenant.id,
+                account_id: account.id,
+                destination_id: destination.id,
+                connector: ConnectorKind::MetaAds,
+                report: &report,
+                cron: "0 6 * * *",
+                time_zone: "UTC",
+                lookback_days: 1,
+                enabled: false,
+                next_run_at: Utc::now(),
+            },
+        )
+        .await?;
+        Ok(Fixture {
+            tenant: tenant.id,
+            account: account.id,
+            sync: sync.id,
+        })
+    }
+
+    /// Drops the benchmark's database.
+    pub(crate) async fn drop_database(self) -> anyhow::Result<()> {
+        self.pool.close();
+        let (admin, connection) = tokio_postgres::connect(&self.admin_url, NoTls).await?;
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.database
+            ))
+            .await?;
+        Ok(())
+    }
+}

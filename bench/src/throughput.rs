@@ -1,0 +1,174 @@
+//! `throughput`: no-op jobs through the whole pipeline — inserted in PostgreSQL, published by
+//! the scheduler's relay with confirms, consumed, claimed, completed and acked by a worker,
+//! everything durable — measured twice: as fast as it goes (jobs per second), and at an
+//! offered rate (enqueue-to-complete latency). The raw broker ceiling is measured in the same
+//! run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde_json::json;
+use shared::db::Pool;
+use shared::db::jobs::{self, JobCounts, NewJob};
+use shared::domain::{ConnectorKind, DateWindow, Trigger};
+use tokio_util::sync::CancellationToken;
+use worker::{AttemptFailure, Execute};
+
+use crate::setup::{BenchEnv, Fixture};
+
+/// A job that does nothing: the benchmark measures the engine, not a platform.
+struct Noop;
+
+impl Execute for Noop {
+    async fn execute(&self, _job: &jobs::Job) -> Result<JobCounts, AttemptFailure> {
+        Ok(JobCounts::default())
+    }
+}
+
+/// Jobs inserted per statement by the producer.
+const INSERT_BATCH: usize = 1000;
+
+pub(crate) struct Options {
+    pub(crate) jobs: usize,
+    /// Offered rate for the latency phase, jobs per second.
+    pub(crate) rate: usize,
+    /// Jobs in the latency phase.
+    pub(crate) latency_jobs: usize,
+}
+
+pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
+    let overrides = [
+        ("ADSYNC__WORKER__CONCURRENCY", "1000"),
+        ("ADSYNC__WORKER__BATCH_SIZE", "500"),
+        ("ADSYNC__WORKER__BATCH_LINGER_MS", "2"),
+        ("ADSYNC__RABBITMQ__PREFETCH", "1000"),
+        ("ADSYNC__SCHEDULER__RELAY_BATCH", "1000"),
+        ("ADSYNC__DATABASE__POOL_SIZE", "16"),
+    ]
+    .map(|(k, v)| (k, v.to_string()));
+    let env = BenchEnv::create("throughput", &overrides).await?;
+    let fixture = env.fixture(1_000_000).await?;
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(worker::run_with(
+        env.config.clone(),
+        env.pool.clone(),
+        Noop,
+        shutdown.clone(),
+    ));
+    let scheduler = tokio::spawn(scheduler::run(env.config.clone(), shutdown.clone()));
+
+    eprintln!("throughput: {} jobs as fast as they go", options.jobs);
+    let saturated = phase(&env.pool, fixture, options.jobs, None).await?;
+    eprintln!(
+        "throughput: {:.0} jobs/s; now {} jobs offered at {}/s",
+        saturated.jobs_per_s, options.latency_jobs, options.rate
+    );
+    let offered = phase(&env.pool, fixture, options.latency_jobs, Some(options.rate)).await?;
+
+    shutdown.cancel();
+    worker.await??;
+    scheduler.await??;
+    eprintln!(
+        "throughput: raw broker ceiling with {} messages",
+        options.jobs
+    );
+    let ceiling = crate::broker::ceiling(&env.config.rabbitmq, options.jobs).await?;
+    env.drop_database().await?;
+    Ok(json!({
+        "scenario": "throughput",
+        "jobs": options.jobs,
+        "jobs_per_s": round(saturated.jobs_per_s),
+        "p50_ms": round(offered.p50_ms),
+        "p99_ms": round(offered.p99_ms),
+        "offered_per_s": options.rate,
+        "broker_ceiling_per_s": round(ceiling),
+        "ratio": (saturated.jobs_per_s / ceiling * 100.0).round() / 100.0,
+        "saturated_p50_ms": round(saturated.p50_ms),
+        "saturated_p99_ms": round(saturated.p99_ms),
+    }))
+}
+
+fn round(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+struct PhaseResult {
+    jobs_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Inserts `count` jobs (all at once, or paced at `rate` per second) and waits until every one
+/// has succeeded.
+async fn phase(
+    pool: &Pool,
+    fixture: Fixture,
+    count: usize,
+    rate: Option<usize>,
+) -> anyhow::Result<PhaseResult> {
+    let client = pool.get().await?;
+    let phase_id = uuid::Uuid::now_v7();
+    let window = DateWindow::ending_on(Utc::now().date_naive(), 1);
+    let new_job = |n: usize| NewJob {
+        tenant_id: fixture.tenant,
+        sync_id: fixture.sync,
+        account_id: fixture.account,
+        connector: ConnectorKind::MetaAds,
+        trigger: Trigger::Scheduled,
+        window,
+        max_attempts: 3,
+        run_after: Utc::now(),
+        dedup_key: format!("bench:{phase_id}:{n}"),
+    };
+    let started = Instant::now();
+    let producer = async {
+        let (chunk, tick) = match rate {
+            // Ten inserts a second's worth per 100 ms would be bursty; pace every 10 ms.
+            Some(rate) => ((rate / 100).max(1), Some(Duration::from_millis(10))),
+            None => (INSERT_BATCH, None),
+        };
+        let mut interval = tick.map(tokio::time::interval);
+        let mut inserted = 0;
+        while inserted < count {
+            if let Some(interval) = interval.as_mut() {
+                interval.tick().await;
+            }
+            let batch: Vec<NewJob> = (inserted..(inserted + chunk).min(count))
+                .map(new_job)
+                .collect();
+            inserted += jobs::insert_many(&client, &batch).await?.len();
+        }
+        anyhow::Ok(())
+    };
+    producer.await.context("inserting jobs")?;
+    let watcher = pool.get().await?;
+    let key_prefix = format!("bench:{phase_id}:%");
+    loop {
+        let done: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM jobs WHERE state = 'succeeded' AND dedup_key LIKE $1",
+                &[&key_prefix],
+            )
+            .await?
+            .get(0);
+        if done as usize >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let latency = watcher
+        .query_one(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),
+                    percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at))
+             FROM jobs WHERE dedup_key LIKE $1",
+            &[&key_prefix],
+        )
+        .await?;
+    Ok(PhaseResult {
+        jobs_per_s: count as f64 / elapsed.as_secs_f64(),
+        p50_ms: latency.get::<_, f64>(0) * 1000.0,
+        p99_ms: latency.get::<_, f64>(1) * 1000.0,
+    })
+}

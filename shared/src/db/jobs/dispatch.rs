@@ -1,0 +1,99 @@
+//! Statements of the scheduler leader: the outbox relay's (publish due pending jobs, mark them
+//! queued) and the rescuer's (return jobs whose worker stopped heartbeating).
+
+use super::corrupt;
+use crate::db::{DbError, GenericClient};
+use crate::domain::{ConnectorKind, JobId, JobState};
+
+/// What the relay needs to publish a job.
+#[derive(Debug, Clone, Copy)]
+pub struct Dispatch {
+    pub job_id: JobId,
+    pub connector: ConnectorKind,
+    pub attempt: i32,
+    pub priority: u8,
+}
+
+/// Locks up to `limit` pending jobs whose `run_after` has passed, oldest first, skipping jobs
+/// another transaction holds. Call inside a transaction, publish, then [`mark_queued`].
+pub async fn lock_due_pending(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<Vec<Dispatch>, DbError> {
+    client
+        .query(
+            "SELECT id, connector, attempt, priority FROM jobs
+             WHERE state = 'pending' AND run_after <= now()
+             ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED",
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let connector: String = row.try_get("connector")?;
+            let priority: i16 = row.try_get("priority")?;
+            Ok(Dispatch {
+                job_id: row.try_get("id")?,
+                connector: connector.parse().map_err(|e| corrupt("connector", e))?,
+                attempt: row.try_get("attempt")?,
+                priority: u8::try_from(priority).map_err(|e| corrupt("priority", e))?,
+            })
+        })
+        .collect()
+}
+
+/// Marks published jobs `queued`, if they are still `pending` (a worker may already have
+/// claimed one). Returns how many changed.
+pub async fn mark_queued(client: &impl GenericClient, ids: &[JobId]) -> Result<u64, DbError> {
+    Ok(client
+        .execute(
+            "UPDATE jobs SET state = 'queued', state_reason = 'published', updated_at = now()
+             WHERE id = ANY($1) AND state = 'pending'",
+            &[&ids],
+        )
+        .await?)
+}
+
+/// What one rescue pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RescueReport {
+    /// Returned to `pending` for another attempt.
+    pub retried: usize,
+    /// Ended `failed`: the job used up its attempts killing workers.
+    pub failed: usize,
+}
+
+/// Returns up to `limit` running jobs whose lease expired (their worker died or hung) to
+/// `pending`, or ends them `failed` if that was their last attempt. The attempt that died
+/// counts: it was spent when the job was claimed.
+pub async fn rescue_expired(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<RescueReport, DbError> {
+    let rows = client
+        .query(
+            "UPDATE jobs SET
+                 state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'pending' END,
+                 state_reason = CASE WHEN attempt >= max_attempts
+                     THEN 'lease expired on the last attempt' ELSE 'lease expired, rescued' END,
+                 error_class = 'transient',
+                 error_message = 'the worker running this attempt stopped renewing its lease',
+                 run_after = now(), worker_id = NULL, lease_expires_at = NULL,
+                 finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                 updated_at = now()
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+                          ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING state",
+            &[&limit],
+        )
+        .await?;
+    let mut report = RescueReport::default();
+    for row in &rows {
+        let state: String = row.try_get("state")?;
+        match state.parse().map_err(|e| corrupt("state", e))? {
+            JobState::Failed => report.failed += 1,
+            _ => report.retried += 1,
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,352 @@
+//! Running jobs: claims, heartbeats and outcomes, each for many jobs in one statement.
+//!
+//! A running job belongs to one attempt of one worker, named by a [`Lease`]; every statement
+//! here that changes a running job checks the lease, so a worker whose lease expired (and whose
+//! job another worker took over) changes nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Job, from_row};
+use crate::db::{DbError, GenericClient, Transaction};
+use crate::domain::{JobId, TenantId};
+
+/// Identifies one attempt of one job by one worker: only its holder may change a running job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job_id: JobId,
+    pub worker_id: String,
+    pub attempt: i32,
+}
+
+impl Lease {
+    pub fn of(job: &Job, worker_id: &str) -> Self {
+        Self {
+            job_id: job.id,
+            worker_id: worker_id.to_string(),
+            attempt: job.attempt,
+        }
+    }
+}
+
+/// What a finished attempt moved and cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub rows_read: i64,
+    pub rows_written: i64,
+    pub api_calls: i32,
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_millis() as f64
+}
+
+/// How claims are made.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimSettings {
+    /// How long a claimed job stays leased without a heartbeat.
+    pub lease: Duration,
+    /// How long a job waits when its tenant already runs as many jobs as it may.
+    pub defer: Duration,
+}
+
+/// The outcome of claiming a batch of jobs named by messages.
+#[derive(Debug, Clone, Default)]
+pub struct Claims {
+    /// Now `running` under this worker's lease, a new attempt each.
+    pub claimed: Vec<Job>,
+    /// Claimable, but their tenant is at its running-job cap: back to `pending` for a while.
+    pub deferred: Vec<JobId>,
+    /// Finished, cancelled, snoozed, or held by a live lease: nothing to do.
+    pub unclaimable: Vec<JobId>,
+    /// No job has this id.
+    pub missing: Vec<JobId>,
+}
+
+/// The condition under which a job can be claimed: queued; pending and due (its message may
+/// arrive before the publisher marks it queued); or running with an expired lease.
+const CLAIMABLE: &str = "(j.state = 'queued'
+     OR (j.state = 'pending' AND j.run_after <= now())
+     OR (j.state = 'running' AND j.lease_expires_at < now()))";
+
+/// Claims the jobs named by `ids` for `worker_id`, honouring each tenant's cap on running jobs
+/// (higher priority first). Tenants are locked in id order for the rest of the transaction, so
+/// concurrent claimers cannot together exceed a cap.
+pub async fn claim_many(
+    transaction: &Transaction<'_>,
+    ids: &[JobId],
+    worker_id: &str,
+    settings: ClaimSettings,
+) -> Result<Claims, DbError> {
+    let mut claims = Claims::default();
+    if ids.is_empty() {
+        return Ok(claims);
+    }
+    let found = transaction
+        .query(
+            &format!(
+                "SELECT j.id, j.tenant_id, {CLAIMABLE} AS claimable FROM jobs j WHERE j.id = ANY($1)"
+            ),
+            &[&ids],
+        )
+        .await?;
+    let mut candidates = Vec::new();
+    let mut tenants = Vec::new();
+    let mut existing = HashSet::new();
+    for row in &found {
+        let id: JobId = row.try_get("id")?;
+        existing.insert(id);
+        if row.try_get("claimable")? {
+            candidates.push(id);
+            tenants.push(row.try_get::<_, TenantId>("tenant_id")?);
+        } else {
+            claims.unclaimable.push(id);
+        }
+    }
+    claims.missing = ids
+        .iter()
+        .filter(|id| !existing.contains(id))
+        .copied()
+        .collect();
+    if candidates.is_empty() {
+        return Ok(claims);
+    }
+    transaction
+        .query(
+            "SELECT id FROM tenants WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            &[&tenants],
+        )
+        .await?;
+    let rows = transaction
+        .query(
+            &format!(
+                "WITH running AS (
+                     SELECT tenant_id, count(*) AS n FROM jobs
+                     WHERE state = 'running' AND lease_expires_at >= now() AND tenant_id = ANY($2)
+                     GROUP BY tenant_id
+                 ), admitted AS (
+                     SELECT j.id FROM (
+                         SELECT j.id, j.tenant_id,
+                                row_number() OVER (PARTITION BY j.tenant_id
+                                                   ORDER BY j.priority DESC, j.id) AS rank
+                         FROM jobs j WHERE j.id = ANY($1) AND {CLAIMABLE}
+                     ) j
+                     JOIN tenants t ON t.id = j.tenant_id
+                     LEFT JOIN running r ON r.tenant_id = j.tenant_id
+                     WHERE j.rank <= t.max_running_jobs - coalesce(r.n, 0)
+                 )
+                 UPDATE jobs j SET state = 'running', state_reason = 'claimed by ' || $3,
+                     attempt = j.attempt + 1, worker_id = $3,
+                     lease_expires_at = now() + $4 * interval '1 millisecond',
+                     started_at = now(), updated_at = now()
+                 FROM admitted WHERE j.id = admitted.id AND {CLAIMABLE}
+                 RETURNING j.*"
+            ),
+            &[&candidates, &tenants, &worker_id, &millis(settings.lease)],
+        )
+        .await?;
+    claims.claimed = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let claimed: HashSet<JobId> = claims.claimed.iter().map(|job| job.id).collect();
+    let waiting: Vec<JobId> = candidates
+        .into_iter()
+        .filter(|id| !claimed.contains(id))
+        .collect();
+    if !waiting.is_empty() {
+        let deferred = transaction
+            .query(
+                "UPDATE jobs SET state = 'pending', state_reason = 'tenant at its running-job cap',
+                     run_after = now() + $2 * interval '1 millisecond', updated_at = now()
+                 WHERE id = ANY($1)
+                   AND (state = 'queued' OR (state = 'pending' AND run_after <= now()))
+                 RETURNING id",
+                &[&waiting, &millis(settings.defer)],
+            )
+            .await?;
+        let deferred: HashSet<JobId> = deferred
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        for id in waiting {
+            if deferred.contains(&id) {
+                claims.deferred.push(id);
+            } else {
+                claims.unclaimable.push(id);
+            }
+        }
+    }
+    Ok(claims)
+}
+
+/// Extends the leases of this worker's running jobs. Jobs missing from the answer are no
+/// longer this worker's (lease lost).
+pub async fn heartbeat_many(
+    client: &impl GenericClient,
+    leases: &[Lease],
+    duration: Duration,
+) -> Result<Vec<JobId>, DbError> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<JobId> = leases.iter().map(|lease| lease.job_id).collect();
+    let workers: Vec<&str> = leases
+        .iter()
+        .map(|lease| lease.worker_id.as_str())
+        .collect();
+    let attempts: Vec<i32> = leases.iter().map(|lease| lease.attempt).collect();
+    let rows = client
+        .query(
+            "UPDATE jobs j SET lease_expires_at = now() + $4 * interval '1 millisecond'
+             FROM unnest($1::uuid[], $2::text[], $3::int4[]) AS l(id, worker_id, attempt)
+             WHERE j.id = l.id AND j.state = 'running'
+               AND j.worker_id = l.worker_id AND j.attempt = l.attempt
+             RETURNING j.id",
+            &[&ids, &workers, &attempts, &millis(duration)],
+        )
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+}
+
+/// `running → succeeded` for each attempt still held. Returns the jobs that succeeded; the
+/// others had lost their lease.
+pub async fn succeed_many(
+    client: &impl GenericClient,
+    done: &[(Lease, JobCounts)],
+) -> Result<Vec<JobId>, DbError> {
+    if done.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<JobId> = done.iter().map(|(lease, _)| lease.job_id).collect();
+    let workers: Vec<&str> = done
+        .iter()
+        .map(|(lease, _)| lease.worker_id.as_str())
+        .collect();
+    let attempts: Vec<i32> = done.iter().map(|(lease, _)| lease.attempt).collect();
+    let read: Vec<i64> = done.iter().map(|(_, counts)| counts.rows_read).collect();
+    let written: Vec<i64> = done.iter().map(|(_, counts)| counts.rows_written).collect();
+    let calls: Vec<i32> = done.iter().map(|(_, counts)| counts.api_calls).collect();
+    let rows = client
+        .query(
+            "UPDATE jobs j SET state = 'succeeded', state_reason = 'completed',
+                 rows_read = d.rows_read, rows_written = d.rows_written, api_calls = d.api_calls,
+                 error_class = NULL, error_message = NULL,
+                 lease_expires_at = NULL, finished_at = now(), updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int8[], $5::int8[], $6::int4[])
+                 AS d(id, worker_id, attempt, rows_read, rows_written, api_calls)
+             WHERE j.id = d.id AND j.state = 'running'
+               AND j.worker_id = d.worker_id AND j.attempt = d.attempt
+             RETURNING j.id",
+            &[&ids, &workers, &attempts, &read, &written, &calls],
+        )
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+}
+
+/// How a failed attempt ends.
+#[derive(Debug, Clone)]
+pub enum Failure<'a> {
+    /// `running → pending` at `run_after`. `spend_attempt = false` gives the attempt back
+    /// (a throttle snooze).
+    RetryAt {
+        run_after: DateTime<Utc>,
+        spend_attempt: bool,
+        class: &'a str,
+        message: &'a str,
+    },
+    /// `running → failed` for good.
+    Fail { class: &'a str, message: &'a str },
+    /// `running → cancelled`: the job was cancelled while it ran.
+    Cancel,
+}
+
+/// Records a failed attempt. `false` if the lease was lost.
+pub async fn fail_attempt(
+    client: &impl GenericClient,
+    lease: &Lease,
+    failure: Failure<'_>,
+    counts: JobCounts,
+) -> Result<bool, DbError> {
+    let (state, reason, run_after, give_back, class, message) = match failure {
+        Failure::RetryAt {
+            run_after,
+            spend_attempt,
+            class,
+            message,
+        } => {
+            let reason = if spend_attempt {
+                format!("{class} error, retry scheduled")
+            } else {
+                format!("{class}, snoozed")
+            };
+            (
+                "pending",
+                reason,
+                Some(run_after),
+                !spend_attempt,
+                Some(class),
+                Some(message),
+            )
+        }
+        Failure::Fail { class, message } => (
+            "failed",
+            format!("{class} error"),
+            None,
+            false,
+            Some(class),
+            Some(message),
+        ),
+        Failure::Cancel => (
+            "cancelled",
+            "cancelled while running".to_string(),
+            None,
+            false,
+            None,
+            None,
+        ),
+    };
+    let changed = client
+        .execute(
+            "UPDATE jobs SET state = $4, state_reason = $5,
+                 run_after = coalesce($6, run_after),
+                 attempt = attempt - CASE WHEN $7 THEN 1 ELSE 0 END,
+                 error_class = coalesce($8, error_class), error_message = coalesce($9, error_message),
+                 rows_read = $10, rows_written = $11, api_calls = $12,
+                 worker_id = CASE WHEN $4 = 'pending' THEN NULL ELSE worker_id END,
+                 lease_expires_at = NULL,
+                 finished_at = CASE WHEN $4 = 'pending' THEN NULL ELSE now() END,
+                 updated_at = now()
+             WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempt = $3",
+            &[
+                &lease.job_id,
+                &lease.worker_id,
+                &lease.attempt,
+                &state,
+                &reason,
+                &run_after,
+                &give_back,
+                &class,
+                &message,
+                &counts.rows_read,
+                &counts.rows_written,
+                &counts.api_calls,
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Gives a running job back at worker shutdown: `pending` now, the attempt not spent.
+/// `false` if the lease was lost.
+pub async fn release(client: &impl GenericClient, lease: &Lease) -> Result<bool, DbError> {
+    Ok(client
+        .execute(
+            "UPDATE jobs SET state = 'pending', state_reason = 'released at worker shutdown',
+                 attempt = attempt - 1, run_after = now(), worker_id = NULL,
+                 lease_expires_at = NULL, updated_at = now()
+             WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempt = $3",
+            &[&lease.job_id, &lease.worker_id, &lease.attempt],
+        )
+        .await?
+        == 1)
+}
