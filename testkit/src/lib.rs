@@ -8,12 +8,16 @@
 //! - [`world`]: a test's whole world — database, queue prefix, configuration, in-process
 //!   sandbox, and the api, worker and scheduler started on demand;
 //! - [`fixtures`]: rows inserted through the repositories;
+//! - [`services`]: private PostgreSQL and RabbitMQ instances a test may stop and restart;
+//! - [`process`]: our binaries as child processes a test may kill;
 //! - [`wait`]: bounded polling instead of sleeps.
 //!
-//! Not here: production code paths. This crate is only ever a dev-dependency.
+//! Not here: production code paths. The library is only ever a dev-dependency; the `demo`
+//! binary (`src/bin/demo.rs`) is the driver of `scripts/demo.sh`.
 
 pub mod fixtures;
 pub mod postgres;
+pub mod process;
 pub mod services;
 pub mod wait;
 pub mod world;

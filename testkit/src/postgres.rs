@@ -18,9 +18,16 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates a fresh, migrated database. Panics with instructions if the server is missing.
+    /// Creates a fresh, migrated database on the shared test server. Panics with instructions
+    /// if the server is missing.
     pub async fn create() -> Self {
-        let admin_url = required_env(DATABASE_URL_ENV);
+        Self::create_on(&required_env(DATABASE_URL_ENV)).await
+    }
+
+    /// Creates a fresh, migrated database on the server `admin_url` points at (any database on
+    /// it), for example a test's private PostgreSQL.
+    pub async fn create_on(admin_url: &str) -> Self {
+        let admin_url = admin_url.to_string();
         let template = ensure_template(&admin_url).await;
         let name = format!("adsync_test_{}", uuid::Uuid::new_v4().simple());
         let admin = connect(&admin_url).await;

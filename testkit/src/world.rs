@@ -41,6 +41,7 @@ pub struct TestWorld {
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     publisher: Option<Publisher>,
     connections: Vec<Connection>,
+    vars: Vec<(String, String)>,
 }
 
 impl TestWorld {
@@ -51,7 +52,17 @@ impl TestWorld {
 
     /// A world with a sandbox configured as given and extra `ADSYNC__…` configuration.
     pub async fn start_with(sandbox_config: SandboxConfig, overrides: &[(&str, &str)]) -> Self {
-        let database = TestDatabase::create().await;
+        Self::start_in(TestDatabase::create().await, sandbox_config, overrides).await
+    }
+
+    /// A world in `database` (for example on a private PostgreSQL), with a sandbox configured
+    /// as given and extra `ADSYNC__…` configuration (`ADSYNC__RABBITMQ__URL` picks another
+    /// broker).
+    pub async fn start_in(
+        database: TestDatabase,
+        sandbox_config: SandboxConfig,
+        overrides: &[(&str, &str)],
+    ) -> Self {
         let amqp_url = required_env(AMQP_URL_ENV);
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
 
@@ -95,7 +106,7 @@ impl TestWorld {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
-        let config = Config::load_from(None, vars).expect("test configuration is valid");
+        let config = Config::load_from(None, vars.clone()).expect("test configuration is valid");
         let pool = shared::db::pool(&config.database).expect("test database pool");
         let keys = KeyRing::from_config(&config.crypto).expect("test key ring");
         shared::telemetry::install_tls_provider();
@@ -111,7 +122,13 @@ impl TestWorld {
             tasks: vec![("sandbox", sandbox_task)],
             publisher: None,
             connections: Vec::new(),
+            vars,
         }
+    }
+
+    /// The `ADSYNC__…` variables of this world's configuration, for processes it spawns.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.vars
     }
 
     /// Starts the API in-process and returns a client for it.

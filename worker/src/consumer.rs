@@ -212,23 +212,28 @@ async fn claim_deliveries<E: Execute>(
 ) {
     let settings = engine.settings();
     loop {
-        let batch = recv_batch(&mut queue, settings.batch, settings.linger).await;
+        // One free slot per delivery before claiming, so no claimed job waits for a slot: wait
+        // for one, take what else is free, and claim at most that many.
+        let Ok(first) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let mut slots = vec![first];
+        while slots.len() < settings.batch {
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => slots.push(permit),
+                Err(_) => break,
+            }
+        }
+        let batch = recv_batch(&mut queue, slots.len(), settings.linger).await;
         if batch.is_empty() {
             return;
         }
+        slots.truncate(batch.len());
         if stopping.is_cancelled() {
             for (_, delivery) in batch {
                 settle(&delivery, Settle::Requeue).await;
             }
             continue;
-        }
-        // One free slot per delivery before claiming, so no claimed job waits for a slot.
-        let mut slots = Vec::with_capacity(batch.len());
-        for _ in 0..batch.len() {
-            match permits.clone().acquire_owned().await {
-                Ok(permit) => slots.push(permit),
-                Err(_) => return,
-            }
         }
         let ids: Vec<JobId> = batch.iter().map(|(id, _)| *id).collect();
         let claims = match engine.claim(&ids).await {

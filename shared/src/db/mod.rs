@@ -65,6 +65,9 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
     if pg.get_application_name().is_none() {
         pg.application_name("adsync");
     }
+    // Notices ("already exists, skipping") are expected from idempotent DDL; keep them out of
+    // the logs.
+    pg.options("-c client_min_messages=warning");
     let manager = deadpool_postgres::Manager::from_config(
         pg,
         NoTls,

@@ -144,3 +144,55 @@ async fn with_quorum_queues_manual_and_scheduled_jobs_take_their_own_queues_and_
     }
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_delivered_twice_has_one_effect() {
+    // Arrange
+    let mut world = testkit::TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let id = enqueue(&world, &fixture).await;
+    let dispatch = shared::db::jobs::Dispatch {
+        job_id: id,
+        connector: shared::domain::ConnectorKind::MetaAds,
+        attempt: 0,
+        priority: 3,
+    };
+
+    // Act: the message is published twice before any worker runs.
+    let publisher = world.publisher().await.clone();
+    publisher.publish_jobs(&[dispatch, dispatch]).await.unwrap();
+    world.spawn_worker();
+
+    // Assert: one attempt, one set of rows, nothing dead-lettered.
+    let finished = eventually("the job to succeed", Duration::from_secs(30), || {
+        let world = &world;
+        async move {
+            let job = job(world, id).await;
+            job.state.is_terminal().then_some(job)
+        }
+    })
+    .await;
+    assert_eq!((finished.state, finished.attempt), (JobState::Succeeded, 1));
+    let client = world.pool.get().await.unwrap();
+    let (rows, distinct_jobs): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT count(*), count(DISTINCT job_id) FROM warehouse.meta_ads_campaign
+                 WHERE sync_id = $1",
+                &[&fixture.sync.id],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(rows, finished.rows_written.unwrap());
+    assert_eq!(distinct_jobs, 1);
+    let claims = shared::db::jobs::events(&client, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.to_state == JobState::Running)
+        .count();
+    assert_eq!(claims, 1);
+    world.stop().await;
+}

@@ -1,10 +1,11 @@
-//! Worker integration tests: jobs executed against the sandbox and the real PostgreSQL, and
-//! the consumer on the real RabbitMQ.
+//! Worker integration tests: jobs executed against the sandbox and the real PostgreSQL, the
+//! consumer on the real RabbitMQ, and faults with real processes.
 
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used)]
 
 mod consumer;
+mod faults;
 mod jobs;
 
 use chrono::Utc;

@@ -285,10 +285,6 @@ async fn ensure_table(
     transaction
         .execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table])
         .await?;
-    // "already exists, skipping" notices are expected; keep them out of the logs.
-    transaction
-        .batch_execute("SET LOCAL client_min_messages = warning")
-        .await?;
     transaction
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
