@@ -13,6 +13,7 @@ pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
         ("ADSYNC__SCHEDULER__TICK_BATCH", "5000"),
         ("ADSYNC__SCHEDULER__RELAY_BATCH", "2000"),
         ("ADSYNC__SCHEDULER__TICK_INTERVAL_MS", "100"),
+        ("ADSYNC__SCHEDULER__RELAY_CONCURRENCY", "4"),
     ]
     .map(|(k, v)| (k, v.to_string()));
     let env = BenchEnv::create("fanout", &overrides).await?;

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p bench -- throughput [--jobs N] [--rate R] [--latency-jobs M]
 //! cargo run --release -p bench -- fanout [--syncs N]
+//! cargo build --release --bins && target/release/bench memory
 //! ```
 //!
 //! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
@@ -12,6 +13,7 @@
 
 mod broker;
 mod fanout;
+mod memory;
 mod setup;
 mod throughput;
 
@@ -22,7 +24,8 @@ use anyhow::{Context as _, bail};
 const USAGE: &str = "usage: bench <scenario> [options]
 
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
-  fanout     [--syncs N (100000)]";
+  fanout     [--syncs N (100000)]
+  memory     (needs target/release/worker: cargo build --release --bins)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -68,6 +71,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
             .await
         }
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
+        "memory" => memory::run().await,
         other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
     }
 }

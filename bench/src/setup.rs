@@ -15,6 +15,8 @@ use tokio_postgres::NoTls;
 /// A benchmark's database, configuration and pool.
 pub(crate) struct BenchEnv {
     pub(crate) config: Config,
+    /// The `ADSYNC__…` variables of `config`, for processes the benchmark starts.
+    pub(crate) vars: Vec<(String, String)>,
     pub(crate) pool: Pool,
     admin_url: String,
     database: String,
@@ -66,11 +68,16 @@ impl BenchEnv {
             .map(|(key, value)| (key.to_string(), value)),
         );
         vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        let config = Config::load_from(None, vars)?;
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("ADSYNC__"))
+            .collect();
+        let config = Config::load_from(None, vars.clone())?;
         let pool = shared::db::pool(&config.database)?;
         shared::db::migrate(&pool).await?;
         Ok(Self {
             config,
+            vars,
             pool,
             admin_url,
             database,

@@ -106,6 +106,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         shutdown.clone(),
     ));
     let relay_batch = config.scheduler.relay_batch;
+    let relay_concurrency = usize::from(config.scheduler.relay_concurrency);
     let sweep = Duration::from_millis(config.scheduler.relay_sweep_ms);
     let relays = tokio::spawn(while_leader(
         is_leader.clone(),
@@ -127,7 +128,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             move || {
                 let (pool, publisher) = (pool.clone(), publisher.clone());
                 async move {
-                    match relay(&pool, &publisher, relay_batch).await {
+                    match relay(&pool, &publisher, relay_batch, relay_concurrency).await {
                         Ok(0) => {}
                         Ok(published) => tracing::debug!(published, "relay published jobs"),
                         Err(error) => error!(%error, "relay failed"),
@@ -137,6 +138,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         },
     ));
 
+    let queued_timeout = Duration::from_secs(config.jobs.queued_timeout_secs);
     let rescues = tokio::spawn(while_leader(
         is_leader,
         shutdown.clone(),
@@ -146,11 +148,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             move || {
                 let pool = pool.clone();
                 async move {
-                    match rescue(&pool).await {
+                    match rescue(&pool, queued_timeout).await {
                         Ok(report) if report.retried + report.failed > 0 => info!(
                             retried = report.retried,
                             failed = report.failed,
                             "rescued jobs whose worker stopped renewing their lease"
+                        ),
+                        Ok(report) if report.republished > 0 => info!(
+                            republished = report.republished,
+                            "republishing jobs queued too long (message lost)"
                         ),
                         Ok(_) => {}
                         Err(error) => error!(%error, "rescue failed"),

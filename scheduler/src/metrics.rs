@@ -5,7 +5,7 @@
 //! - `adsync_scheduler_jobs_enqueued_total`: jobs created by ticks.
 //! - `adsync_scheduler_jobs_published_total`: jobs published by the relay.
 //! - `adsync_scheduler_jobs_rescued_total{outcome}`: jobs whose lease expired, by what
-//!   happened to them (`retried`, `failed`).
+//!   happened to them (`retried`, `failed`), and jobs queued too long (`republished`).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -73,6 +73,10 @@ pub fn record_jobs_enqueued(count: usize) {
 
 pub fn record_jobs_published(count: usize) {
     PUBLISHED.inc_by(count as u64);
+}
+
+pub fn record_republished(count: u64) {
+    RESCUED.with_label_values(&["republished"]).inc_by(count);
 }
 
 pub fn record_rescued(report: RescueReport) {

@@ -1,6 +1,7 @@
-//! The outbox relay: publishes every `pending` job whose `run_after` has passed and marks it
-//! `queued`, so a crash between a job's commit and its publish loses nothing. Jobs are locked
-//! while published; a worker that receives the message first waits for the lock, then claims.
+//! The outbox relay: marks every `pending` job whose `run_after` has passed `queued` and
+//! publishes it, committing only once the broker confirmed, so a crash between a job's commit
+//! and its publish loses nothing. A worker that receives a message before the commit waits for
+//! the job's row lock, then claims it.
 //!
 //! The relay wakes when PostgreSQL notifies `adsync_jobs_pending` (a trigger fires whenever a
 //! job becomes pending), and sweeps at least every `scheduler.relay_sweep_ms` for jobs whose
@@ -30,19 +31,32 @@ pub enum RelayError {
     Publish(#[from] PublishError),
 }
 
-/// Publishes due pending jobs in batches of `batch`. Returns how many were published.
-pub async fn relay(pool: &Pool, publisher: &Publisher, batch: u32) -> Result<usize, RelayError> {
+/// Publishes every due pending job, in batches of `batch`, with `concurrency` transactions
+/// under way at once (each locks different jobs): while one waits for the broker's confirms,
+/// another reads and marks. Returns how many were published.
+pub async fn relay(
+    pool: &Pool,
+    publisher: &Publisher,
+    batch: u32,
+    concurrency: usize,
+) -> Result<usize, RelayError> {
+    let lanes = (0..concurrency.max(1)).map(|_| relay_lane(pool, publisher, batch));
+    let published = futures_util::future::try_join_all(lanes).await?;
+    Ok(published.into_iter().sum())
+}
+
+/// One relay transaction after another until no due job is left.
+async fn relay_lane(pool: &Pool, publisher: &Publisher, batch: u32) -> Result<usize, RelayError> {
     let mut published = 0;
     loop {
         let mut client = pool.get().await.map_err(DbError::from)?;
         let transaction = client.transaction().await.map_err(DbError::from)?;
-        let due = jobs::lock_due_pending(&transaction, i64::from(batch)).await?;
+        let due = jobs::queue_due(&transaction, i64::from(batch)).await?;
         if due.is_empty() {
             return Ok(published);
         }
+        // Dropping the transaction on a failed publish rolls the jobs back to pending.
         publisher.publish_jobs(&due).await?;
-        let ids: Vec<_> = due.iter().map(|job| job.job_id).collect();
-        jobs::mark_queued(&transaction, &ids).await?;
         transaction.commit().await.map_err(DbError::from)?;
         published += due.len();
         metrics::record_jobs_published(due.len());

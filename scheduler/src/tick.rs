@@ -3,9 +3,11 @@
 //! transaction, a batch of syncs at a time, three statements per batch. A sync that missed
 //! several runs (downtime) gets one catch-up job, not a burst.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use shared::db::jobs::{self, NewJob};
-use shared::db::syncs::{self, SyncDefinition};
+use shared::db::syncs::{self, DueSync, run_window};
 use shared::db::{DbError, Pool};
 use shared::domain::{Schedule, Trigger};
 use tracing::error;
@@ -37,28 +39,34 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> Result<TickReport, DbError> {
     let mut report = TickReport::default();
+    // Most syncs share a handful of schedules; parse each once.
+    let mut schedules: HashMap<(String, String), Option<Schedule>> = HashMap::new();
     loop {
         let mut client = pool.get().await?;
         let transaction = client.transaction().await?;
         let due = syncs::lock_due(&transaction, now, i64::from(settings.batch)).await?;
-        let new_jobs: Vec<NewJob> = due
-            .iter()
-            .map(|sync| NewJob {
+        let mut new_jobs = Vec::with_capacity(due.len());
+        let mut next_runs = Vec::with_capacity(due.len());
+        for sync in &due {
+            let schedule = schedules
+                .entry((sync.cron.clone(), sync.time_zone.clone()))
+                .or_insert_with(|| Schedule::parse(&sync.cron, &sync.time_zone).ok());
+            next_runs.push((sync.id, next_run(sync, schedule.as_ref(), now)));
+            let time_zone = schedule
+                .as_ref()
+                .map_or(chrono_tz::UTC, Schedule::time_zone);
+            new_jobs.push(NewJob {
                 tenant_id: sync.tenant_id,
                 sync_id: sync.id,
                 account_id: sync.account_id,
                 connector: sync.connector,
                 trigger: Trigger::Scheduled,
-                window: sync.window_at(now),
+                window: run_window(time_zone, sync.lookback_days, now),
                 max_attempts: i32::from(settings.max_attempts),
                 run_after: now,
                 dedup_key: NewJob::run_key(sync.id),
-            })
-            .collect();
-        let next_runs: Vec<_> = due
-            .iter()
-            .map(|sync| (sync.id, next_run(sync, now)))
-            .collect();
+            });
+        }
         let created = jobs::insert_many(&transaction, &new_jobs).await?;
         syncs::set_next_runs(&transaction, &next_runs).await?;
         transaction.commit().await?;
@@ -72,11 +80,8 @@ pub async fn tick(
 }
 
 /// The sync's next run strictly after `now`.
-fn next_run(sync: &SyncDefinition, now: DateTime<Utc>) -> DateTime<Utc> {
-    match Schedule::parse(&sync.cron, &sync.time_zone)
-        .ok()
-        .and_then(|schedule| schedule.next_after(now))
-    {
+fn next_run(sync: &DueSync, schedule: Option<&Schedule>, now: DateTime<Utc>) -> DateTime<Utc> {
+    match schedule.and_then(|schedule| schedule.next_after(now)) {
         Some(next) => next,
         None => {
             // Validated at creation, so this is a stored row gone bad: keep the scheduler

@@ -93,6 +93,7 @@ pub struct JobsConfig {
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub tenant_cap_defer_ms: u64,
+    pub queued_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +111,7 @@ pub struct SchedulerConfig {
     pub tick_batch: u32,
     pub leader_lease_secs: u32,
     pub relay_batch: u32,
+    pub relay_concurrency: u16,
     pub relay_sweep_ms: u64,
     pub rescue_interval_ms: u64,
 }
@@ -244,6 +246,9 @@ impl Config {
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");
         }
+        if self.jobs.queued_timeout_secs < 10 {
+            return fail("jobs.queued_timeout_secs", "must be at least 10");
+        }
         if self.jobs.lease_secs < 3 {
             return fail("jobs.lease_secs", "must be at least 3");
         }
@@ -270,6 +275,9 @@ impl Config {
         }
         if self.rabbitmq.delivery_limit == 0 {
             return fail("rabbitmq.delivery_limit", "must be at least 1");
+        }
+        if self.scheduler.relay_concurrency == 0 {
+            return fail("scheduler.relay_concurrency", "must be at least 1");
         }
         if self.scheduler.relay_sweep_ms == 0 || self.scheduler.rescue_interval_ms == 0 {
             return fail(

@@ -186,7 +186,7 @@ impl TestWorld {
     pub async fn relay(&mut self) -> usize {
         let batch = self.config.scheduler.relay_batch;
         let publisher = self.publisher().await.clone();
-        scheduler::relay(&self.pool, &publisher, batch)
+        scheduler::relay(&self.pool, &publisher, batch, 1)
             .await
             .expect("relay pass")
     }

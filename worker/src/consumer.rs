@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use lapin::Connection;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection};
 use shared::config::RabbitmqConfig;
 use shared::domain::JobId;
 use shared::queue::{self, BrokerStatus, JobMessage, Topology};
@@ -25,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, error, info, warn};
 
+use crate::acks::Acks;
 use crate::batch::recv_batch;
 use crate::engine::Engine;
 use crate::execute::Execute;
@@ -117,34 +116,52 @@ struct Session<'a, E> {
     attempts: &'a TaskTracker,
 }
 
+/// A delivery and the acknowledgements of the channel it came on.
+type Received = (JobId, Delivery, Acks);
+
+/// One queue's channel (delivery tags are per channel, so each has its own [`Acks`]).
+struct Subscription {
+    channel: Channel,
+    consumer_tag: String,
+    flusher: tokio::task::JoinHandle<()>,
+}
+
 impl<E: Execute> Session<'_, E> {
     async fn run(
         &self,
         connection: &Connection,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionEnded> {
-        let channel = connection.create_channel().await?;
-        self.topology.declare(&channel).await?;
-        channel
-            .basic_qos(self.settings.prefetch, BasicQosOptions { global: false })
+        self.topology
+            .declare(&connection.create_channel().await?)
             .await?;
-        let mut consumers = Vec::new();
-        let mut tags = Vec::new();
+        let flushing = CancellationToken::new();
+        let mut subscriptions = Vec::new();
+        let mut streams = Vec::new();
         for queue in self.topology.consumed_queues() {
-            let tag = format!("{}:{queue}", self.engine.worker_id());
-            consumers.push(
-                channel
-                    .basic_consume(
-                        queue.into(),
-                        tag.clone().into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await?,
-            );
-            tags.push(tag);
+            let channel = connection.create_channel().await?;
+            channel
+                .basic_qos(self.settings.prefetch, BasicQosOptions { global: false })
+                .await?;
+            let consumer_tag = format!("{}:{queue}", self.engine.worker_id());
+            let consumer = channel
+                .basic_consume(
+                    queue.into(),
+                    consumer_tag.clone().into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let acks = Acks::default();
+            let flusher = tokio::spawn(acks.clone().run(flushing.clone()));
+            streams.push(consumer.map(move |delivery| (delivery, acks.clone())));
+            subscriptions.push(Subscription {
+                channel,
+                consumer_tag,
+                flusher,
+            });
         }
-        let mut deliveries = futures_util::stream::select_all(consumers);
+        let mut deliveries = futures_util::stream::select_all(streams);
         let (to_claim, claim_queue) = mpsc::channel(usize::from(self.settings.prefetch).max(1));
         let stopping = CancellationToken::new();
         let claimer = tokio::spawn(claim_deliveries(
@@ -157,36 +174,49 @@ impl<E: Execute> Session<'_, E> {
         // A channel closed by the broker does not always end the consumer stream; check.
         let mut watchdog = tokio::time::interval(Duration::from_secs(1));
         let ended = loop {
-            let delivery = tokio::select! {
+            let next = tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
-                delivery = deliveries.next() => delivery,
+                next = deliveries.next() => next,
                 _ = watchdog.tick() => {
-                    if channel.status().connected() && connection.status().connected() {
+                    let open = connection.status().connected()
+                        && subscriptions.iter().all(|s| s.channel.status().connected());
+                    if open {
                         continue;
                     }
                     break Err(SessionEnded::Closed);
                 }
             };
-            match delivery {
-                Some(Ok(delivery)) => match JobMessage::parse(&delivery.data) {
-                    Ok(message) => {
-                        if to_claim.send((message.job_id, delivery)).await.is_err() {
-                            break Ok(());
+            match next {
+                Some((Ok(delivery), acks)) => {
+                    acks.received(&delivery);
+                    match JobMessage::parse(&delivery.data) {
+                        Ok(message) => {
+                            if to_claim
+                                .send((message.job_id, delivery, acks))
+                                .await
+                                .is_err()
+                            {
+                                break Ok(());
+                            }
+                        }
+                        Err(error) => {
+                            warn!(%error, "dead-lettering a message that is not a job message");
+                            settle(delivery, &acks, Settle::DeadLetter).await;
                         }
                     }
-                    Err(error) => {
-                        warn!(%error, "dead-lettering a message that is not a job message");
-                        settle(&delivery, Settle::DeadLetter).await;
-                    }
-                },
-                Some(Err(error)) => break Err(SessionEnded::Broker(error)),
+                }
+                Some((Err(error), _)) => break Err(SessionEnded::Broker(error)),
                 None => break Err(SessionEnded::Closed),
             }
         };
         // Stop deliveries; anything received but not yet claimed goes back to the queue.
-        for tag in tags {
-            channel
-                .basic_cancel(tag.into(), BasicCancelOptions::default())
+        for subscription in &subscriptions {
+            subscription
+                .channel
+                .basic_cancel(
+                    subscription.consumer_tag.as_str().into(),
+                    BasicCancelOptions::default(),
+                )
                 .await
                 .ok();
         }
@@ -194,10 +224,19 @@ impl<E: Execute> Session<'_, E> {
         drop(to_claim);
         claimer.await.ok();
         if ended.is_ok() {
-            // Shutting down: let attempts finish on this channel so their acks go through.
+            // Shutting down: let attempts finish on these channels so their acks go through.
             drain(self.engine, self.attempts, self.settings.shutdown_grace).await;
         }
-        channel.close(200, "consumer done".into()).await.ok();
+        // The flushers send every remaining ack before they stop.
+        flushing.cancel();
+        for subscription in subscriptions {
+            subscription.flusher.await.ok();
+            subscription
+                .channel
+                .close(200, "consumer done".into())
+                .await
+                .ok();
+        }
         ended
     }
 }
@@ -205,7 +244,7 @@ impl<E: Execute> Session<'_, E> {
 /// Claims deliveries in batches and starts an attempt for each claimed job.
 async fn claim_deliveries<E: Execute>(
     engine: Arc<Engine<E>>,
-    mut queue: mpsc::Receiver<(JobId, Delivery)>,
+    mut queue: mpsc::Receiver<Received>,
     permits: Arc<Semaphore>,
     attempts: TaskTracker,
     stopping: CancellationToken,
@@ -230,29 +269,29 @@ async fn claim_deliveries<E: Execute>(
         }
         slots.truncate(batch.len());
         if stopping.is_cancelled() {
-            for (_, delivery) in batch {
-                settle(&delivery, Settle::Requeue).await;
+            for (_, delivery, acks) in batch {
+                settle(delivery, &acks, Settle::Requeue).await;
             }
             continue;
         }
-        let ids: Vec<JobId> = batch.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<JobId> = batch.iter().map(|(id, _, _)| *id).collect();
         let claims = match engine.claim(&ids).await {
             Ok(claims) => claims,
             Err(error) => {
                 error!(%error, "claiming jobs failed; requeueing their messages");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                for (_, delivery) in batch {
-                    settle(&delivery, Settle::Requeue).await;
+                for (_, delivery, acks) in batch {
+                    settle(delivery, &acks, Settle::Requeue).await;
                 }
                 continue;
             }
         };
-        let mut deliveries: HashMap<JobId, Vec<Delivery>> = HashMap::new();
-        for (id, delivery) in batch {
-            deliveries.entry(id).or_default().push(delivery);
+        let mut deliveries: HashMap<JobId, Vec<(Delivery, Acks)>> = HashMap::new();
+        for (id, delivery, acks) in batch {
+            deliveries.entry(id).or_default().push((delivery, acks));
         }
         for job in claims.claimed {
-            let Some(delivery) = deliveries.get_mut(&job.id).and_then(Vec::pop) else {
+            let Some((delivery, acks)) = deliveries.get_mut(&job.id).and_then(Vec::pop) else {
                 continue;
             };
             let Some(slot) = slots.pop() else {
@@ -271,21 +310,21 @@ async fn claim_deliveries<E: Execute>(
                         // then returns it. The message has done its work either way.
                         Err(error) => error!(%error, "job outcome could not be recorded"),
                     }
-                    settle(&delivery, Settle::Ack).await;
+                    settle(delivery, &acks, Settle::Ack).await;
                     drop(slot);
                 }
                 .instrument(span),
             );
         }
         for id in claims.missing {
-            for delivery in deliveries.remove(&id).unwrap_or_default() {
+            for (delivery, acks) in deliveries.remove(&id).unwrap_or_default() {
                 warn!(job_id = %id, "dead-lettering a message naming no job");
-                settle(&delivery, Settle::DeadLetter).await;
+                settle(delivery, &acks, Settle::DeadLetter).await;
             }
         }
         // Unclaimable (finished, snoozed, leased elsewhere), deferred, or duplicates.
-        for delivery in deliveries.into_values().flatten() {
-            settle(&delivery, Settle::Ack).await;
+        for (delivery, acks) in deliveries.into_values().flatten() {
+            settle(delivery, &acks, Settle::Ack).await;
         }
     }
 }
@@ -296,22 +335,24 @@ enum Settle {
     DeadLetter,
 }
 
-async fn settle(delivery: &Delivery, settle: Settle) {
-    let result = match settle {
-        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
-        Settle::Requeue | Settle::DeadLetter => {
-            let requeue = matches!(settle, Settle::Requeue);
-            delivery
-                .nack(BasicNackOptions {
-                    multiple: false,
-                    requeue,
-                })
-                .await
+/// Acks go out in batches (see [`Acks`]); rejections go out at once.
+async fn settle(delivery: Delivery, acks: &Acks, settle: Settle) {
+    let requeue = match settle {
+        Settle::Ack => {
+            acks.done(delivery);
+            return;
         }
+        Settle::Requeue => true,
+        Settle::DeadLetter => false,
+    };
+    acks.forget(&delivery);
+    let options = BasicNackOptions {
+        multiple: false,
+        requeue,
     };
     // If the channel is gone the broker redelivers; claims make duplicates harmless.
-    if let Err(error) = result {
-        warn!(%error, "settling a delivery failed");
+    if let Err(error) = delivery.nack(options).await {
+        warn!(%error, "rejecting a delivery failed");
     }
 }
 

@@ -2,7 +2,8 @@
 //! idempotently to destinations.
 //!
 //! Layout, in reading order:
-//! - [`consumer`]: RabbitMQ consumption, batched claims, acks, reconnects, graceful shutdown;
+//! - [`consumer`]: RabbitMQ consumption, batched claims, reconnects, graceful shutdown;
+//!   [`acks`]: batched acknowledgements;
 //! - [`engine`]: claims, leases and heartbeats, recorded outcomes ([`Engine::execute_one`] is
 //!   also the entry point tests drive by hand);
 //! - [`execute`]: what executing a job means to the engine; [`sync_job`]: the report sync;
@@ -13,6 +14,7 @@
 //!
 //! Not here: scheduling (scheduler), HTTP routes beyond health and metrics (api).
 
+pub mod acks;
 pub mod batch;
 pub mod connectors;
 pub mod consumer;

@@ -13,7 +13,7 @@ use shared::db::{self, DbError, Pool, accounts, syncs};
 use shared::error::{Classify, ErrorClass};
 
 use crate::connectors::{self, ConnectorError, Http, ReportRequest};
-use crate::destinations::{self, DestinationError, WriteTarget};
+use crate::destinations::{self, DestinationError, WriteTarget, Writer};
 use crate::execute::{AttemptFailure, Execute};
 use crate::metrics;
 
@@ -90,6 +90,7 @@ impl SyncJob {
             tenant_id: job.tenant_id,
             sync_id: job.sync_id,
             job_id: job.id,
+            attempt: job.attempt,
             connector: job.connector,
             account_id: account.external_id.clone(),
             currency: account.currency.clone(),
@@ -104,6 +105,28 @@ impl SyncJob {
             window: job.window,
             tokens,
         };
+        if let Err(error) = self
+            .copy_pages(job, http, request, &mut writer, counts)
+            .await
+        {
+            writer.abort().await;
+            return Err(error);
+        }
+        let written = writer.commit().await?;
+        metrics::record_rows_written(destination.kind.as_str(), written);
+        counts.rows_written = i64::try_from(written).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    /// Streams the report's pages into the writer, stopping if the job is cancelled.
+    async fn copy_pages(
+        &self,
+        job: &Job,
+        http: &Http,
+        request: ReportRequest,
+        writer: &mut Writer,
+        counts: &mut JobCounts,
+    ) -> Result<(), SyncError> {
         let mut pages = connectors::report_pages(http.clone(), request);
         while let Some(rows) = pages.try_next().await? {
             counts.rows_read += i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -113,9 +136,6 @@ impl SyncJob {
                 return Err(SyncError::Cancelled);
             }
         }
-        let written = writer.commit().await?;
-        metrics::record_rows_written(destination.kind.as_str(), written);
-        counts.rows_written = i64::try_from(written).unwrap_or(i64::MAX);
         Ok(())
     }
 }

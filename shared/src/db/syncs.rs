@@ -1,6 +1,7 @@
 //! The `syncs` table: recurring intents, and the due-sync query the scheduler ticks on.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use tokio_postgres::Row;
 
 use super::{DbError, GenericClient};
@@ -34,11 +35,28 @@ impl SyncDefinition {
     /// sync's time zone.
     pub fn window_at(&self, now: DateTime<Utc>) -> DateWindow {
         let time_zone = parse_time_zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC);
-        DateWindow::ending_on(
-            local_date(now, time_zone),
-            u32::try_from(self.lookback_days).unwrap_or(1),
-        )
+        run_window(time_zone, self.lookback_days, now)
     }
+}
+
+/// The `lookback_days` days ending today in `time_zone`.
+pub fn run_window(time_zone: Tz, lookback_days: i32, now: DateTime<Utc>) -> DateWindow {
+    DateWindow::ending_on(
+        local_date(now, time_zone),
+        u32::try_from(lookback_days).unwrap_or(1),
+    )
+}
+
+/// What a scheduler tick needs of a due sync.
+#[derive(Debug, Clone)]
+pub struct DueSync {
+    pub id: SyncId,
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub connector: ConnectorKind,
+    pub cron: String,
+    pub time_zone: String,
+    pub lookback_days: i32,
 }
 
 fn from_row(row: &Row) -> Result<SyncDefinition, DbError> {
@@ -144,16 +162,30 @@ pub async fn lock_due(
     client: &impl GenericClient,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<SyncDefinition>, DbError> {
+) -> Result<Vec<DueSync>, DbError> {
     client
         .query(
-            "SELECT * FROM syncs WHERE enabled AND next_run_at <= $1
+            "SELECT id, tenant_id, account_id, connector, cron, time_zone, lookback_days
+             FROM syncs WHERE enabled AND next_run_at <= $1
              ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&now, &limit],
         )
         .await?
         .iter()
-        .map(from_row)
+        .map(|row| {
+            let connector: String = row.try_get("connector")?;
+            Ok(DueSync {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                account_id: row.try_get("account_id")?,
+                connector: connector
+                    .parse()
+                    .map_err(|e| DbError::Corrupt(format!("syncs.connector: {e}")))?,
+                cron: row.try_get("cron")?,
+                time_zone: row.try_get("time_zone")?,
+                lookback_days: row.try_get("lookback_days")?,
+            })
+        })
         .collect()
 }
 

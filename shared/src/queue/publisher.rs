@@ -2,6 +2,7 @@
 //! whenever it is found broken.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
@@ -36,9 +37,13 @@ pub struct Outgoing {
     pub priority: u8,
 }
 
+/// Channels published on, in turn. A channel is one process on the broker, so concurrent
+/// publishers (the relay's lanes) scale across the broker's cores only on separate channels.
+const CHANNELS: usize = 4;
+
 struct Session {
     connection: Connection,
-    channel: Channel,
+    channels: Vec<Channel>,
 }
 
 /// Publishes job messages on a channel in confirm mode. Cheap to clone.
@@ -48,6 +53,7 @@ pub struct Publisher {
     name: String,
     topology: Topology,
     session: Arc<Mutex<Option<Session>>>,
+    next_channel: Arc<AtomicUsize>,
     status: BrokerStatus,
 }
 
@@ -63,6 +69,7 @@ impl Publisher {
             name: name.to_string(),
             topology: Topology::new(config),
             session: Arc::new(Mutex::new(None)),
+            next_channel: Arc::new(AtomicUsize::new(0)),
             status: BrokerStatus::default(),
         };
         publisher.channel(patience).await?;
@@ -78,14 +85,15 @@ impl Publisher {
         &self.topology
     }
 
-    /// The open channel, or a new connection and channel if the old ones broke.
+    /// The next open channel, or a new connection and channels if the old ones broke.
     async fn channel(&self, patience: Duration) -> Result<Channel, PublishError> {
+        let turn = self.next_channel.fetch_add(1, Ordering::Relaxed) % CHANNELS;
         let mut session = self.session.lock().await;
         if let Some(open) = session.as_ref()
             && open.connection.status().connected()
-            && open.channel.status().connected()
+            && open.channels[turn].status().connected()
         {
-            return Ok(open.channel.clone());
+            return Ok(open.channels[turn].clone());
         }
         if let Some(broken) = session.take() {
             broken
@@ -95,17 +103,22 @@ impl Publisher {
                 .ok();
         }
         let connection = super::connect(&self.config, &self.name, patience).await?;
-        let channel = connection.create_channel().await?;
-        self.topology.declare(&channel).await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
+        let mut channels = Vec::with_capacity(CHANNELS);
+        for _ in 0..CHANNELS {
+            let channel = connection.create_channel().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            channels.push(channel);
+        }
+        self.topology.declare(&channels[0]).await?;
         self.status.set(connection.status().clone());
+        let chosen = channels[turn].clone();
         *session = Some(Session {
             connection,
-            channel: channel.clone(),
+            channels,
         });
-        Ok(channel)
+        Ok(chosen)
     }
 
     /// Publishes every message persistently and waits until the broker has confirmed them all.

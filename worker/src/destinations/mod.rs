@@ -20,6 +20,8 @@ pub struct WriteTarget {
     pub tenant_id: TenantId,
     pub sync_id: SyncId,
     pub job_id: JobId,
+    /// The attempt writing: a stale attempt's staged rows never mix with a newer one's.
+    pub attempt: i32,
     pub connector: ConnectorKind,
     /// The platform's account id.
     pub account_id: String,
@@ -67,6 +69,13 @@ impl Writer {
     pub async fn commit(self) -> Result<u64, DestinationError> {
         match self {
             Writer::Warehouse(writer) => Ok(writer.commit().await?),
+        }
+    }
+
+    /// Gives up: what was staged is dropped and the previous rows stay.
+    pub async fn abort(self) {
+        match self {
+            Writer::Warehouse(writer) => writer.abort().await,
         }
     }
 }

@@ -93,7 +93,7 @@ async fn assert_rows_match_the_platform(world: &TestWorld, fixture: &SyncFixture
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_loses_no_job_and_duplicates_no_row() {
-    // Arrange: two worker processes, short leases, a slow platform, twelve jobs.
+    // Arrange: short leases, a slow platform, twelve jobs, and worker a holding some of them.
     let mut world = TestWorld::start_with(
         sandbox::SandboxConfig::default(),
         &[
@@ -105,8 +105,8 @@ async fn a_worker_killed_mid_batch_loses_no_job_and_duplicates_no_row() {
     .await;
     slow_platform(&world, Duration::from_millis(700));
     let fixtures = syncs(&world, 12, 3000).await;
+    // Worker a starts alone, so it certainly takes jobs; b joins before a dies.
     let mut doomed = spawn_worker(&world, "worker-a");
-    let _survivor = spawn_worker(&world, "worker-b");
     world.spawn_scheduler();
     let mut ids = Vec::new();
     for fixture in &fixtures {
@@ -127,6 +127,7 @@ async fn a_worker_killed_mid_batch_loses_no_job_and_duplicates_no_row() {
         (!held.is_empty()).then_some(held)
     })
     .await;
+    let _survivor = spawn_worker(&world, "worker-b");
 
     // Act
     doomed.kill();
@@ -309,5 +310,40 @@ async fn sigterm_releases_a_job_that_outlasts_the_grace_and_exits_zero() {
     let released = job(&world, id).await;
     assert_eq!((released.state, released.attempt), (JobState::Pending, 0));
     assert_eq!(released.state_reason, "released at worker shutdown");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_many_more_jobs_at_once_than_it_has_database_connections() {
+    // Arrange: 24 jobs at once over 3 connections, each job waiting on a slow platform.
+    let mut world = TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[
+            ("ADSYNC__DATABASE__POOL_SIZE", "3"),
+            ("ADSYNC__WORKER__CONCURRENCY", "24"),
+        ],
+    )
+    .await;
+    slow_platform(&world, Duration::from_millis(800));
+    let fixtures = syncs(&world, 24, 7000).await;
+    world.spawn_worker();
+    let mut ids = Vec::new();
+    for fixture in &fixtures {
+        ids.push(enqueue(&world, fixture).await);
+    }
+
+    // Act
+    assert_eq!(world.relay().await, 24);
+
+    // Assert
+    let finished = wait_all_finished(&world, &ids, Duration::from_secs(60)).await;
+    for (job, fixture) in finished.iter().zip(&fixtures) {
+        assert_eq!(
+            (job.state, job.attempt),
+            (JobState::Succeeded, 1),
+            "{job:?}"
+        );
+        assert_rows_match_the_platform(&world, fixture, job).await;
+    }
     world.stop().await;
 }

@@ -1,5 +1,6 @@
 //! Statements of the scheduler leader: the outbox relay's (publish due pending jobs, mark them
-//! queued) and the rescuer's (return jobs whose worker stopped heartbeating).
+//! queued) and the rescuer's (return jobs whose worker stopped renewing its lease, and
+//! republish jobs whose message was lost).
 
 use super::corrupt;
 use crate::db::{DbError, GenericClient};
@@ -14,32 +15,34 @@ pub struct Dispatch {
     pub priority: u8,
 }
 
-/// Locks up to `limit` pending jobs whose `run_after` has passed, oldest first, skipping jobs
-/// another transaction holds. Call inside a transaction, publish, then [`mark_queued`].
-pub async fn lock_due_pending(
-    client: &impl GenericClient,
-    limit: i64,
-) -> Result<Vec<Dispatch>, DbError> {
+/// Marks up to `limit` pending jobs whose `run_after` has passed `queued`, oldest first,
+/// skipping jobs another transaction holds, and returns what publishing them needs. Call
+/// inside a transaction, publish, then commit: if publishing fails, roll back and the jobs are
+/// pending again. A worker whose message arrives before the commit waits for the row lock.
+pub async fn queue_due(client: &impl GenericClient, limit: i64) -> Result<Vec<Dispatch>, DbError> {
     client
         .query(
-            "SELECT id, connector, attempt, priority FROM jobs
-             WHERE state = 'pending' AND run_after <= now()
-             ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED",
+            "UPDATE jobs SET state = 'queued', state_reason = 'published', updated_at = now()
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= now()
+                          ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, connector, attempt, priority",
             &[&limit],
         )
         .await?
         .iter()
-        .map(|row| {
-            let connector: String = row.try_get("connector")?;
-            let priority: i16 = row.try_get("priority")?;
-            Ok(Dispatch {
-                job_id: row.try_get("id")?,
-                connector: connector.parse().map_err(|e| corrupt("connector", e))?,
-                attempt: row.try_get("attempt")?,
-                priority: u8::try_from(priority).map_err(|e| corrupt("priority", e))?,
-            })
-        })
+        .map(dispatch_from_row)
         .collect()
+}
+
+fn dispatch_from_row(row: &tokio_postgres::Row) -> Result<Dispatch, DbError> {
+    let connector: String = row.try_get("connector")?;
+    let priority: i16 = row.try_get("priority")?;
+    Ok(Dispatch {
+        job_id: row.try_get("id")?,
+        connector: connector.parse().map_err(|e| corrupt("connector", e))?,
+        attempt: row.try_get("attempt")?,
+        priority: u8::try_from(priority).map_err(|e| corrupt("priority", e))?,
+    })
 }
 
 /// Marks published jobs `queued`, if they are still `pending` (a worker may already have
@@ -54,6 +57,23 @@ pub async fn mark_queued(client: &impl GenericClient, ids: &[JobId]) -> Result<u
         .await?)
 }
 
+/// Returns jobs `queued` for longer than `max_age` to `pending`, so the relay publishes them
+/// again: their message was most likely lost (a purged queue, a broker that lost its data).
+/// A duplicate message is harmless. Returns how many.
+pub async fn requeue_stale(
+    client: &impl GenericClient,
+    max_age: std::time::Duration,
+) -> Result<u64, DbError> {
+    Ok(client
+        .execute(
+            "UPDATE jobs SET state = 'pending', state_reason = 'queued too long, republishing',
+                 run_after = now(), updated_at = now()
+             WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'",
+            &[&(max_age.as_millis() as f64)],
+        )
+        .await?)
+}
+
 /// What one rescue pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RescueReport {
@@ -61,6 +81,8 @@ pub struct RescueReport {
     pub retried: usize,
     /// Ended `failed`: the job used up its attempts killing workers.
     pub failed: usize,
+    /// Queued too long (message lost): back to `pending` to be published again.
+    pub republished: u64,
 }
 
 /// Returns up to `limit` running jobs whose lease expired (their worker died or hung) to

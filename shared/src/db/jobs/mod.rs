@@ -14,7 +14,7 @@ mod dispatch;
 mod leases;
 
 pub use control::{CancelOutcome, RetryOutcome, cancel, cancel_requested, retry};
-pub use dispatch::{Dispatch, RescueReport, lock_due_pending, mark_queued, rescue_expired};
+pub use dispatch::{Dispatch, RescueReport, mark_queued, queue_due, requeue_stale, rescue_expired};
 pub use leases::{
     ClaimSettings, Claims, Failure, JobCounts, Lease, claim_many, fail_attempt, heartbeat_many,
     release, succeed_many,

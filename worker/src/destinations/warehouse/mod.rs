@@ -1,9 +1,12 @@
 //! The warehouse destination: one PostgreSQL table per connector and report level
 //! (`<schema>.<connector>_<level>`), typed columns, metrics as `numeric`.
 //!
-//! Pages are written with binary `COPY` into a session-local staging table as they arrive; the
-//! commit deletes the window's rows for the sync and account and inserts the staged ones in
-//! one transaction. A failure before the commit leaves the previous rows intact.
+//! Each page is written with binary `COPY` into the table's unlogged staging table
+//! (`<table>__staging`), tagged with the job and attempt, on whichever pooled connection is free:
+//! no connection is held while the platform is paged, so a worker running hundreds of jobs needs
+//! only a handful. The commit deletes the window's rows for the sync and account and moves the
+//! attempt's staged rows in, in one transaction. A failure before that leaves the previous rows
+//! intact; the next attempt (or [`WarehouseWriter::abort`]) clears what was staged.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -66,10 +69,10 @@ pub fn table_name(target: &WriteTarget) -> String {
 }
 
 pub struct WarehouseWriter {
-    client: Object,
+    pool: Pool,
     table: String,
-    stage: String,
-    /// Columns written by this job, in COPY order.
+    staging: String,
+    /// Columns written by this job, in COPY order (the staging table has `attempt` too).
     columns: Vec<String>,
     types: Vec<Type>,
     target: WriteTarget,
@@ -83,25 +86,23 @@ impl WarehouseWriter {
         target: WriteTarget,
     ) -> Result<Self, WarehouseError> {
         let mut client = pool.get().await?;
-        let table_name = table_name(&target);
-        let table = format!("{}.{}", settings.schema, table_name);
-        ensure_table(&mut client, &settings.schema, &table, &target).await?;
-
-        let stage = format!("pg_temp.stage_{table_name}");
+        let table = format!("{}.{}", settings.schema, table_name(&target));
+        let staging = format!("{table}__staging");
+        ensure_tables(&mut client, &settings.schema, &table, &staging, &target).await?;
+        // Whatever an earlier attempt of this job staged is stale.
         client
-            .batch_execute(&format!(
-                "DROP TABLE IF EXISTS {stage};
-                 CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS);"
-            ))
+            .execute(
+                &format!("DELETE FROM {staging} WHERE job_id = $1"),
+                &[&target.job_id],
+            )
             .await?;
 
-        let dimensions = target.report.level.dimensions();
         let mut columns: Vec<String> = ["tenant_id", "sync_id", "account_id", "date"]
             .iter()
             .map(|c| c.to_string())
             .collect();
         let mut types = vec![Type::UUID, Type::UUID, Type::TEXT, Type::DATE];
-        for dimension in dimensions {
+        for dimension in target.report.level.dimensions() {
             columns.push(dimension.to_string());
             types.push(Type::TEXT);
         }
@@ -119,9 +120,9 @@ impl WarehouseWriter {
             types.push(ty);
         }
         Ok(Self {
-            client,
+            pool: pool.clone(),
             table,
-            stage,
+            staging,
             columns,
             types,
             target,
@@ -129,42 +130,27 @@ impl WarehouseWriter {
         })
     }
 
+    /// Stages one page of rows.
     pub async fn write(&mut self, rows: &[ReportRow]) -> Result<(), WarehouseError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let window = self.target.window;
-        let dimension_count = self.target.report.level.dimensions().len();
-        let metric_count = self.target.report.metrics.len();
-        for row in rows {
-            if !window.contains(row.date) {
-                return Err(WarehouseError::RowOutsideWindow {
-                    date: row.date,
-                    start: window.start(),
-                    end: window.end(),
-                });
-            }
-            let got = row.dimensions.len() + row.metrics.len();
-            if row.dimensions.len() != dimension_count || row.metrics.len() != metric_count {
-                return Err(WarehouseError::RowShape {
-                    expected: dimension_count + metric_count,
-                    got,
-                });
-            }
-        }
-        let sink = self
-            .client
+        self.check(rows)?;
+        let client = self.pool.get().await?;
+        let mut types = self.types.clone();
+        types.push(Type::INT4);
+        let sink = client
             .copy_in(&format!(
-                "COPY {} ({}) FROM STDIN (FORMAT binary)",
-                self.stage,
+                "COPY {} ({}, attempt) FROM STDIN (FORMAT binary)",
+                self.staging,
                 self.columns.join(", ")
             ))
             .await?;
-        let writer = BinaryCopyInWriter::new(sink, &self.types);
+        let writer = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(writer);
         let target = &self.target;
         for row in rows {
-            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(self.columns.len());
+            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(types.len());
             values.push(&target.tenant_id);
             values.push(&target.sync_id);
             values.push(&target.account_id);
@@ -179,15 +165,41 @@ impl WarehouseWriter {
             values.push(&target.time_zone);
             values.push(&target.job_id);
             values.push(&self.synced_at);
+            values.push(&target.attempt);
             writer.as_mut().write(&values).await?;
         }
         writer.finish().await?;
         Ok(())
     }
 
-    pub async fn commit(mut self) -> Result<u64, WarehouseError> {
+    /// Rows must fall in the job's window and have the report's shape.
+    fn check(&self, rows: &[ReportRow]) -> Result<(), WarehouseError> {
+        let window = self.target.window;
+        let dimension_count = self.target.report.level.dimensions().len();
+        let metric_count = self.target.report.metrics.len();
+        for row in rows {
+            if !window.contains(row.date) {
+                return Err(WarehouseError::RowOutsideWindow {
+                    date: row.date,
+                    start: window.start(),
+                    end: window.end(),
+                });
+            }
+            if row.dimensions.len() != dimension_count || row.metrics.len() != metric_count {
+                return Err(WarehouseError::RowShape {
+                    expected: dimension_count + metric_count,
+                    got: row.dimensions.len() + row.metrics.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the window's rows with this attempt's staged rows, atomically.
+    pub async fn commit(self) -> Result<u64, WarehouseError> {
         let columns = self.columns.join(", ");
-        let transaction = self.client.transaction().await?;
+        let mut client = self.pool.get().await?;
+        let transaction = client.transaction().await?;
         transaction
             .execute(
                 &format!(
@@ -205,10 +217,11 @@ impl WarehouseWriter {
         let inserted = transaction
             .execute(
                 &format!(
-                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {}",
-                    self.table, self.stage
+                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {}
+                     WHERE job_id = $1 AND attempt = $2",
+                    self.table, self.staging
                 ),
-                &[],
+                &[&self.target.job_id, &self.target.attempt],
             )
             .await
             .map_err(|error| match error.code() {
@@ -221,22 +234,47 @@ impl WarehouseWriter {
                 ),
                 _ => WarehouseError::Database(error),
             })?;
-        transaction.commit().await?;
-        self.client
-            .batch_execute(&format!("DROP TABLE IF EXISTS {}", self.stage))
+        transaction
+            .execute(
+                &format!("DELETE FROM {} WHERE job_id = $1", self.staging),
+                &[&self.target.job_id],
+            )
             .await?;
+        transaction.commit().await?;
         Ok(inserted)
+    }
+
+    /// Drops what this attempt staged (best effort; the next attempt clears it anyway).
+    pub async fn abort(self) {
+        let cleared = match self.pool.get().await {
+            Ok(client) => client
+                .execute(
+                    &format!(
+                        "DELETE FROM {} WHERE job_id = $1 AND attempt = $2",
+                        self.staging
+                    ),
+                    &[&self.target.job_id, &self.target.attempt],
+                )
+                .await
+                .map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        if let Err(error) = cleared {
+            tracing::warn!(%error, "clearing staged rows failed");
+        }
     }
 }
 
 /// Tables this process has already created or checked; DDL runs once per table per process.
 static ENSURED_TABLES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
 
-/// Creates the table if missing and adds any metric column the catalogue gained since.
-async fn ensure_table(
+/// Creates the table and its staging table if missing, and adds any metric column the
+/// catalogue gained since.
+async fn ensure_tables(
     client: &mut Object,
     schema: &str,
     table: &str,
+    staging: &str,
     target: &WriteTarget,
 ) -> Result<(), WarehouseError> {
     if ENSURED_TABLES
@@ -272,9 +310,10 @@ async fn ensure_table(
     let add_metrics: String = catalogue
         .metrics
         .iter()
-        .map(|m| {
+        .flat_map(|m| [table, staging].map(|t| (t, m)))
+        .map(|(t, m)| {
             format!(
-                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} numeric;",
+                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {} numeric;",
                 m.as_str()
             )
         })
@@ -289,9 +328,13 @@ async fn ensure_table(
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
              CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}));
+             CREATE UNLOGGED TABLE IF NOT EXISTS {staging} ({}, attempt integer NOT NULL);
+             CREATE INDEX IF NOT EXISTS {}__staging_job ON {staging} (job_id, attempt);
              {add_metrics}",
             columns.join(", "),
-            key.join(", ")
+            key.join(", "),
+            columns.join(", "),
+            table.rsplit('.').next().unwrap_or(table),
         ))
         .await?;
     transaction.commit().await?;

@@ -1,0 +1,158 @@
+//! `memory`: the resident memory of a real worker process (the release `worker` binary),
+//! idle, and while it runs 200 jobs at once against a sandbox that answers slowly.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use sandbox::{Connector, Fault, Sandbox, SandboxConfig};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::setup::BenchEnv;
+
+/// Jobs running at once in the loaded phase.
+const CONCURRENT_JOBS: usize = 200;
+/// How long the sandbox takes to answer, so every job is in flight at the same time.
+const PLATFORM_DELAY: Duration = Duration::from_secs(4);
+
+pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
+    let worker_binary = sibling_binary("worker")?;
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    sandbox.add_fault(Fault::slow(Connector::MetaAds, PLATFORM_DELAY).times(1_000_000));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let sandbox_url = format!("http://{}/meta_ads", listener.local_addr()?);
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
+        stopped.cancelled().await
+    }));
+
+    let concurrency = CONCURRENT_JOBS.to_string();
+    let overrides = [
+        ("ADSYNC__CONNECTORS__META_ADS__BASE_URL", sandbox_url),
+        ("ADSYNC__WORKER__CONCURRENCY", concurrency.clone()),
+        ("ADSYNC__RABBITMQ__PREFETCH", concurrency),
+    ];
+    let env = BenchEnv::create("memory", &overrides).await?;
+    let fixture = env.fixture(100_000).await?;
+    let client = env.pool.get().await?;
+    // One sync per job (a sync has one active job at a time), all due now.
+    client
+        .execute(
+            "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
+                 time_zone, lookback_days, enabled, next_run_at)
+             SELECT gen_random_uuid(), tenant_id, account_id, destination_id, connector, report,
+                 cron, time_zone, lookback_days, true, now()
+             FROM syncs, generate_series(1, $1::int) WHERE id = $2",
+            &[&(CONCURRENT_JOBS as i32), &fixture.sync],
+        )
+        .await?;
+
+    eprintln!("memory: starting {}", worker_binary.display());
+    let mut worker = WorkerProcess::spawn(&worker_binary, &env)?;
+    // Idle: connected, consuming, nothing to do.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = worker.rss_mb()?;
+
+    eprintln!("memory: {CONCURRENT_JOBS} jobs at once");
+    let shutdown = CancellationToken::new();
+    let scheduler = tokio::spawn(scheduler::run(env.config.clone(), shutdown.clone()));
+    let started = Instant::now();
+    let mut peak_running = 0;
+    loop {
+        let running: i64 = client
+            .query_one("SELECT count(*) FROM jobs WHERE state = 'running'", &[])
+            .await?
+            .get(0);
+        peak_running = peak_running.max(running);
+        let done: i64 = client
+            .query_one("SELECT count(*) FROM jobs WHERE state = 'succeeded'", &[])
+            .await?
+            .get(0);
+        if done as usize >= CONCURRENT_JOBS {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("only {done} of {CONCURRENT_JOBS} jobs finished in 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let peak = worker.peak_rss_mb()?;
+    shutdown.cancel();
+    scheduler.await??;
+    worker.stop()?;
+    stop.cancel();
+    drop(client);
+    env.drop_database().await?;
+    Ok(json!({
+        "scenario": "memory",
+        "idle_rss_mb": idle,
+        "concurrent_jobs": peak_running,
+        "peak_rss_mb": peak,
+    }))
+}
+
+/// A binary built next to this one (`cargo build --release --bins`).
+fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let path = std::env::current_exe()?
+        .parent()
+        .context("the bench binary has no directory")?
+        .join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build --release --bins`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    fn spawn(binary: &PathBuf, env: &BenchEnv) -> anyhow::Result<Self> {
+        let child = Command::new(binary)
+            .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Self { child })
+    }
+
+    fn status_field_mb(&self, field: &str) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .context("no memory figure in /proc/<pid>/status")?
+            .parse()?;
+        Ok((kb / 1024.0 * 10.0).round() / 10.0)
+    }
+
+    fn rss_mb(&self) -> anyhow::Result<f64> {
+        self.status_field_mb("VmRSS:")
+    }
+
+    fn peak_rss_mb(&self) -> anyhow::Result<f64> {
+        self.status_field_mb("VmHWM:")
+    }
+
+    fn stop(&mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the worker exited with {status}");
+        }
+        Ok(())
+    }
+}
