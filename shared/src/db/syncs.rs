@@ -158,11 +158,17 @@ pub async fn list(
 }
 
 /// Locks up to `limit` enabled syncs due at `now`, skipping rows another transaction holds.
+/// Call inside a transaction.
 pub async fn lock_due(
     client: &impl GenericClient,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<DueSync>, DbError> {
+    // Walk the due index in order and stop at the limit, even when statistics lag behind many
+    // syncs falling due at once (see `jobs::queue_due`).
+    client
+        .batch_execute("SET LOCAL enable_bitmapscan = off")
+        .await?;
     client
         .query(
             "SELECT id, tenant_id, account_id, connector, cron, time_zone, lookback_days

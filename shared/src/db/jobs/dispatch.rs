@@ -20,6 +20,12 @@ pub struct Dispatch {
 /// inside a transaction, publish, then commit: if publishing fails, roll back and the jobs are
 /// pending again. A worker whose message arrives before the commit waits for the row lock.
 pub async fn queue_due(client: &impl GenericClient, limit: i64) -> Result<Vec<Dispatch>, DbError> {
+    // Walk the pending index in order and stop at the limit. With statistics that lag behind a
+    // burst (100,000 jobs just created, the planner expecting a few), the planner would rather
+    // bitmap-scan and sort every pending job for each batch.
+    client
+        .batch_execute("SET LOCAL enable_bitmapscan = off")
+        .await?;
     client
         .query(
             "UPDATE jobs SET state = 'queued', state_reason = 'published', updated_at = now()
