@@ -246,8 +246,8 @@ impl Config {
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");
         }
-        if self.jobs.queued_timeout_secs < 10 {
-            return fail("jobs.queued_timeout_secs", "must be at least 10");
+        if self.jobs.queued_timeout_secs == 0 {
+            return fail("jobs.queued_timeout_secs", "must be at least 1");
         }
         if self.jobs.lease_secs < 3 {
             return fail("jobs.lease_secs", "must be at least 3");

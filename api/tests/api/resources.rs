@@ -277,3 +277,28 @@ async fn cancel_and_retry_refuse_what_they_cannot_do() {
     }
     setup.world.stop().await;
 }
+
+#[tokio::test]
+async fn the_api_binary_exits_zero_on_sigterm() {
+    let world = testkit::TestWorld::start().await;
+    let mut api = testkit::process::ChildProcess::spawn(
+        "api",
+        std::path::Path::new(env!("CARGO_BIN_EXE_api")),
+        world.env(),
+    );
+    testkit::eventually(
+        "the api to listen",
+        std::time::Duration::from_secs(30),
+        || {
+            let listening = api.log().contains("api listening");
+            async move { listening.then_some(()) }
+        },
+    )
+    .await;
+
+    api.terminate();
+
+    let status = api.wait_exit(std::time::Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}\n{}", api.log());
+    world.stop().await;
+}

@@ -52,3 +52,38 @@ async fn an_expired_lease_passes_to_another_replica_with_a_new_term() {
         "the old leader learns it lost"
     );
 }
+
+#[tokio::test]
+async fn the_scheduler_binary_resigns_and_exits_zero_on_sigterm() {
+    let world = TestWorld::start().await;
+    let mut scheduler = testkit::process::ChildProcess::spawn(
+        "scheduler",
+        std::path::Path::new(env!("CARGO_BIN_EXE_scheduler")),
+        world.env(),
+    );
+    let client = world.pool.get().await.unwrap();
+    testkit::eventually("the scheduler to lead", Duration::from_secs(30), || async {
+        let leaders: i64 = client
+            .query_one("SELECT count(*) FROM leader_leases", &[])
+            .await
+            .unwrap()
+            .get(0);
+        (leaders == 1).then_some(())
+    })
+    .await;
+
+    scheduler.terminate();
+
+    let status = scheduler.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}\n{}", scheduler.log());
+    let leaders: i64 = client
+        .query_one("SELECT count(*) FROM leader_leases", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        leaders, 0,
+        "the lease was given up, so another replica takes over at once"
+    );
+    world.stop().await;
+}

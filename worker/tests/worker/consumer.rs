@@ -196,3 +196,124 @@ async fn the_same_message_delivered_twice_has_one_effect() {
     assert_eq!(claims, 1);
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purging_the_job_queues_loses_no_job() {
+    // Arrange: a job published, then its message purged before any worker ran.
+    let mut world = testkit::TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[
+            ("ADSYNC__JOBS__QUEUED_TIMEOUT_SECS", "1"),
+            ("ADSYNC__SCHEDULER__RESCUE_INTERVAL_MS", "200"),
+        ],
+    )
+    .await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let id = enqueue(&world, &fixture).await;
+    assert_eq!(world.relay().await, 1);
+    let channel = world.channel().await;
+    let queue =
+        Topology::new(&world.config.rabbitmq).jobs_queue(shared::domain::ConnectorKind::MetaAds);
+    let purged = channel
+        .queue_purge(
+            queue.as_str().into(),
+            lapin::options::QueuePurgeOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+
+    // Act
+    world.spawn_scheduler();
+    world.spawn_worker();
+
+    // Assert: the rescuer notices the job queued too long and the relay publishes it again.
+    let finished = eventually("the job to succeed", Duration::from_secs(30), || {
+        let world = &world;
+        async move {
+            let job = job(world, id).await;
+            job.state.is_terminal().then_some(job)
+        }
+    })
+    .await;
+    assert_eq!(finished.state, JobState::Succeeded);
+    let client = world.pool.get().await.unwrap();
+    let reasons: Vec<String> = shared::db::jobs::events(&client, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.reason)
+        .collect();
+    assert!(
+        reasons.contains(&"queued too long, republishing".to_string()),
+        "{reasons:?}"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_run_overtakes_a_backlog_of_scheduled_runs() {
+    // Arrange: a worker taking one job at a time, and a backlog of scheduled jobs queued
+    // before a manual one.
+    let mut world = testkit::TestWorld::start_with(
+        sandbox::SandboxConfig::default(),
+        &[
+            ("ADSYNC__WORKER__CONCURRENCY", "1"),
+            ("ADSYNC__RABBITMQ__PREFETCH", "1"),
+            ("ADSYNC__WORKER__BATCH_SIZE", "1"),
+        ],
+    )
+    .await;
+    let mut scheduled = Vec::new();
+    for n in 0..8 {
+        let fixture = meta_sync(
+            &world.pool,
+            &world.keys,
+            MetaSyncOptions {
+                account_id: (8000 + n).to_string(),
+                ..MetaSyncOptions::default()
+            },
+        )
+        .await;
+        scheduled
+            .push(crate::enqueue_with(&world, &fixture, shared::domain::Trigger::Scheduled).await);
+    }
+    assert_eq!(world.relay().await, 8);
+    let manual_sync = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            account_id: "8100".into(),
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    let manual = enqueue(&world, &manual_sync).await;
+    assert_eq!(world.relay().await, 1);
+
+    // Act
+    world.spawn_worker();
+
+    // Assert: the manual job started before all but at most the one the worker took first.
+    let mut all = scheduled.clone();
+    all.push(manual);
+    let mut started = Vec::new();
+    for id in &all {
+        let finished = eventually("the job to finish", Duration::from_secs(60), || {
+            let world = &world;
+            async move {
+                let job = job(world, *id).await;
+                job.state.is_terminal().then_some(job)
+            }
+        })
+        .await;
+        started.push((finished.started_at.unwrap(), *id));
+    }
+    started.sort();
+    let position = started.iter().position(|(_, id)| *id == manual).unwrap();
+    assert!(
+        position <= 1,
+        "the manual job started {position}th: {started:?}"
+    );
+    world.stop().await;
+}

@@ -16,13 +16,22 @@ use testkit::fixtures::SyncFixture;
 
 /// Inserts a pending manual job for the fixture's sync over its current window.
 pub(crate) async fn enqueue(world: &TestWorld, fixture: &SyncFixture) -> JobId {
+    enqueue_with(world, fixture, Trigger::Manual).await
+}
+
+/// Inserts a pending job started by `trigger` for the fixture's sync.
+pub(crate) async fn enqueue_with(
+    world: &TestWorld,
+    fixture: &SyncFixture,
+    trigger: Trigger,
+) -> JobId {
     let client = world.pool.get().await.unwrap();
     let new = NewJob {
         tenant_id: fixture.tenant.id,
         sync_id: fixture.sync.id,
         account_id: fixture.account.id,
         connector: fixture.sync.connector,
-        trigger: Trigger::Manual,
+        trigger,
         window: fixture.sync.window_at(Utc::now()),
         max_attempts: i32::from(world.config.jobs.max_attempts),
         run_after: Utc::now(),
