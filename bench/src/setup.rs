@@ -105,6 +105,7 @@ impl BenchEnv {
                 name: "bench",
                 sealed: &sealed,
                 access_token_expires_at: None,
+                settings: &serde_json::json!({}),
             },
         )
         .await?;
@@ -130,7 +131,7 @@ impl BenchEnv {
             &serde_json::json!({"schema": "warehouse"}),
         )
         .await?;
-        let report = ReportSpec::parse(ConnectorKind::MetaAds, "campaign", &["spend".into()])?;
+        let report = ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &["spend"])?;
         let sync = syncs::insert(
             &client,
             syncs::NewSync {

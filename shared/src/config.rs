@@ -130,17 +130,53 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorsConfig {
-    pub meta_ads: HttpConnectorConfig,
+    pub meta_ads: PlatformConfig,
+    pub google_ads: PlatformConfig,
+    pub tiktok_ads: PlatformConfig,
+    pub snapchat_ads: PlatformConfig,
+    pub appsflyer: PlatformConfig,
+    /// A rate-budget wait up to this long is slept in place; a longer one snoozes the job.
+    pub max_inline_wait_ms: u64,
+    /// Above this share of a platform's usage header, requests slow down.
+    pub slow_down_at_usage_percent: f64,
 }
 
-/// How to reach one platform's HTTP API.
+impl ConnectorsConfig {
+    pub fn platform(&self, connector: crate::domain::ConnectorKind) -> &PlatformConfig {
+        use crate::domain::ConnectorKind;
+        match connector {
+            ConnectorKind::MetaAds => &self.meta_ads,
+            ConnectorKind::GoogleAds => &self.google_ads,
+            ConnectorKind::TiktokAds => &self.tiktok_ads,
+            ConnectorKind::SnapchatAds => &self.snapchat_ads,
+            ConnectorKind::Appsflyer => &self.appsflyer,
+        }
+    }
+}
+
+/// How to reach one platform's API, and how fast adsync may call it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HttpConnectorConfig {
+pub struct PlatformConfig {
     pub base_url: String,
+    /// The API version in paths (`v24.0`, `v21`, `v1.3`, `v1`, `v5`), as the platform spells it.
     pub api_version: String,
+    /// The OAuth token endpoint for refreshing tokens; empty when the platform has none.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Google Ads only: the developer token sent with every request.
+    #[serde(default)]
+    pub developer_token: Secret,
+    /// Rows per page, where the platform lets the client choose.
     pub page_size: u32,
     pub timeout_ms: u64,
+    /// Requests per second the whole app may make (every worker, every tenant), and the burst.
+    pub app_requests_per_sec: f64,
+    pub app_burst: u32,
+    /// Requests per second one ad account may take, and the burst.
+    pub account_requests_per_sec: f64,
+    pub account_burst: u32,
 }
 
 /// A configuration value that must never be printed: `Debug` shows `[redacted]`.
@@ -285,17 +321,47 @@ impl Config {
                 "relay_sweep_ms and rescue_interval_ms must be positive",
             );
         }
-        let meta = &self.connectors.meta_ads;
-        if !(meta.base_url.starts_with("http://") || meta.base_url.starts_with("https://")) {
-            return fail(
-                "connectors.meta_ads.base_url",
-                "must start with http:// or https://",
-            );
+        for connector in crate::domain::ConnectorKind::ALL {
+            let platform = self.connectors.platform(connector);
+            let key = |field: &str| format!("connectors.{connector}.{field}");
+            if !(platform.base_url.starts_with("http://")
+                || platform.base_url.starts_with("https://"))
+            {
+                return fail(&key("base_url"), "must start with http:// or https://");
+            }
+            let url_or_empty = |url: &str| {
+                url.is_empty() || url.starts_with("http://") || url.starts_with("https://")
+            };
+            if !url_or_empty(&platform.token_url) {
+                return fail(
+                    &key("token_url"),
+                    "must be empty or start with http:// or https://",
+                );
+            }
+            if platform.page_size == 0 || platform.page_size > 1_000_000 {
+                return fail(&key("page_size"), "must be between 1 and 1000000");
+            }
+            if platform.timeout_ms == 0 {
+                return fail(&key("timeout_ms"), "must be positive");
+            }
+            let positive = |value: f64| value.is_finite() && value > 0.0;
+            if !positive(platform.app_requests_per_sec) || platform.app_burst == 0 {
+                return fail(
+                    &key("app_requests_per_sec"),
+                    "app_requests_per_sec and app_burst must be positive",
+                );
+            }
+            if !positive(platform.account_requests_per_sec) || platform.account_burst == 0 {
+                return fail(
+                    &key("account_requests_per_sec"),
+                    "account_requests_per_sec and account_burst must be positive",
+                );
+            }
         }
-        if meta.page_size == 0 || meta.page_size > 5000 {
+        if !(0.0..=100.0).contains(&self.connectors.slow_down_at_usage_percent) {
             return fail(
-                "connectors.meta_ads.page_size",
-                "must be between 1 and 5000",
+                "connectors.slow_down_at_usage_percent",
+                "must be between 0 and 100",
             );
         }
         Ok(())

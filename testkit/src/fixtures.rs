@@ -72,6 +72,7 @@ pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) ->
             name: "Meta login",
             sealed: &sealed,
             access_token_expires_at: None,
+            settings: &serde_json::json!({}),
         },
     )
     .await
@@ -100,15 +101,10 @@ pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) ->
     )
     .await
     .expect("insert destination");
-    let report = ReportSpec::parse(
+    let report = ReportSpec::performance(
         ConnectorKind::MetaAds,
         "campaign",
-        &[
-            "impressions".into(),
-            "clicks".into(),
-            "spend".into(),
-            "reach".into(),
-        ],
+        &["impressions", "clicks", "spend", "reach"],
     )
     .expect("valid report");
     let sync = syncs::insert(

@@ -6,7 +6,9 @@
 //!   [`acks`]: batched acknowledgements;
 //! - [`engine`]: claims, leases and heartbeats, recorded outcomes ([`Engine::execute_one`] is
 //!   also the entry point tests drive by hand);
-//! - [`execute`]: what executing a job means to the engine; [`sync_job`]: the report sync;
+//! - [`execute`]: what executing a job means to the engine; [`sync_job`]: the report sync,
+//!   with [`rows`] (what connectors read and destinations store), [`tokens`] (refresh) and
+//!   [`budget`] (shared rate budgets);
 //! - [`retry`]: what a failed attempt's error class means for the job;
 //! - [`connectors`]: one folder per platform, behind one registry `match`;
 //! - [`destinations`]: one folder per sink, behind one registry `match`;
@@ -16,6 +18,7 @@
 
 pub mod acks;
 pub mod batch;
+pub mod budget;
 pub mod connectors;
 pub mod consumer;
 pub mod destinations;
@@ -23,7 +26,9 @@ pub mod engine;
 pub mod execute;
 pub mod metrics;
 pub mod retry;
+pub mod rows;
 pub mod sync_job;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -6,6 +6,11 @@
 //! - `adsync_connector_requests_total{connector, status_class}`: platform HTTP requests by
 //!   status class (`2xx`, `4xx`, `429`, `5xx`).
 //! - `adsync_destination_rows_written_total{destination}`: rows written.
+//! - `adsync_connector_budget_waits_total{connector, outcome}`: requests that had to wait for a
+//!   shared rate budget, by whether the wait was `slept` in place or the job `snoozed`.
+//! - `adsync_connector_budget_wait_seconds{connector}`: how long those waits were.
+//! - `adsync_connector_token_refreshes_total{connector, outcome}`: token refreshes (`ok`,
+//!   `failed`).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -62,12 +67,51 @@ static ROWS_WRITTEN: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+static BUDGET_WAITS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_connector_budget_waits_total",
+            "Requests that waited for a shared rate budget, by outcome"
+        ),
+        &["connector", "outcome"]
+    )
+    .expect("metric registers once")
+});
+
+static BUDGET_WAIT: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new(
+            "adsync_connector_budget_wait_seconds",
+            "How long requests waited for a shared rate budget"
+        )
+        .buckets(vec![
+            0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0
+        ]),
+        &["connector"]
+    )
+    .expect("metric registers once")
+});
+
+static TOKEN_REFRESHES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_connector_token_refreshes_total",
+            "Token refreshes, by outcome"
+        ),
+        &["connector", "outcome"]
+    )
+    .expect("metric registers once")
+});
+
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 4] = [
+pub const NAMES: [&str; 7] = [
     "adsync_worker_jobs_total",
     "adsync_worker_job_duration_seconds",
     "adsync_connector_requests_total",
     "adsync_destination_rows_written_total",
+    "adsync_connector_budget_waits_total",
+    "adsync_connector_budget_wait_seconds",
+    "adsync_connector_token_refreshes_total",
 ];
 
 pub fn record_job(connector: &str, outcome: &str, duration: Duration) {
@@ -94,6 +138,20 @@ pub fn record_rows_written(destination: &str, rows: u64) {
     ROWS_WRITTEN.with_label_values(&[destination]).inc_by(rows);
 }
 
+pub fn record_budget_wait(connector: &str, outcome: &str, wait: Duration) {
+    BUDGET_WAITS.with_label_values(&[connector, outcome]).inc();
+    BUDGET_WAIT
+        .with_label_values(&[connector])
+        .observe(wait.as_secs_f64());
+}
+
+pub fn record_token_refresh(connector: &str, ok: bool) {
+    let outcome = if ok { "ok" } else { "failed" };
+    TOKEN_REFRESHES
+        .with_label_values(&[connector, outcome])
+        .inc();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +161,8 @@ mod tests {
         record_job("meta_ads", "succeeded", Duration::from_millis(1));
         record_platform_request("meta_ads", 200);
         record_rows_written("warehouse", 1);
+        record_budget_wait("meta_ads", "slept", Duration::from_millis(1));
+        record_token_refresh("meta_ads", true);
         let registered: Vec<String> = prometheus::gather()
             .iter()
             .map(|family| family.name().to_string())

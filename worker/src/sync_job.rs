@@ -1,27 +1,36 @@
-//! The report sync: read the job's window from the account's platform, page by page, into the
-//! sync's destination, then swap the window in. Between pages it checks whether someone asked
-//! to cancel the job.
+//! The report sync: read the job's window from the account's platform, a chunk the platform
+//! accepts in one request at a time, page by page, into the sync's destination, then swap the
+//! window in. Between pages it checks whether someone asked to cancel the job.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
-use shared::config::Config;
+use shared::config::{Config, ConnectorsConfig};
 use shared::crypto::KeyRing;
-use shared::db::connections::{self, TokensError};
 use shared::db::jobs::{self, Job, JobCounts};
-use shared::db::{self, DbError, Pool, accounts, syncs};
+use shared::db::{self, DbError, Pool, accounts, connections, syncs};
+use shared::domain::report::catalogue;
+use shared::domain::{DateWindow, Stream};
 use shared::error::{Classify, ErrorClass};
 
-use crate::connectors::{self, ConnectorError, Http, ReportRequest};
+use crate::budget::Budgets;
+use crate::connectors::platform::Platform;
+use crate::connectors::{self, ConnectorError, ReportRequest};
 use crate::destinations::{self, DestinationError, WriteTarget, Writer};
 use crate::execute::{AttemptFailure, Execute};
 use crate::metrics;
+use crate::rows;
+use crate::tokens::{TokenError, TokenSource};
 
 /// Executes report syncs.
 pub struct SyncJob {
     pool: Pool,
     keys: KeyRing,
-    http: Http,
+    client: reqwest::Client,
+    connectors: Arc<ConnectorsConfig>,
+    budgets: Budgets,
 }
 
 /// Why a sync attempt failed.
@@ -32,7 +41,7 @@ enum SyncError {
     #[error(transparent)]
     Destination(#[from] DestinationError),
     #[error(transparent)]
-    Tokens(#[from] TokensError),
+    Token(#[from] TokenError),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{0} no longer exists")]
@@ -46,12 +55,7 @@ impl Classify for SyncError {
         match self {
             SyncError::Connector(error) => error.class(),
             SyncError::Destination(error) => error.class(),
-            SyncError::Tokens(error) => match error {
-                TokensError::Db(_) => ErrorClass::Transient { retry_after: None },
-                TokensError::Missing(_)
-                | TokensError::Crypto { .. }
-                | TokensError::Malformed(_) => ErrorClass::Permanent,
-            },
+            SyncError::Token(error) => error.class(),
             SyncError::Db(_) => ErrorClass::Transient { retry_after: None },
             SyncError::Missing(_) => ErrorClass::Permanent,
             SyncError::Cancelled => ErrorClass::Cancelled,
@@ -61,14 +65,23 @@ impl Classify for SyncError {
 
 impl SyncJob {
     pub fn new(pool: Pool, keys: KeyRing, config: &Config) -> Result<Self, reqwest::Error> {
-        let http = Http::new(Arc::new(config.connectors.clone()))?;
-        Ok(Self { pool, keys, http })
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            budgets: Budgets::new(pool.clone(), &config.connectors),
+            pool,
+            keys,
+            client,
+            connectors: Arc::new(config.connectors.clone()),
+        })
     }
 
     async fn read_and_write(
         &self,
         job: &Job,
-        http: &Http,
+        calls: Arc<AtomicU32>,
         counts: &mut JobCounts,
     ) -> Result<(), SyncError> {
         let client = self.pool.get().await.map_err(DbError::from)?;
@@ -78,13 +91,34 @@ impl SyncJob {
         let account = accounts::get(&client, job.tenant_id, job.account_id)
             .await?
             .ok_or(SyncError::Missing("the job's account"))?;
+        let connection = connections::get(&client, job.tenant_id, account.connection_id)
+            .await?
+            .ok_or(SyncError::Missing("the account's connection"))?;
         let destination = db::destinations::get(&client, job.tenant_id, sync.destination_id)
             .await?
             .ok_or(SyncError::Missing("the sync's destination"))?;
-        let tokens =
-            connections::open_tokens(&client, &self.keys, job.tenant_id, account.connection_id)
-                .await?;
         drop(client);
+
+        let settings = self.connectors.platform(job.connector).clone();
+        let tokens = TokenSource::open(
+            self.pool.clone(),
+            self.keys.clone(),
+            job.tenant_id,
+            connection.id,
+            job.connector.as_str(),
+            connectors::refresher(job.connector, self.client.clone(), settings.clone()),
+            connectors::refresh_margin(job.connector),
+        )
+        .await?;
+        let platform = Arc::new(Platform::new(
+            job.connector,
+            self.client.clone(),
+            settings,
+            connection.settings,
+            tokens,
+            self.budgets.clone(),
+            calls,
+        ));
 
         let target = WriteTarget {
             tenant_id: job.tenant_id,
@@ -99,18 +133,25 @@ impl SyncJob {
             window: job.window,
         };
         let mut writer = destinations::open(&self.pool, &destination, target).await?;
-        let request = ReportRequest {
-            account,
-            report: sync.report,
-            window: job.window,
-            tokens,
+        let chunks = match sync.report.stream {
+            Stream::Performance => {
+                chunks(job.window, catalogue(job.connector).max_days_per_request)
+            }
+            Stream::Entities => vec![job.window],
         };
-        if let Err(error) = self
-            .copy_pages(job, http, request, &mut writer, counts)
-            .await
-        {
-            writer.abort().await;
-            return Err(error);
+        for window in chunks {
+            let request = ReportRequest {
+                account: account.clone(),
+                report: sync.report.clone(),
+                window,
+            };
+            if let Err(error) = self
+                .copy_pages(job, &platform, request, &mut writer, counts)
+                .await
+            {
+                writer.abort().await;
+                return Err(error);
+            }
         }
         let written = writer.commit().await?;
         metrics::record_rows_written(destination.kind.as_str(), written);
@@ -118,19 +159,20 @@ impl SyncJob {
         Ok(())
     }
 
-    /// Streams the report's pages into the writer, stopping if the job is cancelled.
+    /// Streams one request's pages into the writer, stopping if the job is cancelled.
     async fn copy_pages(
         &self,
         job: &Job,
-        http: &Http,
+        platform: &Arc<Platform>,
         request: ReportRequest,
         writer: &mut Writer,
         counts: &mut JobCounts,
     ) -> Result<(), SyncError> {
-        let mut pages = connectors::report_pages(http.clone(), request);
-        while let Some(rows) = pages.try_next().await? {
-            counts.rows_read += i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            writer.write(&rows).await?;
+        let report = request.report.clone();
+        let mut pages = connectors::report_pages(platform.clone(), request);
+        while let Some(page) = pages.try_next().await? {
+            counts.rows_read += i64::try_from(page.len()).unwrap_or(i64::MAX);
+            writer.write(&rows::derive(&report, page)).await?;
             let client = self.pool.get().await.map_err(DbError::from)?;
             if jobs::cancel_requested(&client, job.id).await? {
                 return Err(SyncError::Cancelled);
@@ -140,14 +182,60 @@ impl SyncJob {
     }
 }
 
+/// The window split into consecutive windows of at most `days` days, oldest first.
+fn chunks(window: DateWindow, days: u32) -> Vec<DateWindow> {
+    let mut chunks = Vec::new();
+    let mut start = window.start();
+    while start <= window.end() {
+        let end = start
+            .checked_add_days(chrono::Days::new(u64::from(days.max(1)) - 1))
+            .map_or(window.end(), |end| end.min(window.end()));
+        chunks.extend(DateWindow::new(start, end));
+        let Some(next) = end.succ_opt() else {
+            break;
+        };
+        start = next;
+    }
+    chunks
+}
+
 impl Execute for SyncJob {
     async fn execute(&self, job: &Job) -> Result<JobCounts, AttemptFailure> {
-        let http = self.http.for_job();
         let mut counts = JobCounts::default();
-        let result = self.read_and_write(job, &http, &mut counts).await;
-        counts.api_calls = i32::try_from(http.calls()).unwrap_or(i32::MAX);
+        let calls = Arc::new(AtomicU32::new(0));
+        let result = self.read_and_write(job, calls.clone(), &mut counts).await;
+        counts.api_calls = i32::try_from(calls.load(Ordering::Relaxed)).unwrap_or(i32::MAX);
         result
             .map(|()| counts)
             .map_err(|error| AttemptFailure::from_error(&error, counts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn windows_are_split_into_chunks_the_platform_accepts() {
+        let window = DateWindow::new(day("2026-01-01"), day("2026-03-02")).unwrap();
+        let split = chunks(window, 30);
+        assert_eq!(split.len(), 3);
+        assert_eq!(
+            (split[0].start(), split[0].end()),
+            (day("2026-01-01"), day("2026-01-30"))
+        );
+        assert_eq!(
+            (split[2].start(), split[2].end()),
+            (day("2026-03-02"), day("2026-03-02"))
+        );
+        assert_eq!(split.iter().map(|w| w.days()).sum::<u32>(), window.days());
+        assert_eq!(
+            chunks(DateWindow::ending_on(day("2026-01-05"), 1), 30).len(),
+            1
+        );
     }
 }

@@ -24,6 +24,9 @@ pub struct CreateConnection {
     refresh_token: Option<String>,
     #[serde(default)]
     access_token_expires_at: Option<DateTime<Utc>>,
+    /// Platform settings, such as Google Ads' `login_customer_id`.
+    #[serde(default)]
+    settings: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +37,7 @@ pub struct ConnectionView {
     status: String,
     status_reason: Option<String>,
     access_token_expires_at: Option<DateTime<Utc>>,
+    settings: serde_json::Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -47,6 +51,7 @@ impl From<Connection> for ConnectionView {
             status: connection.status,
             status_reason: connection.status_reason,
             access_token_expires_at: connection.access_token_expires_at,
+            settings: connection.settings,
             created_at: connection.created_at,
             updated_at: connection.updated_at,
         }
@@ -76,6 +81,8 @@ pub async fn create(
     if let Some(refresh) = &body.refresh_token {
         check_token("refresh_token", refresh)?;
     }
+    let settings = connector
+        .parse_connection_settings(&body.settings.unwrap_or_else(|| serde_json::json!({})))?;
     let id = ConnectionId::new();
     let tokens = OAuthTokens {
         access_token: body.access_token,
@@ -93,6 +100,7 @@ pub async fn create(
             name: body.name.trim(),
             sealed: &sealed,
             access_token_expires_at: body.access_token_expires_at,
+            settings: &settings,
         },
     )
     .await?;

@@ -9,7 +9,8 @@ use shared::db::syncs::{self, NewSync, SyncDefinition};
 use shared::db::{accounts, destinations};
 use shared::domain::report::catalogue;
 use shared::domain::{
-    AccountId, ConnectorKind, DestinationId, InvalidField, ReportSpec, Schedule, SyncId, Trigger,
+    AccountId, ConnectorKind, DestinationId, InvalidField, RawReport, ReportSpec, Schedule, SyncId,
+    Trigger,
 };
 
 use super::jobs::JobView;
@@ -21,8 +22,14 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
+    /// `performance` (the default) or `entities`.
+    #[serde(default)]
+    stream: Option<String>,
     level: String,
+    #[serde(default)]
     metrics: Vec<String>,
+    #[serde(default)]
+    breakdowns: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +112,15 @@ pub async fn create(
     destinations::get(&client, tenant, body.destination_id)
         .await?
         .ok_or(ApiError::NotFound("destination"))?;
-    let report = ReportSpec::parse(account.connector, &body.report.level, &body.report.metrics)?;
+    let report = ReportSpec::parse(
+        account.connector,
+        RawReport {
+            stream: body.report.stream.as_deref(),
+            level: &body.report.level,
+            metrics: &body.report.metrics,
+            breakdowns: &body.report.breakdowns,
+        },
+    )?;
     let time_zone = body.schedule.time_zone.unwrap_or(account.time_zone);
     let schedule = Schedule::parse(&body.schedule.cron, &time_zone)
         .map_err(|error| InvalidField::new(format!("schedule.{}", error.field), error.message))?;
@@ -114,9 +129,7 @@ pub async fn create(
             return Err(InvalidField::new("lookback_days", "must be between 1 and 400").into());
         }
         Some(days) => days,
-        None => catalogue(account.connector)
-            .map(|c| c.default_lookback_days as i32)
-            .unwrap_or(7),
+        None => catalogue(account.connector).default_lookback_days as i32,
     };
     let next_run_at = schedule
         .next_after(Utc::now())

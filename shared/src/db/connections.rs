@@ -21,6 +21,8 @@ pub struct Connection {
     pub status: String,
     pub status_reason: Option<String>,
     pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// Platform-specific settings, such as Google Ads' `login_customer_id`.
+    pub settings: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -66,13 +68,14 @@ fn from_row(row: &Row) -> Result<Connection, DbError> {
         status: row.try_get("status")?,
         status_reason: row.try_get("status_reason")?,
         access_token_expires_at: row.try_get("access_token_expires_at")?,
+        settings: row.try_get("settings")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
 
 const COLUMNS: &str = "id, tenant_id, connector, name, status, status_reason, \
-                       access_token_expires_at, created_at, updated_at";
+                       access_token_expires_at, settings, created_at, updated_at";
 
 pub struct NewConnection<'a> {
     pub id: ConnectionId,
@@ -81,6 +84,7 @@ pub struct NewConnection<'a> {
     pub name: &'a str,
     pub sealed: &'a Sealed,
     pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub settings: &'a serde_json::Value,
 }
 
 pub async fn insert(
@@ -91,8 +95,8 @@ pub async fn insert(
         .query_one(
             &format!(
                 "INSERT INTO connections (id, tenant_id, connector, name, key_id, token_nonce,
-                     token_ciphertext, access_token_expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     token_ciphertext, access_token_expires_at, settings)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  RETURNING {COLUMNS}"
             ),
             &[
@@ -104,6 +108,7 @@ pub async fn insert(
                 &new.sealed.nonce,
                 &new.sealed.ciphertext,
                 &new.access_token_expires_at,
+                new.settings,
             ],
         )
         .await?;
@@ -160,17 +165,41 @@ pub enum TokensError {
     Malformed(ConnectionId),
 }
 
-/// Opens a connection's tokens.
+/// A connection's tokens, opened, and when the access token expires (if it does).
+#[derive(Debug, Clone)]
+pub struct StoredTokens {
+    pub tokens: OAuthTokens,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Opens a connection's tokens. With `lock`, the row stays locked until the transaction ends,
+/// so concurrent refreshes of one connection take turns.
 pub async fn open_tokens(
     client: &impl GenericClient,
     keys: &KeyRing,
     tenant_id: TenantId,
     id: ConnectionId,
 ) -> Result<OAuthTokens, TokensError> {
+    Ok(read_tokens(client, keys, tenant_id, id, false)
+        .await?
+        .tokens)
+}
+
+/// Reads and opens a connection's tokens and their expiry; see [`open_tokens`].
+pub async fn read_tokens(
+    client: &impl GenericClient,
+    keys: &KeyRing,
+    tenant_id: TenantId,
+    id: ConnectionId,
+    lock: bool,
+) -> Result<StoredTokens, TokensError> {
     let row = client
         .query_opt(
-            "SELECT key_id, token_nonce, token_ciphertext FROM connections
-             WHERE tenant_id = $1 AND id = $2",
+            &format!(
+                "SELECT key_id, token_nonce, token_ciphertext, access_token_expires_at
+                 FROM connections WHERE tenant_id = $1 AND id = $2{}",
+                if lock { " FOR UPDATE" } else { "" }
+            ),
             &[&tenant_id, &id],
         )
         .await
@@ -184,7 +213,41 @@ pub async fn open_tokens(
     let plaintext = keys
         .open(&sealed, &associated_data(tenant_id, id))
         .map_err(|source| TokensError::Crypto { id, source })?;
-    serde_json::from_slice(&plaintext).map_err(|_| TokensError::Malformed(id))
+    Ok(StoredTokens {
+        tokens: serde_json::from_slice(&plaintext).map_err(|_| TokensError::Malformed(id))?,
+        expires_at: row
+            .try_get("access_token_expires_at")
+            .map_err(DbError::from)?,
+    })
+}
+
+/// Stores refreshed tokens, sealed with the active key.
+pub async fn store_tokens(
+    client: &impl GenericClient,
+    keys: &KeyRing,
+    tenant_id: TenantId,
+    id: ConnectionId,
+    stored: &StoredTokens,
+) -> Result<(), TokensError> {
+    let sealed = seal_tokens(keys, tenant_id, id, &stored.tokens)
+        .map_err(|source| TokensError::Crypto { id, source })?;
+    client
+        .execute(
+            "UPDATE connections SET key_id = $3, token_nonce = $4, token_ciphertext = $5,
+                 access_token_expires_at = $6, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+            &[
+                &tenant_id,
+                &id,
+                &sealed.key_id,
+                &sealed.nonce,
+                &sealed.ciphertext,
+                &stored.expires_at,
+            ],
+        )
+        .await
+        .map_err(DbError::from)?;
+    Ok(())
 }
 
 /// Marks a connection as needing re-authorisation and pauses every sync that reads through it.

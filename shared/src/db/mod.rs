@@ -7,6 +7,7 @@ pub mod connections;
 pub mod destinations;
 pub mod jobs;
 pub mod leader;
+pub mod rate_budgets;
 pub mod syncs;
 pub mod tenants;
 

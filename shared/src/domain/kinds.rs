@@ -78,6 +78,45 @@ impl ConnectorKind {
     }
 }
 
+impl ConnectorKind {
+    /// Checks a connection's platform settings and returns them in canonical form. Google Ads
+    /// takes an optional `login_customer_id` (the manager account's 10-digit id, no hyphens);
+    /// the other platforms take none.
+    pub fn parse_connection_settings(
+        self,
+        settings: &serde_json::Value,
+    ) -> Result<serde_json::Value, InvalidField> {
+        let object = settings
+            .as_object()
+            .ok_or_else(|| InvalidField::new("settings", "must be a JSON object"))?;
+        let allowed: &[&str] = match self {
+            ConnectorKind::GoogleAds => &["login_customer_id"],
+            ConnectorKind::MetaAds
+            | ConnectorKind::TiktokAds
+            | ConnectorKind::SnapchatAds
+            | ConnectorKind::Appsflyer => &[],
+        };
+        for (key, value) in object {
+            if !allowed.contains(&key.as_str()) {
+                return Err(InvalidField::new(
+                    format!("settings.{key}"),
+                    format!("{self} connections have no setting {key:?}"),
+                ));
+            }
+            let valid = value
+                .as_str()
+                .is_some_and(|id| id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()));
+            if !valid {
+                return Err(InvalidField::new(
+                    format!("settings.{key}"),
+                    "must be a 10-digit customer id without hyphens",
+                ));
+            }
+        }
+        Ok(settings.clone())
+    }
+}
+
 impl fmt::Display for ConnectorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -168,6 +207,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn connection_settings_are_checked_per_platform() {
+        let google = ConnectorKind::GoogleAds;
+        let ok = serde_json::json!({"login_customer_id": "1234567890"});
+        assert_eq!(google.parse_connection_settings(&ok).unwrap(), ok);
+        let hyphens = serde_json::json!({"login_customer_id": "123-456-7890"});
+        assert_eq!(
+            google
+                .parse_connection_settings(&hyphens)
+                .unwrap_err()
+                .field,
+            "settings.login_customer_id"
+        );
+        let error = ConnectorKind::MetaAds
+            .parse_connection_settings(&ok)
+            .unwrap_err();
+        assert_eq!(error.field, "settings.login_customer_id");
+        assert!(
+            ConnectorKind::MetaAds
+                .parse_connection_settings(&serde_json::json!([]))
+                .is_err()
+        );
     }
 
     #[test]

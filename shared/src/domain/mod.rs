@@ -3,8 +3,9 @@
 //! Layout: `ids` (typed row ids), `kinds` (connector and destination names), `job` (job states,
 //! triggers, priorities), `schedule` (cron + time zone), `window` (date windows), `report`
 //! (what a sync reads: level and metrics, checked against each connector's catalogue),
-//! `tenant` (plans), `destination` (destination settings).
+//! `tenant` (plans), `destination` (destination settings), `currency` (money units).
 
+pub mod currency;
 pub mod destination;
 pub mod ids;
 pub mod job;
@@ -17,7 +18,7 @@ pub mod window;
 pub use ids::{AccountId, ApiKeyId, ConnectionId, DestinationId, JobId, SyncId, TenantId};
 pub use job::{JobState, Trigger};
 pub use kinds::{ConnectorKind, DestinationKind};
-pub use report::{Metric, ReportLevel, ReportSpec};
+pub use report::{Breakdown, Metric, RawReport, ReportLevel, ReportSpec, Stream};
 pub use schedule::Schedule;
 pub use tenant::Plan;
 pub use window::DateWindow;

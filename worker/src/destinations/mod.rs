@@ -12,7 +12,7 @@ use shared::domain::{
 };
 use shared::error::{Classify, ErrorClass};
 
-use crate::connectors::ReportRow;
+use crate::rows::Row;
 
 /// Whose rows a job writes, and what they look like.
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ pub enum Writer {
 
 impl Writer {
     /// Stages one page of rows.
-    pub async fn write(&mut self, rows: &[ReportRow]) -> Result<(), DestinationError> {
+    pub async fn write(&mut self, rows: &[Row]) -> Result<(), DestinationError> {
         match self {
             Writer::Warehouse(writer) => Ok(writer.write(rows).await?),
         }

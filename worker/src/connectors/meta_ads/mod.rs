@@ -1,27 +1,43 @@
-//! Meta Marketing API: ad account insights, read synchronously page by page.
+//! Meta Marketing API: ad account insights read synchronously page by page, the campaign, ad set
+//! and ad hierarchy, the accounts a login reaches, and long-lived token re-exchange.
 //!
-//! `GET /v{N}/act_{id}/insights?level=…&time_range={…}&time_increment=1&fields=…&limit=…`, cursor
-//! paging with `after` while the page has `paging.next`. Metrics arrive as JSON strings in the
-//! account's currency (major units). Throttling arrives as HTTP 400 with codes 4/17/32/613/
-//! 80000–80014 and a regain estimate in the usage headers; expired tokens as code 190.
+//! Insights: `GET /v{N}/act_{id}/insights?level=…&time_range={…}&time_increment=1&fields=…`
+//! (`&breakdowns=…`), cursor paging with `after` while the page has `paging.next`. Metrics arrive
+//! as JSON strings in the account's currency (major units); conversions are the `purchase`
+//! entries of `actions` and `action_values`. Throttling arrives as HTTP 400 with codes
+//! 4/17/32/613/80000–80014 and a regain estimate in the usage headers, which also feed the
+//! shared rate budgets; expired tokens as code 190. Meta has no refresh grant: a long-lived token
+//! is exchanged for a new one (`fb_exchange_token`) while it is still valid, so an expired token
+//! means the user must log in again.
 
 mod wire;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use shared::domain::ReportLevel;
+use serde::de::DeserializeOwned;
+use shared::config::PlatformConfig;
+use shared::domain::{Breakdown, ReportLevel, Stream as ReportStream};
 use shared::error::{Classify, ErrorClass};
 
-use super::{Http, ReportRequest, ReportRow};
-use wire::{ApiError, ErrorEnvelope, InsightsPage};
+use super::platform::{HttpError, Platform};
+use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::rows::Row;
+use crate::tokens::{RefreshFn, Refreshed, TokenError};
+use wire::{AccountsPage, ApiError, EntityPage, ErrorEnvelope, InsightsPage};
+
+/// Refresh a long-lived token when it expires within this (they live about 60 days).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A failure talking to Meta. Messages never contain tokens or URLs with tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
-    #[error("meta_ads request failed: {0}")]
-    Transport(#[source] reqwest::Error),
+    #[error("meta_ads: {0}")]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
     #[error("meta_ads answered HTTP {status} with error code {code}{subcode}: {message}",
         code = error.code,
         subcode = error.error_subcode.map(|s| format!("/{s}")).unwrap_or_default(),
@@ -35,8 +51,12 @@ pub enum MetaError {
     },
     #[error("meta_ads answered HTTP {status} with a body that is not a Graph API error")]
     UnexpectedBody { status: u16 },
-    #[error("meta_ads insights page {page} is malformed: {detail}")]
-    Malformed { page: u32, detail: String },
+    #[error("meta_ads {what} page {page} is malformed: {detail}")]
+    Malformed {
+        what: &'static str,
+        page: u32,
+        detail: String,
+    },
 }
 
 /// How long to wait for a throttled budget when the platform gives no estimate.
@@ -45,7 +65,8 @@ const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(60);
 impl Classify for MetaError {
     fn class(&self) -> ErrorClass {
         match self {
-            MetaError::Transport(_) => ErrorClass::Transient { retry_after: None },
+            MetaError::Http(error) => class_of_http(error),
+            MetaError::Token(error) => error.class(),
             MetaError::Api {
                 status,
                 error,
@@ -60,6 +81,11 @@ impl Classify for MetaError {
     }
 }
 
+/// Application, user, page, custom, and business-use-case rate limits.
+fn is_throttle(code: i64) -> bool {
+    matches!(code, 4 | 17 | 32 | 341 | 613 | 80000..=80014)
+}
+
 fn classify_api_error(
     status: u16,
     error: &ApiError,
@@ -69,8 +95,7 @@ fn classify_api_error(
     match error.code {
         // Invalid, expired or missing access token, or a dead API session.
         190 | 102 | 104 => ErrorClass::Auth,
-        // Application, user, page, custom, and business-use-case rate limits.
-        4 | 17 | 32 | 341 | 613 | 80000..=80014 => ErrorClass::Throttled {
+        code if is_throttle(code) => ErrorClass::Throttled {
             until: regain_at.unwrap_or_else(|| Utc::now() + DEFAULT_THROTTLE_WAIT),
             scope: format!("meta_ads:account:{account_id}"),
         },
@@ -93,12 +118,22 @@ fn level_name(level: ReportLevel) -> &'static str {
     }
 }
 
-/// The `fields` parameter: dimension fields for the level, the day, then the metrics.
-fn fields_param(request: &ReportRequest) -> String {
-    let mut fields: Vec<&str> = wire::dimension_fields(request.report.level).to_vec();
-    fields.push("date_start");
-    fields.extend(request.report.metrics.iter().map(|metric| metric.as_str()));
-    fields.join(",")
+/// Meta's name for a breakdown.
+fn breakdown_name(breakdown: Breakdown) -> &'static str {
+    match breakdown {
+        Breakdown::Age => "age",
+        Breakdown::Gender => "gender",
+        Breakdown::Country => "country",
+        Breakdown::Platform => "publisher_platform",
+        Breakdown::Placement => "platform_position",
+    }
+}
+
+/// Where the pages of one request come from, and how they map to rows.
+#[derive(Clone, Copy)]
+enum Source {
+    Insights,
+    Entities(ReportLevel),
 }
 
 struct Cursor {
@@ -107,101 +142,168 @@ struct Cursor {
     done: bool,
 }
 
-/// Reads every page of the report, in order.
+/// Reads every page of the report (or entities stream), in order.
 pub(crate) fn report_pages(
-    http: Http,
+    platform: Arc<Platform>,
     request: ReportRequest,
-) -> impl Stream<Item = Result<Vec<ReportRow>, MetaError>> + Send + 'static {
+) -> impl Stream<Item = Result<Vec<Row>, MetaError>> + Send + 'static {
+    let source = match request.report.stream {
+        ReportStream::Performance => Source::Insights,
+        ReportStream::Entities => Source::Entities(request.report.level),
+    };
     let start = Cursor {
         after: None,
         page: 0,
         done: false,
     };
     futures_util::stream::try_unfold(start, move |cursor| {
-        let http = http.clone();
+        let platform = platform.clone();
         let request = request.clone();
         async move {
             if cursor.done {
                 return Ok(None);
             }
-            let page_number = cursor.page + 1;
-            let page = fetch_page(&http, &request, cursor.after.as_deref(), page_number).await?;
-            let rows = wire::rows(&page, &request.report, page_number)?;
-            let next_after = page
-                .paging
-                .as_ref()
-                .filter(|paging| paging.next.is_some())
-                .and_then(|paging| paging.cursors.as_ref())
-                .and_then(|cursors| cursors.after.clone());
-            // Guard against cursors that keep offering a next page with no rows, or that repeat.
-            let done = next_after.is_none() || rows.is_empty() || next_after == cursor.after;
-            let next = Cursor {
-                after: next_after,
-                page: page_number,
-                done,
+            let page = cursor.page + 1;
+            let (rows, next_after) = match source {
+                Source::Insights => {
+                    let body: InsightsPage = fetch(
+                        &platform,
+                        &request,
+                        "insights",
+                        &insights_query(&platform, &request),
+                        cursor.after.as_deref(),
+                        page,
+                    )
+                    .await?;
+                    let rows = wire::insights_rows(&body, &request.report, page)?;
+                    (rows, wire::next_cursor(body.paging.as_ref()))
+                }
+                Source::Entities(level) => {
+                    let body: EntityPage = fetch(
+                        &platform,
+                        &request,
+                        wire::entity_edge(level),
+                        &entity_query(&platform, level),
+                        cursor.after.as_deref(),
+                        page,
+                    )
+                    .await?;
+                    let rows = wire::entity_rows(&body, level, &request.account.currency, page)?;
+                    (rows, wire::next_cursor(body.paging.as_ref()))
+                }
             };
-            Ok(Some((rows, next)))
+            // Guard against cursors that keep offering a next page with no rows, or repeat.
+            let done = next_after.is_none() || rows.is_empty() || next_after == cursor.after;
+            Ok(Some((
+                rows,
+                Cursor {
+                    after: next_after,
+                    page,
+                    done,
+                },
+            )))
         }
     })
 }
 
-async fn fetch_page(
-    http: &Http,
+fn insights_query(platform: &Platform, request: &ReportRequest) -> Vec<(&'static str, String)> {
+    let report = &request.report;
+    let mut fields: Vec<&str> = wire::dimension_fields(report.level).to_vec();
+    fields.push("date_start");
+    fields.extend(
+        report
+            .fetched_metrics()
+            .iter()
+            .map(|metric| wire::metric_field(*metric)),
+    );
+    fields.dedup();
+    let mut query = vec![
+        ("level", level_name(report.level).to_string()),
+        (
+            "time_range",
+            serde_json::json!({
+                "since": request.window.start().to_string(),
+                "until": request.window.end().to_string(),
+            })
+            .to_string(),
+        ),
+        ("time_increment", "1".to_string()),
+        ("fields", fields.join(",")),
+        ("limit", platform.settings.page_size.to_string()),
+    ];
+    if !report.breakdowns.is_empty() {
+        let names: Vec<&str> = report
+            .breakdowns
+            .iter()
+            .map(|b| breakdown_name(*b))
+            .collect();
+        query.push(("breakdowns", names.join(",")));
+    }
+    query
+}
+
+fn entity_query(platform: &Platform, level: ReportLevel) -> Vec<(&'static str, String)> {
+    vec![
+        ("fields", wire::entity_fields(level).to_string()),
+        ("limit", platform.settings.page_size.to_string()),
+    ]
+}
+
+/// One page from an edge of the ad account (`insights`, `campaigns`, …), within the shared
+/// budgets, feeding usage headers back and blocking the budget on a throttle.
+async fn fetch<T: DeserializeOwned>(
+    platform: &Platform,
     request: &ReportRequest,
+    edge: &'static str,
+    query: &[(&'static str, String)],
     after: Option<&str>,
     page: u32,
-) -> Result<InsightsPage, MetaError> {
-    let settings = &http.connectors.meta_ads;
-    let url = format!(
-        "{}/{}/act_{}/insights",
-        settings.base_url.trim_end_matches('/'),
-        settings.api_version,
-        request.account.external_id
-    );
-    let time_range = serde_json::json!({
-        "since": request.window.start().to_string(),
-        "until": request.window.end().to_string(),
-    })
-    .to_string();
-    let fields = fields_param(request);
-    let limit = settings.page_size.to_string();
-    let mut query = vec![
-        ("level", level_name(request.report.level)),
-        ("time_range", time_range.as_str()),
-        ("time_increment", "1"),
-        ("fields", fields.as_str()),
-        ("limit", limit.as_str()),
-    ];
+) -> Result<T, MetaError> {
+    let account_id = &request.account.external_id;
+    let url = platform.url(&format!("/act_{account_id}/{edge}"));
+    let mut query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if let Some(after) = after {
         query.push(("after", after));
     }
-    http.count_call();
-    let response = http
-        .client
-        .get(&url)
-        .query(&query)
-        .bearer_auth(&request.tokens.access_token)
-        .timeout(Duration::from_millis(settings.timeout_ms))
-        .send()
-        .await
-        .map_err(|error| MetaError::Transport(error.without_url()))?;
+    let app = platform.app_bucket();
+    let account = platform.account_bucket(account_id);
+    let token = platform.tokens.access_token().await?;
+    let response = platform
+        .send(&[app.clone(), account.clone()], || {
+            platform.client.get(&url).query(&query).bearer_auth(&token)
+        })
+        .await?;
     let status = response.status().as_u16();
-    crate::metrics::record_platform_request("meta_ads", status);
-    let regain_at = wire::regain_at(response.headers(), Utc::now());
+    let usage = wire::Usage::from_headers(response.headers(), Utc::now());
+    if let Some(percent) = usage.account_percent {
+        platform.report_usage(&account, percent).await;
+    }
+    if let Some(percent) = usage.app_percent {
+        platform.report_usage(&app, percent).await;
+    }
     let body = response
         .bytes()
         .await
-        .map_err(|error| MetaError::Transport(error.without_url()))?;
+        .map_err(|error| MetaError::Http(HttpError::Transport(error.without_url())))?;
     if status != 200 {
-        return Err(api_error(
-            status,
-            &body,
-            regain_at,
-            &request.account.external_id,
-        ));
+        let error = api_error(status, &body, usage.regain_at, account_id);
+        if let MetaError::Api { error: api, .. } = &error
+            && is_throttle(api.code)
+        {
+            let until = usage
+                .regain_at
+                .unwrap_or_else(|| Utc::now() + DEFAULT_THROTTLE_WAIT);
+            platform.block(&account, until).await;
+        }
+        return Err(error);
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(&body);
+    parse(&body, edge, page)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8], what: &'static str, page: u32) -> Result<T, MetaError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| MetaError::Malformed {
+        what,
         page,
         detail: format!("{}: {}", error.path(), error.inner()),
     })
@@ -222,6 +324,101 @@ fn api_error(
         },
         Err(_) => MetaError::UnexpectedBody { status },
     }
+}
+
+/// The ad accounts the login reaches (`GET /me/adaccounts`).
+pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, MetaError> {
+    let url = platform.url("/me/adaccounts");
+    let mut accounts = Vec::new();
+    let mut after: Option<String> = None;
+    for page in 1.. {
+        let token = platform.tokens.access_token().await?;
+        let mut query = vec![
+            (
+                "fields",
+                "account_id,name,currency,timezone_name".to_string(),
+            ),
+            ("limit", "100".to_string()),
+        ];
+        if let Some(after) = &after {
+            query.push(("after", after.clone()));
+        }
+        let response = platform
+            .send(&[platform.app_bucket()], || {
+                platform.client.get(&url).query(&query).bearer_auth(&token)
+            })
+            .await?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| MetaError::Http(HttpError::Transport(error.without_url())))?;
+        if status != 200 {
+            return Err(api_error(status, &body, None, "me"));
+        }
+        let listed: AccountsPage = parse(&body, "adaccounts", page)?;
+        let next = wire::next_cursor(listed.paging.as_ref());
+        let empty = listed.data.is_empty();
+        accounts.extend(listed.data.into_iter().map(|account| AccountInfo {
+            external_id: account.account_id,
+            name: account.name,
+            time_zone: account.timezone_name,
+            currency: account.currency,
+        }));
+        if next.is_none() || empty || next == after {
+            break;
+        }
+        after = next;
+    }
+    Ok(accounts)
+}
+
+/// Re-exchanges a still-valid long-lived token for a new one (`grant_type=fb_exchange_token`).
+pub(crate) fn refresher(client: reqwest::Client, settings: PlatformConfig) -> Option<RefreshFn> {
+    if settings.token_url.is_empty() {
+        return None;
+    }
+    Some(Box::new(move |tokens| {
+        let client = client.clone();
+        let settings = settings.clone();
+        Box::pin(async move {
+            let response = client
+                .get(&settings.token_url)
+                .query(&[
+                    ("grant_type", "fb_exchange_token"),
+                    ("client_id", settings.client_id.as_str()),
+                    ("client_secret", settings.client_secret.expose()),
+                    ("fb_exchange_token", tokens.access_token.as_str()),
+                ])
+                .timeout(Duration::from_millis(settings.timeout_ms))
+                .send()
+                .await
+                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
+            if status != 200 {
+                return Err(match serde_json::from_slice::<ErrorEnvelope>(&body) {
+                    Ok(envelope) if envelope.error.code == 190 => {
+                        TokenError::Revoked(envelope.error.message)
+                    }
+                    Ok(envelope) => TokenError::Unavailable(envelope.error.message),
+                    Err(_) => TokenError::Unavailable(format!("HTTP {status}")),
+                });
+            }
+            let exchanged: wire::ExchangedToken = serde_json::from_slice(&body)
+                .map_err(|error| TokenError::Unavailable(format!("token answer: {error}")))?;
+            Ok(Refreshed {
+                access_token: exchanged.access_token,
+                refresh_token: None,
+                expires_at: exchanged
+                    .expires_in
+                    .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
+            })
+        })
+    }))
 }
 
 #[cfg(test)]

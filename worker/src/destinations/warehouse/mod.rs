@@ -1,12 +1,15 @@
 //! The warehouse destination: one PostgreSQL table per connector and report level
-//! (`<schema>.<connector>_<level>`), typed columns, metrics as `numeric`.
+//! (`<schema>.<connector>_<level>`: dates, ids, names, breakdowns, metrics as `numeric`), and
+//! one per connector and entity level (`<schema>.<connector>_<level>_entities`).
 //!
 //! Each page is written with binary `COPY` into the table's unlogged staging table
 //! (`<table>__staging`), tagged with the job and attempt, on whichever pooled connection is free:
 //! no connection is held while the platform is paged, so a worker running hundreds of jobs needs
-//! only a handful. The commit deletes the window's rows for the sync and account and moves the
-//! attempt's staged rows in, in one transaction. A failure before that leaves the previous rows
-//! intact; the next attempt (or [`WarehouseWriter::abort`]) clears what was staged.
+//! only a handful. The commit deletes the window's rows for the sync and account (all of them,
+//! for entities) and moves the attempt's staged rows in, in one transaction, taking turns per
+//! sync so overlapping windows (a fresh run and a lookback run) never interleave. A failure
+//! before that leaves the previous rows intact; the next attempt (or [`WarehouseWriter::abort`])
+//! clears what was staged.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -16,14 +19,15 @@ use deadpool_postgres::Object;
 use futures_util::pin_mut;
 use shared::db::Pool;
 use shared::domain::destination::WarehouseSettings;
-use shared::domain::report::catalogue;
+use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS, catalogue};
+use shared::domain::{Metric, Stream};
 use shared::error::{Classify, ErrorClass};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::WriteTarget;
-use crate::connectors::ReportRow;
+use crate::rows::{Layout, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -39,10 +43,10 @@ pub enum WarehouseError {
     },
     #[error("row has {got} values for {expected} columns")]
     RowShape { expected: usize, got: usize },
+    #[error("a performance row has no date")]
+    MissingDate,
     #[error("the report has two rows for the same day and entity: {0}")]
     DuplicateRow(String),
-    #[error("connector has no report catalogue")]
-    NoCatalogue,
 }
 
 impl Classify for WarehouseError {
@@ -53,16 +57,20 @@ impl Classify for WarehouseError {
             }
             WarehouseError::RowOutsideWindow { .. }
             | WarehouseError::RowShape { .. }
-            | WarehouseError::DuplicateRow(_)
-            | WarehouseError::NoCatalogue => ErrorClass::Permanent,
+            | WarehouseError::MissingDate
+            | WarehouseError::DuplicateRow(_) => ErrorClass::Permanent,
         }
     }
 }
 
-/// The table for a connector and level.
+/// The table for a connector, level and stream.
 pub fn table_name(target: &WriteTarget) -> String {
+    let suffix = match target.report.stream {
+        Stream::Performance => "",
+        Stream::Entities => "_entities",
+    };
     format!(
-        "{}_{}",
+        "{}_{}{suffix}",
         target.connector.as_str(),
         target.report.level.as_str()
     )
@@ -72,6 +80,7 @@ pub struct WarehouseWriter {
     pool: Pool,
     table: String,
     staging: String,
+    layout: Layout,
     /// Columns written by this job, in COPY order (the staging table has `attempt` too).
     columns: Vec<String>,
     types: Vec<Type>,
@@ -97,17 +106,22 @@ impl WarehouseWriter {
             )
             .await?;
 
-        let mut columns: Vec<String> = ["tenant_id", "sync_id", "account_id", "date"]
+        let layout = Layout::stored(&target.report);
+        let mut columns: Vec<String> = ["tenant_id", "sync_id", "account_id"]
             .iter()
             .map(|c| c.to_string())
             .collect();
-        let mut types = vec![Type::UUID, Type::UUID, Type::TEXT, Type::DATE];
-        for dimension in target.report.level.dimensions() {
-            columns.push(dimension.to_string());
+        let mut types = vec![Type::UUID, Type::UUID, Type::TEXT];
+        if layout.dated {
+            columns.push("date".into());
+            types.push(Type::DATE);
+        }
+        for column in &layout.texts {
+            columns.push(column.to_string());
             types.push(Type::TEXT);
         }
-        for metric in &target.report.metrics {
-            columns.push(metric.as_str().to_string());
+        for column in &layout.numbers {
+            columns.push(column.to_string());
             types.push(Type::NUMERIC);
         }
         for (column, ty) in [
@@ -123,6 +137,7 @@ impl WarehouseWriter {
             pool: pool.clone(),
             table,
             staging,
+            layout,
             columns,
             types,
             target,
@@ -131,7 +146,7 @@ impl WarehouseWriter {
     }
 
     /// Stages one page of rows.
-    pub async fn write(&mut self, rows: &[ReportRow]) -> Result<(), WarehouseError> {
+    pub async fn write(&mut self, rows: &[Row]) -> Result<(), WarehouseError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -154,12 +169,14 @@ impl WarehouseWriter {
             values.push(&target.tenant_id);
             values.push(&target.sync_id);
             values.push(&target.account_id);
-            values.push(&row.date);
-            for dimension in &row.dimensions {
-                values.push(dimension);
+            if self.layout.dated {
+                values.push(&row.date);
             }
-            for metric in &row.metrics {
-                values.push(metric);
+            for text in &row.texts {
+                values.push(text);
+            }
+            for number in &row.numbers {
+                values.push(number);
             }
             values.push(&target.currency);
             values.push(&target.time_zone);
@@ -172,48 +189,72 @@ impl WarehouseWriter {
         Ok(())
     }
 
-    /// Rows must fall in the job's window and have the report's shape.
-    fn check(&self, rows: &[ReportRow]) -> Result<(), WarehouseError> {
+    /// Rows must have the report's shape and, if dated, fall in the job's window.
+    fn check(&self, rows: &[Row]) -> Result<(), WarehouseError> {
         let window = self.target.window;
-        let dimension_count = self.target.report.level.dimensions().len();
-        let metric_count = self.target.report.metrics.len();
+        let expected = self.layout.texts.len() + self.layout.numbers.len();
         for row in rows {
-            if !window.contains(row.date) {
-                return Err(WarehouseError::RowOutsideWindow {
-                    date: row.date,
-                    start: window.start(),
-                    end: window.end(),
+            if row.texts.len() != self.layout.texts.len()
+                || row.numbers.len() != self.layout.numbers.len()
+            {
+                return Err(WarehouseError::RowShape {
+                    expected,
+                    got: row.texts.len() + row.numbers.len(),
                 });
             }
-            if row.dimensions.len() != dimension_count || row.metrics.len() != metric_count {
-                return Err(WarehouseError::RowShape {
-                    expected: dimension_count + metric_count,
-                    got: row.dimensions.len() + row.metrics.len(),
-                });
+            if self.layout.dated {
+                let date = row.date.ok_or(WarehouseError::MissingDate)?;
+                if !window.contains(date) {
+                    return Err(WarehouseError::RowOutsideWindow {
+                        date,
+                        start: window.start(),
+                        end: window.end(),
+                    });
+                }
             }
         }
         Ok(())
     }
 
-    /// Replaces the window's rows with this attempt's staged rows, atomically.
+    /// Replaces the window's rows (all rows, for entities) with this attempt's staged rows,
+    /// atomically. Writes of one sync take turns.
     pub async fn commit(self) -> Result<u64, WarehouseError> {
         let columns = self.columns.join(", ");
         let mut client = self.pool.get().await?;
         let transaction = client.transaction().await?;
         transaction
             .execute(
-                &format!(
-                    "DELETE FROM {} WHERE sync_id = $1 AND account_id = $2 AND date BETWEEN $3 AND $4",
-                    self.table
-                ),
-                &[
-                    &self.target.sync_id,
-                    &self.target.account_id,
-                    &self.target.window.start(),
-                    &self.target.window.end(),
-                ],
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                &[&self.target.sync_id.to_string()],
             )
             .await?;
+        if self.layout.dated {
+            transaction
+                .execute(
+                    &format!(
+                        "DELETE FROM {} WHERE sync_id = $1 AND account_id = $2
+                           AND date BETWEEN $3 AND $4",
+                        self.table
+                    ),
+                    &[
+                        &self.target.sync_id,
+                        &self.target.account_id,
+                        &self.target.window.start(),
+                        &self.target.window.end(),
+                    ],
+                )
+                .await?;
+        } else {
+            transaction
+                .execute(
+                    &format!(
+                        "DELETE FROM {} WHERE sync_id = $1 AND account_id = $2",
+                        self.table
+                    ),
+                    &[&self.target.sync_id, &self.target.account_id],
+                )
+                .await?;
+        }
         let inserted = transaction
             .execute(
                 &format!(
@@ -268,8 +309,59 @@ impl WarehouseWriter {
 /// Tables this process has already created or checked; DDL runs once per table per process.
 static ENSURED_TABLES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
 
-/// Creates the table and its staging table if missing, and adds any metric column the
-/// catalogue gained since.
+/// A table's columns (with types and defaults) and primary key, for everything the connector's
+/// catalogue can put in it, so any sync's rows fit.
+fn table_shape(target: &WriteTarget) -> (Vec<String>, Vec<String>) {
+    let catalogue = catalogue(target.connector);
+    let mut columns = vec![
+        "tenant_id uuid NOT NULL".to_string(),
+        "sync_id uuid NOT NULL".to_string(),
+        "account_id text NOT NULL".to_string(),
+    ];
+    let mut key = vec!["sync_id".to_string(), "account_id".to_string()];
+    match target.report.stream {
+        Stream::Performance => {
+            columns.push("date date NOT NULL".into());
+            key.push("date".into());
+            let dimensions = target.report.level.dimensions();
+            columns.extend(dimensions.iter().map(|d| format!("{d} text NOT NULL")));
+            key.extend(
+                dimensions
+                    .iter()
+                    .filter(|d| d.ends_with("_id"))
+                    .map(|d| d.to_string()),
+            );
+            for breakdown in catalogue.breakdowns {
+                columns.push(format!("{breakdown} text NOT NULL DEFAULT ''"));
+                key.push(breakdown.to_string());
+            }
+            columns.extend(
+                Metric::ALL
+                    .iter()
+                    .filter(|m| m.derivation().is_some() || catalogue.metrics.contains(m))
+                    .map(|m| format!("{m} numeric")),
+            );
+        }
+        Stream::Entities => {
+            columns.extend(ENTITY_TEXTS.iter().map(|c| match *c {
+                "id" => "id text NOT NULL".to_string(),
+                other => format!("{other} text"),
+            }));
+            key.push("id".into());
+            columns.extend(ENTITY_NUMBERS.iter().map(|c| format!("{c} numeric")));
+        }
+    }
+    columns.extend([
+        "currency text NOT NULL".to_string(),
+        "time_zone text NOT NULL".to_string(),
+        "job_id uuid NOT NULL".to_string(),
+        "synced_at timestamptz NOT NULL".to_string(),
+    ]);
+    (columns, key)
+}
+
+/// Creates the table and its staging table if missing, and adds any column the catalogue gained
+/// since (existing rows keep their values; the new column is empty for them).
 async fn ensure_tables(
     client: &mut Object,
     schema: &str,
@@ -284,39 +376,11 @@ async fn ensure_tables(
     {
         return Ok(());
     }
-    let catalogue = catalogue(target.connector).ok_or(WarehouseError::NoCatalogue)?;
-    let dimensions = target.report.level.dimensions();
-    let mut columns = vec![
-        "tenant_id uuid NOT NULL".to_string(),
-        "sync_id uuid NOT NULL".to_string(),
-        "account_id text NOT NULL".to_string(),
-        "date date NOT NULL".to_string(),
-    ];
-    columns.extend(dimensions.iter().map(|d| format!("{d} text NOT NULL")));
-    columns.extend(
-        catalogue
-            .metrics
-            .iter()
-            .map(|m| format!("{} numeric", m.as_str())),
-    );
-    columns.extend([
-        "currency text NOT NULL".to_string(),
-        "time_zone text NOT NULL".to_string(),
-        "job_id uuid NOT NULL".to_string(),
-        "synced_at timestamptz NOT NULL".to_string(),
-    ]);
-    let mut key = vec!["sync_id", "account_id", "date"];
-    key.extend(dimensions.iter().filter(|d| d.ends_with("_id")));
-    let add_metrics: String = catalogue
-        .metrics
+    let (columns, key) = table_shape(target);
+    let add_columns: String = columns
         .iter()
-        .flat_map(|m| [table, staging].map(|t| (t, m)))
-        .map(|(t, m)| {
-            format!(
-                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {} numeric;",
-                m.as_str()
-            )
-        })
+        .flat_map(|column| [table, staging].map(|t| (t, column)))
+        .map(|(t, column)| format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {column};"))
         .collect();
     // Two workers creating the same table at once would collide in the catalogue; a
     // transaction-scoped advisory lock on the table name serialises them.
@@ -330,7 +394,7 @@ async fn ensure_tables(
              CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}));
              CREATE UNLOGGED TABLE IF NOT EXISTS {staging} ({}, attempt integer NOT NULL);
              CREATE INDEX IF NOT EXISTS {}__staging_job ON {staging} (job_id, attempt);
-             {add_metrics}",
+             {add_columns}",
             columns.join(", "),
             key.join(", "),
             columns.join(", "),

@@ -1,0 +1,43 @@
+//! Google Ads API: searchStream reports over GAQL. (Being built: answers that it is not available yet.)
+
+use std::sync::Arc;
+
+use futures_util::Stream;
+use shared::config::PlatformConfig;
+use shared::error::{Classify, ErrorClass};
+
+use super::platform::Platform;
+use super::{AccountInfo, ReportRequest};
+use crate::rows::Row;
+use crate::tokens::RefreshFn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GoogleAdsError {
+    #[error("google_ads is not available yet")]
+    NotAvailable,
+}
+
+impl Classify for GoogleAdsError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            GoogleAdsError::NotAvailable => ErrorClass::Permanent,
+        }
+    }
+}
+
+pub(crate) fn report_pages(
+    _platform: Arc<Platform>,
+    _request: ReportRequest,
+) -> impl Stream<Item = Result<Vec<Row>, GoogleAdsError>> + Send + 'static {
+    futures_util::stream::once(async { Err(GoogleAdsError::NotAvailable) })
+}
+
+pub(crate) async fn list_accounts(
+    _platform: &Platform,
+) -> Result<Vec<AccountInfo>, GoogleAdsError> {
+    Err(GoogleAdsError::NotAvailable)
+}
+
+pub(crate) fn refresher(_client: reqwest::Client, _settings: PlatformConfig) -> Option<RefreshFn> {
+    None
+}

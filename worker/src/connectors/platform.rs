@@ -1,0 +1,152 @@
+//! What every connector shares for one job: the HTTP client with timeouts and quick retries of
+//! single requests, the shared rate budgets taken before each request, the connection's tokens,
+//! and a count of the calls made.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use chrono::{DateTime, Utc};
+use reqwest::{RequestBuilder, Response};
+use shared::config::PlatformConfig;
+use shared::db::rate_budgets::Bucket;
+use shared::domain::ConnectorKind;
+
+use crate::budget::{BudgetError, Budgets};
+use crate::tokens::TokenSource;
+
+/// How often a single request is tried when the network or a gateway fails.
+const TRIES: usize = 3;
+
+/// A request that could not be sent or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+    #[error("request failed: {0}")]
+    Transport(#[source] reqwest::Error),
+}
+
+/// One job's access to one platform.
+pub struct Platform {
+    pub connector: ConnectorKind,
+    pub client: reqwest::Client,
+    pub settings: PlatformConfig,
+    /// The connection's platform settings (Google Ads' `login_customer_id`).
+    pub connection_settings: serde_json::Value,
+    pub tokens: TokenSource,
+    budgets: Budgets,
+    calls: Arc<AtomicU32>,
+}
+
+impl Platform {
+    /// `calls` counts the requests sent (the caller keeps a clone to read it after a failure).
+    pub fn new(
+        connector: ConnectorKind,
+        client: reqwest::Client,
+        settings: PlatformConfig,
+        connection_settings: serde_json::Value,
+        tokens: TokenSource,
+        budgets: Budgets,
+        calls: Arc<AtomicU32>,
+    ) -> Self {
+        Self {
+            connector,
+            client,
+            settings,
+            connection_settings,
+            tokens,
+            budgets,
+            calls,
+        }
+    }
+
+    /// The platform-wide bucket (every worker, every tenant).
+    pub fn app_bucket(&self) -> Bucket {
+        Budgets::app_bucket(self.connector, &self.settings)
+    }
+
+    /// The bucket of one ad account.
+    pub fn account_bucket(&self, account: &str) -> Bucket {
+        Budgets::account_bucket(self.connector, &self.settings, account)
+    }
+
+    /// `{base_url}/{api_version}{path}`; `path` starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}{path}",
+            self.settings.base_url.trim_end_matches('/'),
+            self.settings.api_version
+        )
+    }
+
+    /// Sends the request `make` builds, after taking a token from each bucket. Transport
+    /// failures and gateway errors (502, 503, 504) are tried again quickly, up to three tries,
+    /// each taking tokens again; any other answer is the caller's to read.
+    pub async fn send(
+        &self,
+        buckets: &[Bucket],
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        let timeout = Duration::from_millis(self.settings.timeout_ms);
+        let attempt = || async {
+            self.budgets.acquire(buckets).await.map_err(Retry::Stop)?;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let response = make()
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|error| Retry::Again(HttpError::Transport(error.without_url())))?;
+            let status = response.status().as_u16();
+            crate::metrics::record_platform_request(self.connector.as_str(), status);
+            if matches!(status, 502..=504) {
+                return Err(Retry::Gateway(response));
+            }
+            Ok(response)
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(1))
+            .with_max_times(TRIES - 1)
+            .with_jitter();
+        match attempt
+            .retry(backoff)
+            .when(|retry| matches!(retry, Retry::Again(_) | Retry::Gateway(_)))
+            .await
+        {
+            Ok(response) | Err(Retry::Gateway(response)) => Ok(response),
+            Err(Retry::Again(error)) => Err(error),
+            Err(Retry::Stop(error)) => Err(HttpError::Budget(error)),
+        }
+    }
+
+    /// The platform throttled a bucket until `until`: every worker waits.
+    pub async fn block(&self, bucket: &Bucket, until: DateTime<Utc>) {
+        if let Err(error) = self.budgets.block(bucket, until).await {
+            tracing::warn!(%error, key = %bucket.key, "recording a throttle failed");
+        }
+    }
+
+    /// The platform said how much of a bucket's quota is used, in percent.
+    pub async fn report_usage(&self, bucket: &Bucket, usage_percent: f64) {
+        if let Err(error) = self.budgets.report_usage(bucket, usage_percent).await {
+            tracing::warn!(%error, key = %bucket.key, "recording usage failed");
+        }
+    }
+
+    /// Platform calls made so far by this job.
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// What one try of a request came to.
+enum Retry {
+    /// A transport failure: try again.
+    Again(HttpError),
+    /// A gateway error: try again, or hand the last answer to the caller.
+    Gateway(Response),
+    /// Out of budget: do not try again.
+    Stop(BudgetError),
+}

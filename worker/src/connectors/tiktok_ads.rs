@@ -1,0 +1,41 @@
+//! TikTok Marketing API: integrated reports. (Being built: answers that it is not available yet.)
+
+use std::sync::Arc;
+
+use futures_util::Stream;
+use shared::config::PlatformConfig;
+use shared::error::{Classify, ErrorClass};
+
+use super::platform::Platform;
+use super::{AccountInfo, ReportRequest};
+use crate::rows::Row;
+use crate::tokens::RefreshFn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TiktokError {
+    #[error("tiktok_ads is not available yet")]
+    NotAvailable,
+}
+
+impl Classify for TiktokError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            TiktokError::NotAvailable => ErrorClass::Permanent,
+        }
+    }
+}
+
+pub(crate) fn report_pages(
+    _platform: Arc<Platform>,
+    _request: ReportRequest,
+) -> impl Stream<Item = Result<Vec<Row>, TiktokError>> + Send + 'static {
+    futures_util::stream::once(async { Err(TiktokError::NotAvailable) })
+}
+
+pub(crate) async fn list_accounts(_platform: &Platform) -> Result<Vec<AccountInfo>, TiktokError> {
+    Err(TiktokError::NotAvailable)
+}
+
+pub(crate) fn refresher(_client: reqwest::Client, _settings: PlatformConfig) -> Option<RefreshFn> {
+    None
+}
