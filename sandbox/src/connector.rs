@@ -14,16 +14,34 @@ use serde::{Deserialize, Serialize};
 pub enum Connector {
     /// Meta (Facebook) Marketing API.
     MetaAds,
+    /// Google Ads API (REST).
+    GoogleAds,
+    /// TikTok Marketing API (API for Business).
+    TiktokAds,
+    /// Snapchat Marketing API.
+    SnapchatAds,
+    /// AppsFlyer Pull API.
+    Appsflyer,
 }
 
 impl Connector {
     /// Every connector, in a fixed order.
-    pub const ALL: &'static [Connector] = &[Connector::MetaAds];
+    pub const ALL: &'static [Connector] = &[
+        Connector::MetaAds,
+        Connector::GoogleAds,
+        Connector::TiktokAds,
+        Connector::SnapchatAds,
+        Connector::Appsflyer,
+    ];
 
     /// The snake_case name, e.g. `meta_ads`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Connector::MetaAds => "meta_ads",
+            Connector::GoogleAds => "google_ads",
+            Connector::TiktokAds => "tiktok_ads",
+            Connector::SnapchatAds => "snapchat_ads",
+            Connector::Appsflyer => "appsflyer",
         }
     }
 
@@ -31,6 +49,10 @@ impl Connector {
     pub const fn prefix(self) -> &'static str {
         match self {
             Connector::MetaAds => "/meta_ads",
+            Connector::GoogleAds => "/google_ads",
+            Connector::TiktokAds => "/tiktok_ads",
+            Connector::SnapchatAds => "/snapchat_ads",
+            Connector::Appsflyer => "/appsflyer",
         }
     }
 

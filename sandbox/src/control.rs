@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 
 use crate::connector::Connector;
 use crate::faults::{Fault, FaultKind, PendingFault};
-use crate::meta_ads;
 use crate::state::Sandbox;
 use crate::wire;
 
@@ -34,7 +33,8 @@ pub(crate) fn router() -> Router<Sandbox> {
         .route("/requests", get(list_requests).delete(clear_requests))
         .route("/failures", get(list_failures))
         .route("/clock", get(get_clock).put(set_clock))
-        .nest("/meta_ads", meta_ads::control_router())
+        .nest("/tokens", crate::tokens::control_router())
+        .merge(crate::platforms::control_routers())
 }
 
 /// A control API error naming the offending field.
@@ -91,6 +91,7 @@ const FAULT_FIELDS: &[&str] = &[
     "times",
     "after",
     "delay_ms",
+    "probability",
 ];
 
 /// Reads an optional non-negative integer field.
@@ -160,22 +161,45 @@ fn parse_fault(body: &[u8]) -> Result<Fault, ControlError> {
         Some(Value::Number(id)) => fault = fault.account(id.to_string()),
         Some(_) => return Err(bad_request("account_id", "account_id must be a string")),
     }
-    if let Some(id) = &fault.account_id {
-        let valid = match connector {
-            Connector::MetaAds => meta_ads::is_valid_account_id(id),
-        };
-        if !valid {
+    if let Some(id) = &fault.account_id
+        && !crate::platforms::is_valid_account_id(connector, id)
+    {
+        return Err(bad_request(
+            "account_id",
+            format!(
+                "'{id}' is not a {connector} account id ({})",
+                crate::platforms::account_id_shape(connector)
+            ),
+        ));
+    }
+    match object.get("times") {
+        Some(Value::String(text)) if text == "unlimited" => fault = fault.unlimited(),
+        Some(Value::String(_)) => {
             return Err(bad_request(
-                "account_id",
-                format!("'{id}' is not a {connector} account id (Meta: digits, without act_)"),
+                "times",
+                "times must be a positive integer or \"unlimited\"",
             ));
         }
-    }
-    if let Some(times) = optional_u32(&object, "times")? {
-        if times == 0 {
-            return Err(bad_request("times", "times must be at least 1"));
+        _ => {
+            if let Some(times) = optional_u32(&object, "times")? {
+                if times == 0 {
+                    return Err(bad_request("times", "times must be at least 1"));
+                }
+                fault = fault.times(times);
+            }
         }
-        fault = fault.times(times);
+    }
+    match object.get("probability") {
+        None | Some(Value::Null) => {}
+        Some(value) => match value.as_f64() {
+            Some(p) if p > 0.0 && p <= 1.0 => fault = fault.probability(p),
+            _ => {
+                return Err(bad_request(
+                    "probability",
+                    "probability must be a number greater than 0 and at most 1",
+                ));
+            }
+        },
     }
     if let Some(after) = optional_u32(&object, "after")? {
         fault = fault.after(after);
@@ -293,6 +317,16 @@ mod tests {
                 .times(2)
                 .after(3)
         );
+        let fault = parse_fault(
+            br#"{"connector":"tiktok_ads","kind":"server_error","times":"unlimited","probability":0.05}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            fault,
+            Fault::new(Connector::TiktokAds, FaultKind::ServerError)
+                .unlimited()
+                .probability(0.05)
+        );
     }
 
     #[test]
@@ -313,6 +347,18 @@ mod tests {
             (
                 r#"{"connector":"meta_ads","kind":"throttle","tims":2}"#,
                 "tims",
+            ),
+            (
+                r#"{"connector":"meta_ads","kind":"throttle","times":"often"}"#,
+                "times",
+            ),
+            (
+                r#"{"connector":"meta_ads","kind":"throttle","probability":0}"#,
+                "probability",
+            ),
+            (
+                r#"{"connector":"meta_ads","kind":"throttle","probability":1.5}"#,
+                "probability",
             ),
             ("[]", "body"),
         ] {

@@ -1,8 +1,9 @@
 //! Faults on demand: "the next N matching requests fail in this way".
 //!
-//! [`Fault`] describes which requests a fault hits (connector, account, `after`, `times`) and
-//! `FaultQueue` applies those rules. How a fault looks on the wire is up to each platform module;
-//! `slow` only delays the response.
+//! [`Fault`] describes which requests a fault hits (connector, account, `after`, `times`,
+//! `probability`) and `FaultQueue` applies those rules. How a fault looks on the wire is up to
+//! each platform module; `slow` only delays the response. Probabilistic faults are
+//! deterministic: the same sequence of requests fires the same faults in every run.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Connector;
+use crate::rng::splitmix64;
 
 /// What a fault does to the request it fires on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,8 +24,16 @@ pub enum FaultKind {
     ServerError,
     /// The access token has expired (Meta: HTTP 400, code 190, subcode 463).
     ExpiredToken,
-    /// The platform refuses the amount of data asked for (Meta: HTTP 500, code 1).
+    /// The user revoked the app's access: the request is refused as the platform refuses a dead
+    /// token, and the grant the presented token belongs to (access and refresh tokens) is
+    /// revoked in the sandbox's token registry, so refreshing fails with `invalid_grant`.
+    RevokedToken,
+    /// The platform refuses the amount of data asked for (Meta: HTTP 500, code 1; platforms
+    /// without such an answer use their generic server error).
     ReduceData,
+    /// A successful status with a body that breaks the platform's own format (a metric that is
+    /// not a number, a missing required field); what is broken is up to the platform module.
+    Malformed,
     /// The request is answered normally, after a delay.
     Slow,
 }
@@ -34,7 +44,9 @@ impl FaultKind {
         FaultKind::Throttle,
         FaultKind::ServerError,
         FaultKind::ExpiredToken,
+        FaultKind::RevokedToken,
         FaultKind::ReduceData,
+        FaultKind::Malformed,
         FaultKind::Slow,
     ];
 
@@ -44,7 +56,9 @@ impl FaultKind {
             FaultKind::Throttle => "throttle",
             FaultKind::ServerError => "server_error",
             FaultKind::ExpiredToken => "expired_token",
+            FaultKind::RevokedToken => "revoked_token",
             FaultKind::ReduceData => "reduce_data",
+            FaultKind::Malformed => "malformed",
             FaultKind::Slow => "slow",
         }
     }
@@ -91,8 +105,11 @@ impl FromStr for FaultKind {
 /// A fault matches a platform request when the connector is the same and, if the fault names an
 /// account, the request is for that account. It first lets `after` matching requests pass
 /// (counted from the moment it was added, whether or not another fault answered them), then
-/// fires on the next `times` matching requests. When several faults are ready, the oldest one
-/// answers the request and the others wait for the next one. Used-up faults are removed.
+/// fires on the next `times` matching requests. With a `probability` below 1, each matching
+/// request after the first `after` fires with that probability (from a pseudo-random sequence
+/// fixed by the fault's id, so runs repeat) and `times` counts the requests it fired on. When
+/// several faults are ready, the oldest one answers the request and the others wait for the next
+/// one. Used-up faults are removed.
 /// Faults are checked before anything else about a request (version, token, parameters), and a
 /// request a fault answered does not count towards rate limits.
 ///
@@ -105,7 +122,7 @@ impl FromStr for FaultKind {
 ///     .times(2);
 /// assert_eq!(fault.times, 2);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fault {
     /// The platform whose requests this fault hits.
     pub connector: Connector,
@@ -120,6 +137,8 @@ pub struct Fault {
     /// For [`FaultKind::Slow`]: how long to wait before answering.
     #[serde(rename = "delay_ms", serialize_with = "serialize_millis")]
     pub delay: Duration,
+    /// The chance, in (0, 1], that a matching request past `after` fires.
+    pub probability: f64,
 }
 
 impl Fault {
@@ -132,6 +151,7 @@ impl Fault {
             times: 1,
             after: 0,
             delay: Duration::ZERO,
+            probability: 1.0,
         }
     }
 
@@ -151,6 +171,23 @@ impl Fault {
     #[must_use]
     pub fn times(mut self, times: u32) -> Self {
         self.times = times.max(1);
+        self
+    }
+
+    /// Fires on every matching request (up to `u32::MAX`), e.g. with a probability.
+    #[must_use]
+    pub fn unlimited(self) -> Self {
+        self.times(u32::MAX)
+    }
+
+    /// Fires on each matching request with probability `probability` (clamped to (0, 1]).
+    #[must_use]
+    pub fn probability(mut self, probability: f64) -> Self {
+        self.probability = if probability.is_finite() {
+            probability.clamp(f64::MIN_POSITIVE, 1.0)
+        } else {
+            1.0
+        };
         self
     }
 
@@ -187,7 +224,7 @@ fn serialize_millis<S: serde::Serializer>(delay: &Duration, s: S) -> Result<S::O
 pub struct FaultId(pub u64);
 
 /// A fault that has not been used up yet, with what remains of its counters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PendingFault {
     /// The fault's id.
     pub id: FaultId,
@@ -212,6 +249,8 @@ pub(crate) struct FiredFault {
 pub(crate) struct FaultQueue {
     next_id: u64,
     pending: Vec<PendingFault>,
+    /// Requests each probabilistic fault has drawn for, by fault id, for its random sequence.
+    draws: std::collections::HashMap<FaultId, u64>,
 }
 
 impl FaultQueue {
@@ -228,6 +267,7 @@ impl FaultQueue {
 
     pub(crate) fn clear(&mut self) {
         self.pending.clear();
+        self.draws.clear();
     }
 
     pub(crate) fn pending(&self) -> Vec<PendingFault> {
@@ -248,7 +288,10 @@ impl FaultQueue {
             }
             if fault.after > 0 {
                 fault.after -= 1;
-            } else if fired.is_none() && fault.times > 0 {
+            } else if fired.is_none()
+                && fault.times > 0
+                && draw(&mut self.draws, pending.id, fault.probability)
+            {
                 fault.times -= 1;
                 fired = Some(FiredFault {
                     id: pending.id,
@@ -260,6 +303,24 @@ impl FaultQueue {
         self.pending.retain(|pending| pending.fault.times > 0);
         fired
     }
+}
+
+/// Whether a fault with `probability` fires on its next draw: a fixed pseudo-random sequence
+/// per fault id, so the same requests fire in every run.
+fn draw(
+    draws: &mut std::collections::HashMap<FaultId, u64>,
+    id: FaultId,
+    probability: f64,
+) -> bool {
+    if probability >= 1.0 {
+        return true;
+    }
+    let n = draws.entry(id).or_insert(0);
+    *n += 1;
+    let bits = splitmix64(splitmix64(id.0) ^ *n);
+    // The top 53 bits as a uniform number in [0, 1).
+    let uniform = (bits >> 11) as f64 / (1u64 << 53) as f64;
+    uniform < probability
 }
 
 #[cfg(test)]
@@ -327,6 +388,23 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn probabilistic_faults_fire_at_about_their_rate_and_repeat_exactly() {
+        let run = || {
+            let mut queue = FaultQueue::default();
+            queue.add(
+                Fault::new(Connector::MetaAds, FaultKind::ServerError)
+                    .probability(0.05)
+                    .unlimited(),
+            );
+            kinds(&mut queue, "1", 10_000)
+        };
+        let first = run();
+        let fired = first.iter().filter(|kind| kind.is_some()).count();
+        assert!((400..=600).contains(&fired), "{fired} of 10000 fired");
+        assert_eq!(first, run());
     }
 
     #[test]

@@ -15,19 +15,32 @@
 //!
 //! In reading order: `state` ([`Sandbox`], [`SandboxConfig`], the clock), `connector` (the
 //! platform names), `faults` (faults on demand), `requests` (the request log and the middleware
-//! that fills it), `control` (the `/_sandbox` HTTP API), one module per platform ([`meta_ads`]),
-//! and the helpers `wire` (response writing), `decimal` (number rendering) and `rng` (stable
-//! hashing). Platform modules own their wire format, data and errors; nothing platform-specific
-//! belongs in the shared modules beyond mounting a router and naming a connector.
+//! that fills it), `tokens` (issued OAuth tokens: expiry, refresh, revocation), `control` (the
+//! `/_sandbox` HTTP API), `platforms` (the one dispatch over connectors), one module per
+//! platform ([`meta_ads`], [`google_ads`], [`tiktok_ads`], [`snapchat_ads`], [`appsflyer`]), and
+//! the helpers `limits` (rolling-window call counters), `restatement` (numbers that settle over
+//! days), `wire` (response writing), `decimal` (number rendering) and `rng` (stable hashing).
+//! Platform modules own their wire format, data and errors; nothing platform-specific belongs
+//! in the shared modules beyond mounting a router and naming a connector.
 
+pub mod appsflyer;
 mod connector;
 mod control;
 mod decimal;
 mod faults;
+pub mod google_ads;
+#[allow(dead_code)] // TODO(issue 4): used once the platform modules land
+mod limits;
 pub mod meta_ads;
+mod platforms;
 mod requests;
+#[allow(dead_code)] // TODO(issue 4): used once the platform modules land
+mod restatement;
 mod rng;
+pub mod snapchat_ads;
 mod state;
+pub mod tiktok_ads;
+mod tokens;
 mod wire;
 
 use std::future::Future;
@@ -43,12 +56,13 @@ pub use connector::{Connector, UnknownConnector};
 pub use faults::{Fault, FaultId, FaultKind, PendingFault, UnknownFaultKind};
 pub use requests::RequestRecord;
 pub use state::{AccountTimeZone, Sandbox, SandboxConfig};
+pub use tokens::{IssuedTokens, RefreshRefused, TokenStatus};
 
 /// The whole sandbox as an axum router: every platform under its prefix, the control API under
 /// `/_sandbox`, a recording fallback for everything else.
 pub fn router(sandbox: Sandbox) -> Router {
     Router::new()
-        .nest(Connector::MetaAds.prefix(), meta_ads::router())
+        .merge(platforms::routers())
         .nest("/_sandbox", control::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
@@ -78,7 +92,7 @@ pub async fn serve(
 async fn unknown_route(State(sandbox): State<Sandbox>, OriginalUri(uri): OriginalUri) -> Response {
     let path = uri.path();
     match Connector::for_path(path) {
-        Some(Connector::MetaAds) => meta_ads::unknown_route(&sandbox, path),
+        Some(connector) => platforms::unknown_route(connector, &sandbox, path),
         None => requests::UnknownRoute { connector: None }.attach(wire::json(
             StatusCode::NOT_FOUND,
             &json!({

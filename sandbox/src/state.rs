@@ -11,11 +11,16 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::appsflyer::{self, AppsflyerConfig};
 use crate::connector::Connector;
 use crate::faults::{Fault, FaultId, FaultQueue, FiredFault, PendingFault};
+use crate::google_ads::{self, GoogleAdsConfig};
 use crate::meta_ads::{self, MetaAdsConfig};
 use crate::requests::RequestRecord;
 use crate::rng::splitmix64;
+use crate::snapchat_ads::{self, SnapchatAdsConfig};
+use crate::tiktok_ads::{self, TiktokAdsConfig};
+use crate::tokens::TokenRegistry;
 
 /// How a sandbox is set up.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +30,14 @@ pub struct SandboxConfig {
     pub now: Option<DateTime<Utc>>,
     /// Meta Marketing API settings.
     pub meta_ads: MetaAdsConfig,
+    /// Google Ads API settings.
+    pub google_ads: GoogleAdsConfig,
+    /// TikTok Marketing API settings.
+    pub tiktok_ads: TiktokAdsConfig,
+    /// Snapchat Marketing API settings.
+    pub snapchat_ads: SnapchatAdsConfig,
+    /// AppsFlyer Pull API settings.
+    pub appsflyer: AppsflyerConfig,
 }
 
 /// Anything that lives in a time zone of its own, such as an ad account.
@@ -46,12 +59,17 @@ struct Inner {
     requests: Mutex<Vec<RequestRecord>>,
     trace_seed: u64,
     trace_counter: AtomicU64,
+    tokens: Mutex<TokenRegistry>,
     meta_ads: meta_ads::MetaAdsState,
+    google_ads: google_ads::GoogleAdsState,
+    tiktok_ads: tiktok_ads::TiktokAdsState,
+    snapchat_ads: snapchat_ads::SnapchatAdsState,
+    appsflyer: appsflyer::AppsflyerState,
 }
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it: every
 /// critical section here leaves the data consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -75,7 +93,12 @@ impl Sandbox {
                 requests: Mutex::new(Vec::new()),
                 trace_seed,
                 trace_counter: AtomicU64::new(0),
+                tokens: Mutex::new(TokenRegistry::default()),
                 meta_ads: meta_ads::MetaAdsState::new(config.meta_ads),
+                google_ads: google_ads::GoogleAdsState::new(config.google_ads),
+                tiktok_ads: tiktok_ads::TiktokAdsState::new(config.tiktok_ads),
+                snapchat_ads: snapchat_ads::SnapchatAdsState::new(config.snapchat_ads),
+                appsflyer: appsflyer::AppsflyerState::new(config.appsflyer),
             }),
         }
     }
@@ -172,7 +195,31 @@ impl Sandbox {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 
+    pub(crate) fn token_registry(&self) -> MutexGuard<'_, TokenRegistry> {
+        lock(&self.inner.tokens)
+    }
+
     pub(crate) fn meta_ads(&self) -> &meta_ads::MetaAdsState {
         &self.inner.meta_ads
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn google_ads(&self) -> &google_ads::GoogleAdsState {
+        &self.inner.google_ads
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn tiktok_ads(&self) -> &tiktok_ads::TiktokAdsState {
+        &self.inner.tiktok_ads
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn snapchat_ads(&self) -> &snapchat_ads::SnapchatAdsState {
+        &self.inner.snapchat_ads
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn appsflyer(&self) -> &appsflyer::AppsflyerState {
+        &self.inner.appsflyer
     }
 }

@@ -1,6 +1,6 @@
 //! Rows inserted straight through the repositories, for tests that start below the API.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use shared::crypto::KeyRing;
 use shared::db::accounts::{self, Account, NewAccount};
 use shared::db::connections::{self, Connection, NewConnection, OAuthTokens};
@@ -10,7 +10,7 @@ use shared::db::tenants::{self, Tenant};
 use shared::db::{GenericClient, Pool};
 use shared::domain::{ConnectionId, ConnectorKind, DestinationKind, Plan, ReportSpec};
 
-/// A tenant with one Meta connection, one account, a warehouse destination and a sync.
+/// A tenant with one connection, one account, a warehouse destination and a sync.
 #[derive(Debug, Clone)]
 pub struct SyncFixture {
     pub tenant: Tenant,
@@ -18,6 +18,47 @@ pub struct SyncFixture {
     pub account: Account,
     pub destination: Destination,
     pub sync: SyncDefinition,
+}
+
+/// What [`sync_fixture`] creates.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub connector: ConnectorKind,
+    pub account_id: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub tokens: OAuthTokens,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// The connection's platform settings (Google Ads' `login_customer_id`).
+    pub connection_settings: serde_json::Value,
+    pub report: ReportSpec,
+    pub lookback_days: i32,
+}
+
+impl SyncOptions {
+    /// A sync of `report` for one account, with a token that never expires and no refresh token.
+    pub fn new(
+        connector: ConnectorKind,
+        account_id: &str,
+        time_zone: &str,
+        currency: &str,
+        report: ReportSpec,
+    ) -> Self {
+        Self {
+            connector,
+            account_id: account_id.into(),
+            time_zone: time_zone.into(),
+            currency: currency.into(),
+            tokens: OAuthTokens {
+                access_token: "sandbox-token".into(),
+                refresh_token: None,
+            },
+            token_expires_at: None,
+            connection_settings: serde_json::json!({}),
+            report,
+            lookback_days: 3,
+        }
+    }
 }
 
 /// Options for [`meta_sync`].
@@ -50,29 +91,42 @@ pub async fn tenant(client: &impl GenericClient, name: &str) -> Tenant {
 
 /// A tenant's Meta sync at campaign level (impressions, clicks, spend, reach), due in a day.
 pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) -> SyncFixture {
+    let report = ReportSpec::performance(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &["impressions", "clicks", "spend", "reach"],
+    )
+    .expect("valid report");
+    let mut sync = SyncOptions::new(
+        ConnectorKind::MetaAds,
+        &options.account_id,
+        &options.time_zone,
+        &options.currency,
+        report,
+    );
+    sync.tokens.access_token = options.access_token;
+    sync.lookback_days = options.lookback_days;
+    sync_fixture(pool, keys, sync).await
+}
+
+/// A tenant with a connection holding `options.tokens`, the account, a warehouse destination
+/// and a sync of the report, due in a day.
+pub async fn sync_fixture(pool: &Pool, keys: &KeyRing, options: SyncOptions) -> SyncFixture {
     let client = pool.get().await.expect("database connection");
     let tenant = tenant(&client, "Fixture Agency").await;
     let id = ConnectionId::new();
-    let sealed = connections::seal_tokens(
-        keys,
-        tenant.id,
-        id,
-        &OAuthTokens {
-            access_token: options.access_token.clone(),
-            refresh_token: None,
-        },
-    )
-    .expect("seal tokens");
+    let sealed =
+        connections::seal_tokens(keys, tenant.id, id, &options.tokens).expect("seal tokens");
     let connection = connections::insert(
         &client,
         NewConnection {
             id,
             tenant_id: tenant.id,
-            connector: ConnectorKind::MetaAds,
-            name: "Meta login",
+            connector: options.connector,
+            name: "Fixture login",
             sealed: &sealed,
-            access_token_expires_at: None,
-            settings: &serde_json::json!({}),
+            access_token_expires_at: options.token_expires_at,
+            settings: &options.connection_settings,
         },
     )
     .await
@@ -82,7 +136,7 @@ pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) ->
         NewAccount {
             tenant_id: tenant.id,
             connection_id: connection.id,
-            connector: ConnectorKind::MetaAds,
+            connector: options.connector,
             external_id: &options.account_id,
             name: "Fixture account",
             time_zone: &options.time_zone,
@@ -101,20 +155,14 @@ pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) ->
     )
     .await
     .expect("insert destination");
-    let report = ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "clicks", "spend", "reach"],
-    )
-    .expect("valid report");
     let sync = syncs::insert(
         &client,
         NewSync {
             tenant_id: tenant.id,
             account_id: account.id,
             destination_id: destination.id,
-            connector: ConnectorKind::MetaAds,
-            report: &report,
+            connector: options.connector,
+            report: &options.report,
             cron: "0 6 * * *",
             time_zone: &options.time_zone,
             lookback_days: options.lookback_days,

@@ -80,7 +80,7 @@ impl TestWorld {
         });
 
         let key = KeyRing::generate_key();
-        let meta_base = format!("{sandbox_url}/meta_ads");
+        let platform_config = platform_config(&sandbox_url);
         let mut vars: Vec<(String, String)> = [
             ("ADSYNC__DATABASE__URL", database.url()),
             ("ADSYNC__DATABASE__POOL_SIZE", "8"),
@@ -96,10 +96,10 @@ impl TestWorld {
             ("ADSYNC__SCHEDULER__TICK_INTERVAL_MS", "50"),
             ("ADSYNC__JOBS__RETRY_BASE_MS", "50"),
             ("ADSYNC__JOBS__RETRY_MAX_MS", "200"),
-            ("ADSYNC__CONNECTORS__META_ADS__BASE_URL", meta_base.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(platform_config)
         .collect();
         vars.extend(
             overrides
@@ -314,4 +314,55 @@ impl ApiClient {
                 .to_string(),
         )
     }
+}
+
+/// The configuration that points every connector's API and token endpoint at a sandbox served
+/// at `sandbox_url` (each platform under its own prefix, as the sandbox documents), with
+/// sandbox client credentials.
+pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
+    let s = sandbox_url.trim_end_matches('/');
+    let credentials = [
+        "META_ADS",
+        "GOOGLE_ADS",
+        "TIKTOK_ADS",
+        "SNAPCHAT_ADS",
+        "APPSFLYER",
+    ]
+    .into_iter()
+    .flat_map(|platform| {
+        [
+            (
+                format!("{platform}__CLIENT_ID"),
+                "sandbox-client".to_owned(),
+            ),
+            (
+                format!("{platform}__CLIENT_SECRET"),
+                "sandbox-secret".to_owned(),
+            ),
+        ]
+    });
+    [
+        ("META_ADS__BASE_URL", format!("{s}/meta_ads")),
+        (
+            "META_ADS__TOKEN_URL",
+            format!("{s}/meta_ads/v24.0/oauth/access_token"),
+        ),
+        ("GOOGLE_ADS__BASE_URL", format!("{s}/google_ads")),
+        (
+            "GOOGLE_ADS__TOKEN_URL",
+            format!("{s}/google_ads/oauth2/token"),
+        ),
+        ("TIKTOK_ADS__BASE_URL", format!("{s}/tiktok_ads/open_api")),
+        ("SNAPCHAT_ADS__BASE_URL", format!("{s}/snapchat_ads")),
+        (
+            "SNAPCHAT_ADS__TOKEN_URL",
+            format!("{s}/snapchat_ads/login/oauth2/access_token"),
+        ),
+        ("APPSFLYER__BASE_URL", format!("{s}/appsflyer/api")),
+    ]
+    .map(|(key, value)| (key.to_owned(), value))
+    .into_iter()
+    .chain(credentials)
+    .map(|(key, value)| (format!("ADSYNC__CONNECTORS__{key}"), value))
+    .collect()
 }

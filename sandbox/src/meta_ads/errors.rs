@@ -126,6 +126,19 @@ impl MetaError {
         error
     }
 
+    /// Code 190, subcode 460: the user invalidated the session (changed the password, removed
+    /// the app); only a new login helps.
+    pub(crate) fn revoked_token() -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            190,
+            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
+        )
+        .subcode(460);
+        error.www_authenticate = Some("invalid_token");
+        error
+    }
+
     /// Code 100, subcode 33: the node does not exist (or is not an ad account we know).
     pub(crate) fn unknown_object(node: &str) -> Self {
         let mut error = Self::new(

@@ -7,13 +7,14 @@
 //!
 //! Layout: `data` (deterministic accounts and metrics, the truth tests compare against),
 //! `errors` (error bodies), `usage` (rolling-hour rate limits and usage headers), `insights` and
-//! `ad_account` (the endpoints), `control` (the sandbox-only routes under `/_sandbox/meta_ads`).
+//! `ad_account` (the endpoints), `oauth` (the long-lived token exchange), `control` (the sandbox-only routes under `/_sandbox/meta_ads`).
 
 mod ad_account;
 mod control;
 mod data;
 mod errors;
 mod insights;
+mod oauth;
 mod usage;
 
 use axum::Router;
@@ -31,7 +32,11 @@ use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
 use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
+use crate::tokens::TokenStatus;
 use errors::MetaError;
+
+/// What an account id looks like, for error messages.
+pub const ACCOUNT_ID_SHAPE: &str = "digits, without act_";
 
 /// The oldest Graph API version the sandbox serves (`v20.0`).
 pub const OLDEST_VERSION: u32 = 20;
@@ -77,6 +82,7 @@ pub(crate) fn router() -> Router<Sandbox> {
     Router::new()
         .route("/{version}/{node}", get(ad_account::handler))
         .route("/{version}/{node}/insights", get(insights::handler))
+        .route("/{version}/oauth/access_token", get(oauth::handler))
 }
 
 /// The sandbox-only routes, to be nested under `/_sandbox/meta_ads`.
@@ -192,8 +198,14 @@ impl Prelude {
                 FaultKind::Throttle => Some(MetaError::account_throttled()),
                 FaultKind::ServerError => Some(MetaError::server_error()),
                 FaultKind::ExpiredToken => Some(MetaError::expired_token(sandbox.now())),
+                FaultKind::RevokedToken => {
+                    if let Some(token) = access_token(headers, params) {
+                        sandbox.revoke_token(Connector::MetaAds, &token);
+                    }
+                    Some(MetaError::revoked_token())
+                }
                 FaultKind::ReduceData => Some(MetaError::reduce_data()),
-                FaultKind::Slow => None,
+                FaultKind::Malformed | FaultKind::Slow => None,
             };
             if let Some(error) = error {
                 let blocked = fired.kind == FaultKind::Throttle;
@@ -212,8 +224,13 @@ impl Prelude {
                 "v{LATEST_VERSION}.0"
             )));
         }
-        if access_token(headers, params).is_none() {
+        let Some(token) = access_token(headers, params) else {
             return refuse(MetaError::missing_token());
+        };
+        match sandbox.token_status(Connector::MetaAds, &token) {
+            TokenStatus::Valid => {}
+            TokenStatus::Expired => return refuse(MetaError::expired_token(sandbox.now())),
+            TokenStatus::Revoked => return refuse(MetaError::revoked_token()),
         }
         match shape.account_id.as_deref().and_then(account) {
             Some(account) => Ok(Call { account }),

@@ -41,6 +41,7 @@ async fn paging_with_after_returns_every_truth_row_once_in_order_for_any_limit()
             calls_per_hour_per_account: 100_000,
             ..MetaAdsConfig::default()
         },
+        ..SandboxConfig::default()
     })
     .await;
     let account = "31337";

@@ -26,6 +26,7 @@ async fn usage_climbs_until_the_account_is_throttled_and_recovers_after_the_wind
             calls_per_hour_per_account: 4,
             ..MetaAdsConfig::default()
         },
+        ..SandboxConfig::default()
     })
     .await;
 
@@ -92,6 +93,7 @@ async fn the_app_budget_is_shared_by_all_accounts() {
             calls_per_hour_per_account: 100,
             calls_per_hour_per_app: 3,
         },
+        ..SandboxConfig::default()
     })
     .await;
     for account in ["1", "2", "3"] {
@@ -111,6 +113,7 @@ async fn the_ad_account_node_does_not_use_the_insights_budget() {
             calls_per_hour_per_account: 1,
             ..MetaAdsConfig::default()
         },
+        ..SandboxConfig::default()
     })
     .await;
     for _ in 0..3 {

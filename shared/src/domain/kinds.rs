@@ -43,34 +43,64 @@ impl ConnectorKind {
 
 impl ConnectorKind {
     /// Checks a platform account id and returns it in the form the platform's API uses in
-    /// paths. Meta ad account ids are digits; the `act_` prefix people copy from Ads Manager
-    /// is accepted and removed.
+    /// paths: Meta ad account digits (the `act_` prefix people copy from Ads Manager is
+    /// removed), Google Ads 10-digit customer ids (hyphens as the UI shows them are removed),
+    /// TikTok advertiser digits, Snapchat ad account UUIDs (lower-cased), AppsFlyer app ids
+    /// (`id` + digits for iOS, a package name for Android).
     pub fn parse_account_id(self, raw: &str) -> Result<String, InvalidField> {
         let invalid = |why: &str| InvalidField::new("external_id", format!("{raw:?} {why}"));
+        let digits = |text: &str, min: usize, max: usize| {
+            (min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+        };
         match self {
             ConnectorKind::MetaAds => {
-                let digits = raw.strip_prefix("act_").unwrap_or(raw);
-                if digits.is_empty()
-                    || digits.len() > 20
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                {
+                let id = raw.strip_prefix("act_").unwrap_or(raw);
+                if !digits(id, 1, 20) {
                     return Err(invalid(
                         "is not a Meta ad account id (digits, optionally after \"act_\")",
                     ));
                 }
-                Ok(digits.to_string())
+                Ok(id.to_string())
             }
-            ConnectorKind::GoogleAds
-            | ConnectorKind::TiktokAds
-            | ConnectorKind::SnapchatAds
-            | ConnectorKind::Appsflyer => {
-                if raw.is_empty()
-                    || raw.len() > 64
-                    || !raw
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            ConnectorKind::GoogleAds => {
+                let id = raw.replace('-', "");
+                if !digits(&id, 10, 10) {
+                    return Err(invalid(
+                        "is not a Google Ads customer id (10 digits, e.g. 123-456-7890)",
+                    ));
+                }
+                Ok(id)
+            }
+            ConnectorKind::TiktokAds => {
+                if !digits(raw, 1, 20) {
+                    return Err(invalid("is not a TikTok advertiser id (digits)"));
+                }
+                Ok(raw.to_string())
+            }
+            ConnectorKind::SnapchatAds => {
+                let id = raw.to_ascii_lowercase();
+                if uuid::Uuid::try_parse(&id).map(|parsed| parsed.hyphenated().to_string())
+                    != Ok(id.clone())
                 {
-                    return Err(invalid("must be 1 to 64 letters, digits, '-', '_' or '.'"));
+                    return Err(invalid(
+                        "is not a Snapchat ad account id (a UUID such as 8b1e2c3d-4f5a-4b6c-9d7e-0f1a2b3c4d5e)",
+                    ));
+                }
+                Ok(id)
+            }
+            ConnectorKind::Appsflyer => {
+                let ios = raw
+                    .strip_prefix("id")
+                    .is_some_and(|rest| digits(rest, 1, 15));
+                let android = raw.split('.').count() >= 2
+                    && raw.split('.').all(|part| {
+                        part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
+                if !(ios || android) || raw.len() > 100 {
+                    return Err(invalid(
+                        "is not an AppsFlyer app id (\"id\" and digits for iOS, a package name such as com.example.app for Android)",
+                    ));
                 }
                 Ok(raw.to_string())
             }
@@ -206,6 +236,44 @@ mod tests {
                 "external_id",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn every_platform_checks_and_normalises_its_own_account_ids() {
+        use ConnectorKind::*;
+        for (kind, raw, normalised) in [
+            (GoogleAds, "123-456-7890", "1234567890"),
+            (GoogleAds, "1234567890", "1234567890"),
+            (TiktokAds, "7012345678901234567", "7012345678901234567"),
+            (
+                SnapchatAds,
+                "8B1E2C3D-4F5A-4B6C-9D7E-0F1A2B3C4D5E",
+                "8b1e2c3d-4f5a-4b6c-9d7e-0f1a2b3c4d5e",
+            ),
+            (Appsflyer, "id1234567", "id1234567"),
+            (Appsflyer, "com.example.game", "com.example.game"),
+        ] {
+            assert_eq!(
+                kind.parse_account_id(raw).unwrap(),
+                normalised,
+                "{kind} {raw}"
+            );
+        }
+        for (kind, bad) in [
+            (GoogleAds, "123456789"),
+            (GoogleAds, "12345678901"),
+            (GoogleAds, "customers/1234567890"),
+            (TiktokAds, "adv-1"),
+            (SnapchatAds, "8b1e2c3d4f5a4b6c9d7e0f1a2b3c4d5e"),
+            (SnapchatAds, "not-a-uuid"),
+            (Appsflyer, "id"),
+            (Appsflyer, "com..example"),
+            (Appsflyer, "example"),
+        ] {
+            let error = kind.parse_account_id(bad).unwrap_err();
+            assert_eq!(error.field, "external_id", "{kind} {bad}");
+            assert!(error.message.contains(bad), "{}", error.message);
         }
     }
 

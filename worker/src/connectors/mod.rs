@@ -131,10 +131,10 @@ pub async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, Conn
 pub fn refresh_margin(connector: ConnectorKind) -> std::time::Duration {
     match connector {
         ConnectorKind::MetaAds => meta_ads::REFRESH_MARGIN,
-        ConnectorKind::GoogleAds
-        | ConnectorKind::TiktokAds
-        | ConnectorKind::SnapchatAds
-        | ConnectorKind::Appsflyer => std::time::Duration::from_secs(300),
+        ConnectorKind::GoogleAds => google_ads::REFRESH_MARGIN,
+        ConnectorKind::TiktokAds => tiktok_ads::REFRESH_MARGIN,
+        ConnectorKind::SnapchatAds => snapchat_ads::REFRESH_MARGIN,
+        ConnectorKind::Appsflyer => appsflyer::REFRESH_MARGIN,
     }
 }
 

@@ -2,6 +2,7 @@
 //! single requests, the shared rate budgets taken before each request, the connection's tokens,
 //! and a count of the calls made.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use shared::db::rate_budgets::Bucket;
 use shared::domain::ConnectorKind;
 
 use crate::budget::{BudgetError, Budgets};
-use crate::tokens::TokenSource;
+use crate::tokens::{TokenError, TokenSource};
 
 /// How often a single request is tried when the network or a gateway fails.
 const TRIES: usize = 3;
@@ -118,6 +119,30 @@ impl Platform {
             Ok(response) | Err(Retry::Gateway(response)) => Ok(response),
             Err(Retry::Again(error)) => Err(error),
             Err(Retry::Stop(error)) => Err(HttpError::Budget(error)),
+        }
+    }
+
+    /// Runs `call` with the connection's access token (refreshed first if it expires soon). If
+    /// it fails with an error `expired` recognises as the platform refusing the token as
+    /// expired, the token is refreshed once (or the one another job refreshed meanwhile is
+    /// taken) and `call` runs again; a second refusal is the caller's error.
+    pub async fn with_fresh_token<T, E, Fut>(
+        &self,
+        expired: impl Fn(&E) -> bool,
+        call: impl Fn(String) -> Fut,
+    ) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: From<TokenError>,
+    {
+        let token = self.tokens.access_token().await?;
+        match call(token.clone()).await {
+            Err(error) if expired(&error) => {
+                tracing::info!(connector = %self.connector, "the platform refused the access token as expired; refreshing it once");
+                let token = self.tokens.refresh_rejected(&token).await?;
+                call(token).await
+            }
+            outcome => outcome,
         }
     }
 

@@ -113,10 +113,47 @@ async fn a_throttled_job_snoozes_until_the_platforms_reset_without_spending_an_a
 }
 
 #[tokio::test]
-async fn an_expired_token_fails_the_job_and_pauses_the_connections_syncs() {
+async fn an_expired_token_is_exchanged_once_and_the_request_retried() {
     // Arrange
     let (world, fixture) = setup(&[]).await;
     world.sandbox.add_fault(meta_fault(FaultKind::ExpiredToken));
+    let id = enqueue(&world, &fixture).await;
+
+    // Act
+    let outcome = world.worker().execute_one(id).await.unwrap();
+
+    // Assert
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+    let exchanges = world
+        .sandbox
+        .requests_for(Connector::MetaAds)
+        .into_iter()
+        .filter(|request| request.route.as_deref() == Some("/v{version}/oauth/access_token"))
+        .count();
+    assert_eq!(exchanges, 1);
+    let client = world.pool.get().await.unwrap();
+    let stored = connections::read_tokens(
+        &client,
+        &world.keys,
+        fixture.tenant.id,
+        fixture.connection.id,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_ne!(stored.tokens.access_token, "sandbox-token");
+    assert!(
+        stored
+            .expires_at
+            .is_some_and(|at| at > Utc::now() + chrono::Duration::days(59))
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_fails_the_job_and_pauses_the_connections_syncs() {
+    // Arrange
+    let (world, fixture) = setup(&[]).await;
+    world.sandbox.add_fault(meta_fault(FaultKind::RevokedToken));
     let id = enqueue(&world, &fixture).await;
 
     // Act
@@ -127,8 +164,18 @@ async fn an_expired_token_fails_the_job_and_pauses_the_connections_syncs() {
     let job = job(&world, id).await;
     assert_eq!(job.state, JobState::Failed);
     assert!(
-        job.error_message.as_deref().unwrap().contains("190/463"),
+        job.error_message
+            .as_deref()
+            .unwrap()
+            .contains("refused to refresh the connection's token"),
         "{job:?}"
+    );
+    assert!(
+        !job.error_message
+            .as_deref()
+            .unwrap()
+            .contains("sandbox-token"),
+        "no token in errors"
     );
     let client = world.pool.get().await.unwrap();
     let connection = connections::get(&client, fixture.tenant.id, fixture.connection.id)

@@ -267,37 +267,50 @@ async fn fetch<T: DeserializeOwned>(
     }
     let app = platform.app_bucket();
     let account = platform.account_bucket(account_id);
-    let token = platform.tokens.access_token().await?;
-    let response = platform
-        .send(&[app.clone(), account.clone()], || {
-            platform.client.get(&url).query(&query).bearer_auth(&token)
+    let body = platform
+        .with_fresh_token(is_token_refusal, |token| {
+            let (app, account, query, url) = (&app, &account, &query, &url);
+            async move {
+                let response = platform
+                    .send(&[app.clone(), account.clone()], || {
+                        platform.client.get(url).query(query).bearer_auth(&token)
+                    })
+                    .await?;
+                let status = response.status().as_u16();
+                let usage = wire::Usage::from_headers(response.headers(), Utc::now());
+                if let Some(percent) = usage.account_percent {
+                    platform.report_usage(account, percent).await;
+                }
+                if let Some(percent) = usage.app_percent {
+                    platform.report_usage(app, percent).await;
+                }
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|error| MetaError::Http(HttpError::Transport(error.without_url())))?;
+                if status != 200 {
+                    let error = api_error(status, &body, usage.regain_at, account_id);
+                    if let MetaError::Api { error: api, .. } = &error
+                        && is_throttle(api.code)
+                    {
+                        let until = usage
+                            .regain_at
+                            .unwrap_or_else(|| Utc::now() + DEFAULT_THROTTLE_WAIT);
+                        platform.block(account, until).await;
+                    }
+                    return Err(error);
+                }
+                Ok(body)
+            }
         })
         .await?;
-    let status = response.status().as_u16();
-    let usage = wire::Usage::from_headers(response.headers(), Utc::now());
-    if let Some(percent) = usage.account_percent {
-        platform.report_usage(&account, percent).await;
-    }
-    if let Some(percent) = usage.app_percent {
-        platform.report_usage(&app, percent).await;
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|error| MetaError::Http(HttpError::Transport(error.without_url())))?;
-    if status != 200 {
-        let error = api_error(status, &body, usage.regain_at, account_id);
-        if let MetaError::Api { error: api, .. } = &error
-            && is_throttle(api.code)
-        {
-            let until = usage
-                .regain_at
-                .unwrap_or_else(|| Utc::now() + DEFAULT_THROTTLE_WAIT);
-            platform.block(&account, until).await;
-        }
-        return Err(error);
-    }
     parse(&body, edge, page)
+}
+
+/// Meta refused the access token (code 190): worth one re-exchange, which fails for a token
+/// that is really dead.
+fn is_token_refusal(error: &MetaError) -> bool {
+    matches!(error, MetaError::Api { error, .. } if error.code == 190)
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8], what: &'static str, page: u32) -> Result<T, MetaError> {

@@ -11,6 +11,9 @@ use super::{AccountInfo, ReportRequest};
 use crate::rows::Row;
 use crate::tokens::RefreshFn;
 
+/// Refresh the access token when it expires within this.
+pub const REFRESH_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppsflyerError {
     #[error("appsflyer is not available yet")]

@@ -1,0 +1,98 @@
+//! `GET /v{N}.0/oauth/access_token?grant_type=fb_exchange_token&client_id=…&client_secret=…&fb_exchange_token=…`:
+//! exchanges a still-valid token for a long-lived one (about 60 days). Meta has no refresh
+//! grant: an expired or invalidated token cannot be exchanged (code 190), and the user must log
+//! in again.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::errors::{CONTENT_TYPE, MetaError};
+use super::{LATEST_VERSION, OLDEST_VERSION, parse_version};
+use crate::connector::Connector;
+use crate::requests::Handled;
+use crate::state::Sandbox;
+use crate::tokens::TokenStatus;
+use crate::wire;
+
+/// The templated route, as recorded in the request log.
+pub(crate) const ROUTE: &str = "/v{version}/oauth/access_token";
+
+/// How long an exchanged token lives (Meta answers `expires_in` ≈ 5,184,000 s).
+pub(crate) const LONG_LIVED: Duration = Duration::from_secs(60 * 24 * 3600);
+
+/// The handler.
+pub(crate) async fn handler(
+    State(sandbox): State<Sandbox>,
+    Path(version): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let params = query.map(|Query(params)| params).unwrap_or_default();
+    let response = match exchange(&sandbox, &version, &params) {
+        Ok(body) => wire::json_with_type(StatusCode::OK, &body, CONTENT_TYPE),
+        Err(error) => error.into_response(&sandbox),
+    };
+    Handled {
+        connector: Connector::MetaAds,
+        route: ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
+}
+
+fn exchange(
+    sandbox: &Sandbox,
+    version: &str,
+    params: &[(String, String)],
+) -> Result<serde_json::Value, MetaError> {
+    match parse_version(version) {
+        Some((major, 0)) if (OLDEST_VERSION..=LATEST_VERSION).contains(&major) => {}
+        _ => {
+            return Err(MetaError::deprecated_version(&format!(
+                "v{LATEST_VERSION}.0"
+            )));
+        }
+    }
+    let param = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(key, value)| key == name && !value.is_empty())
+            .map(|(_, value)| value.as_str())
+    };
+    for required in [
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "fb_exchange_token",
+    ] {
+        if param(required).is_none() {
+            return Err(MetaError::invalid_parameter(format!(
+                "Missing parameter: {required}"
+            )));
+        }
+    }
+    if param("grant_type") != Some("fb_exchange_token") {
+        return Err(MetaError::invalid_parameter(
+            "Unsupported grant_type: use fb_exchange_token",
+        ));
+    }
+    let token = param("fb_exchange_token").unwrap_or_default();
+    match sandbox.token_status(Connector::MetaAds, token) {
+        TokenStatus::Valid => {}
+        TokenStatus::Expired => return Err(MetaError::expired_token(sandbox.now())),
+        TokenStatus::Revoked => return Err(MetaError::revoked_token()),
+    }
+    let issued = sandbox
+        .exchange_token(Connector::MetaAds, token, Some(LONG_LIVED))
+        .map_err(|_| MetaError::revoked_token())?;
+    Ok(json!({
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+    }))
+}
