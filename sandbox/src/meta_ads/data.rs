@@ -30,7 +30,18 @@ use crate::state::AccountTimeZone;
 pub const RESTATEMENT_HORIZON_DAYS: u32 = 28;
 
 /// An ad account that exists but has no campaigns, hence no entities and no insights rows.
-pub const EMPTY_ACCOUNT_ID: &str = "4040404040";
+pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
+
+/// The ad accounts every sandbox login reaches (`/me/adaccounts`) by default.
+pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
+
+/// The accounts of [`REACHABLE_ACCOUNT_IDS`].
+pub fn reachable_accounts() -> Vec<AccountFacts> {
+    REACHABLE_ACCOUNT_IDS
+        .iter()
+        .filter_map(|id| account(id))
+        .collect()
+}
 
 /// The aggregation level of an insights report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

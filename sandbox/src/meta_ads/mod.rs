@@ -50,9 +50,10 @@ use axum::routing::{any, get};
 pub use breakdowns::{AGES, Breakdown, GENDERS, PLACEMENTS, is_allowed_combination};
 pub use data::{
     AccountFacts, AdFacts, AdSetFacts, Budget, CampaignFacts, CampaignStart, CreativeFacts,
-    Currency, EMPTY_ACCOUNT_ID, Level, Metrics, RESTATEMENT_HORIZON_DAYS, RowsQuery, Status,
-    TIME_ZONES, TimeIncrement, TruthRow, account, ad_day_metrics, insights_truth,
-    insights_truth_for, insights_truth_with, is_valid_account_id,
+    Currency, EMPTY_ACCOUNT_ID, Level, Metrics, REACHABLE_ACCOUNT_IDS, RESTATEMENT_HORIZON_DAYS,
+    RowsQuery, Status, TIME_ZONES, TimeIncrement, TruthRow, account, ad_day_metrics,
+    insights_truth, insights_truth_for, insights_truth_with, is_valid_account_id,
+    reachable_accounts,
 };
 pub use entities::{EntityKind, EntityRow, entities_truth};
 
@@ -95,8 +96,8 @@ pub struct MetaAdsConfig {
     /// Started`, the second `Job Started`, later ones `Job Running` with a growing percentage).
     /// 0 completes runs at once. Default 3.
     pub report_run_polls: u32,
-    /// The ad accounts `/me/adaccounts` lists for every token, in order. Default: 1001 to 1005
-    /// and [`EMPTY_ACCOUNT_ID`].
+    /// The ad accounts `/me/adaccounts` lists for every token, in order. Default:
+    /// [`REACHABLE_ACCOUNT_IDS`] (1001, 1002, 1100 and [`EMPTY_ACCOUNT_ID`]).
     pub me_accounts: Vec<String>,
 }
 
@@ -108,9 +109,10 @@ impl Default for MetaAdsConfig {
             calls_per_hour_per_app: 100_000,
             max_sync_rows: 10_000,
             report_run_polls: 3,
-            me_accounts: ["1001", "1002", "1003", "1004", "1005", EMPTY_ACCOUNT_ID]
-                .map(str::to_owned)
-                .to_vec(),
+            me_accounts: REACHABLE_ACCOUNT_IDS
+                .iter()
+                .map(|id| (*id).to_owned())
+                .collect(),
         }
     }
 }
