@@ -22,7 +22,8 @@
 //! whose first row has a field that breaks the format: a metric such as `"spend": "12,34x"` on an
 //! insights page, a budget on an entity page, the percentage of a report run), `slow`. On a
 //! report run poll, `server_error` makes the run end `Job Failed` and `reduce_data` makes it end
-//! `Job Skipped` (Meta reports the failures of its async backend in the run, not on the poll).
+//! `Job Skipped` (Meta reports the failures of its async backend in the run, not on the poll); a
+//! `malformed` fault on a run's creation breaks the first page of its results.
 
 mod ad_account;
 mod breakdowns;

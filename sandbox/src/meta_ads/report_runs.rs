@@ -8,7 +8,8 @@
 //! Started`, later ones `Job Running` with a growing `async_percent_completion`, and the N-th
 //! `Job Completed` (100 %). A `server_error` fault on a poll ends the run `Job Failed` (with the
 //! v25+ error fields `error_code` -2 / `error_subcode` 2490547 from version 25 on), a
-//! `reduce_data` fault ends it `Job Skipped`; a failed or skipped run stays so. The rows are
+//! `reduce_data` fault ends it `Job Skipped`; a failed or skipped run stays so. A `malformed`
+//! fault on the creation breaks the run's first page of results (on a poll, its percentage). The rows are
 //! computed as of the run's creation (the account's today then), without the synchronous row
 //! budget.
 
@@ -58,6 +59,8 @@ struct ReportRun {
     polls_needed: u32,
     polls: u32,
     outcome: Outcome,
+    /// A malformed fault fired on the creation: the first page of results is broken.
+    malformed: bool,
 }
 
 impl ReportRun {
@@ -146,6 +149,7 @@ impl RunRegistry {
         query: InsightsQuery,
         polls_needed: u32,
         now: DateTime<Utc>,
+        malformed: bool,
     ) -> String {
         let mut runs = lock(&self.inner);
         runs.created += 1;
@@ -165,6 +169,7 @@ impl RunRegistry {
                 polls_needed,
                 polls: 0,
                 outcome,
+                malformed,
             },
         );
         id
@@ -215,7 +220,7 @@ async fn enter<'a>(
 /// `POST /v{N}/act_{id}/insights`: validates the parameters and starts a run.
 pub(crate) async fn create_handler(request: Request<'_>) -> Response {
     let sandbox = request.sandbox;
-    let (prelude, _call, account) = match enter(&request, insights::ROUTE, false).await {
+    let (prelude, call, account) = match enter(&request, insights::ROUTE, false).await {
         Ok(entered) => entered,
         Err(response) => return response,
     };
@@ -228,6 +233,7 @@ pub(crate) async fn create_handler(request: Request<'_>) -> Response {
                 query,
                 state.config.report_run_polls,
                 sandbox.now(),
+                call.fault == Some(FaultKind::Malformed),
             );
             wire::json_with_type(
                 StatusCode::OK,
@@ -294,7 +300,7 @@ pub(crate) async fn results_handler(request: Request<'_>) -> Response {
             fingerprint,
             request.params,
             &insights::next_base(&request),
-            call.fault == Some(FaultKind::Malformed),
+            call.fault == Some(FaultKind::Malformed) || (run.malformed && window.offset == 0),
         )
     })();
     let response = match result {
@@ -316,7 +322,7 @@ mod tests {
     fn runs_progress_by_polls_and_stay_completed() {
         let registry = RunRegistry::default();
         let now: DateTime<Utc> = "2025-06-30T12:00:00Z".parse().unwrap();
-        let id = registry.create("7", query(), 4, now);
+        let id = registry.create("7", query(), 4, now, false);
         assert_eq!(registry.account_of(&id).as_deref(), Some("7"));
         let seen: Vec<(&str, u32)> = (0..6)
             .map(|_| {
@@ -342,7 +348,7 @@ mod tests {
     fn faults_end_runs_failed_or_skipped_for_good() {
         let registry = RunRegistry::default();
         let now: DateTime<Utc> = "2025-06-30T12:00:00Z".parse().unwrap();
-        let failed = registry.create("7", query(), 3, now);
+        let failed = registry.create("7", query(), 3, now, false);
         registry.poll(&failed, None, now);
         let run = registry
             .poll(&failed, Some(FaultKind::ServerError), now)
@@ -356,13 +362,13 @@ mod tests {
         assert!(rendered.contains("error_code"));
         assert!(!run.render(24, false).contains("error_code"));
 
-        let skipped = registry.create("7", query(), 3, now);
+        let skipped = registry.create("7", query(), 3, now, false);
         let run = registry
             .poll(&skipped, Some(FaultKind::ReduceData), now)
             .unwrap();
         assert_eq!(run.status(), "Job Skipped");
 
-        let instant = registry.create("7", query(), 0, now);
+        let instant = registry.create("7", query(), 0, now, false);
         assert_eq!(registry.get(&instant).unwrap().status(), "Job Completed");
     }
 }

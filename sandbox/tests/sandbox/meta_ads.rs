@@ -639,6 +639,25 @@ async fn a_malformed_fault_breaks_one_named_field_of_a_200_page() {
     let records = sandbox.sandbox.requests();
     assert_eq!(records.last().unwrap().fault, Some(FaultKind::Malformed));
 
+    // On a report run's creation, the fault breaks the first page of its results.
+    sandbox
+        .sandbox
+        .add_fault(Fault::new(Connector::MetaAds, FaultKind::Malformed));
+    let created = sandbox.create_run("4242", &params).await;
+    let id = created.body["report_run_id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        sandbox.graph(&format!("/{id}"), &[]).await;
+    }
+    let first_page = sandbox.graph(&format!("/{id}/insights"), &[]).await;
+    assert_eq!(first_page.rows()[0]["spend"], "12,34x");
+    let second_page = sandbox
+        .graph(
+            &format!("/{id}/insights"),
+            &[("after", first_page.after_cursor().unwrap())],
+        )
+        .await;
+    assert_ne!(second_page.rows()[0]["spend"], "12,34x");
+
     let facts = meta_ads::account("4242").unwrap();
     let budgeted = meta_ads::entities_truth("4242", EntityKind::Campaign, date("2025-06-30"))
         .into_iter()
