@@ -1,5 +1,5 @@
 //! Sandbox-only TikTok routes under `/_sandbox/tiktok_ads`: an advertiser's facts, the report
-//! rows and entities a sync should have produced, the advertisers a token reaches, and the
+//! rows and entities a sync should have produced, the advertisers every token reaches, and the
 //! app's current rate-limit usage, for demo scripts and tests that talk to the sandbox over HTTP.
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub(super) fn router() -> Router<Sandbox> {
         .route("/advertisers/{advertiser_id}", get(advertiser))
         .route("/advertisers/{advertiser_id}/truth", get(truth))
         .route("/advertisers/{advertiser_id}/entities", get(entities))
-        .route("/tokens/{token}/advertisers", get(token_advertisers))
+        .route("/reachable", get(reachable))
         .route("/usage", get(usage))
 }
 
@@ -46,6 +46,8 @@ struct CampaignView {
     operation_status: &'static str,
     start_date: NaiveDate,
     end_date: Option<NaiveDate>,
+    /// `[cycle_days, on_days]` for a flighted campaign.
+    flight: Option<(u32, u32)>,
     adgroups: Vec<AdGroupView>,
 }
 
@@ -82,8 +84,9 @@ fn view(advertiser: &AdvertiserFacts, today: NaiveDate) -> AdvertiserView {
                 } else {
                     "DISABLE"
                 },
-                start_date: campaign.start.date(today),
-                end_date: campaign.end.map(|end| end.date(today)),
+                start_date: campaign.schedule.start,
+                end_date: campaign.schedule.end,
+                flight: campaign.schedule.flight,
                 adgroups: campaign
                     .adgroups
                     .iter()
@@ -215,8 +218,13 @@ async fn entities(
     }
 }
 
-async fn token_advertisers(Path(token): Path<String>) -> Response {
-    wire::json(StatusCode::OK, &data::advertisers_for_token(&token))
+/// The advertisers every token reaches, with today's date in each one's time zone.
+async fn reachable(State(sandbox): State<Sandbox>) -> Response {
+    let views: Vec<AdvertiserView> = data::reachable_advertisers()
+        .iter()
+        .map(|advertiser| view(advertiser, sandbox.today_for(advertiser)))
+        .collect();
+    wire::json(StatusCode::OK, &views)
 }
 
 async fn usage(State(sandbox): State<Sandbox>) -> Response {

@@ -354,25 +354,28 @@ impl Budget {
     }
 }
 
-/// A date relative to the advertiser's today, or fixed.
+/// When a campaign delivers: from `start`, until `end` if it was switched off, and, for a
+/// flighted campaign, only on the "on" days of a repeating cycle. Every date is fixed, so the
+/// delivery of a past day never changes as the clock moves (only its conversions settle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DaySpec {
-    /// A fixed date, long ago.
-    On(NaiveDate),
-    /// This many days before the advertiser's today; with a running clock it moves forward one
-    /// day per day, so recent windows always contain such a date.
-    DaysBeforeToday(u32),
+pub struct Schedule {
+    /// First day with delivery.
+    pub start: NaiveDate,
+    /// Last day with delivery, for a campaign that was switched off.
+    pub end: Option<NaiveDate>,
+    /// `(cycle_days, on_days)`: delivers on the first `on_days` of every `cycle_days`-day cycle
+    /// (counted from 0001-01-01), so every few weeks contain days with and without delivery.
+    pub flight: Option<(u32, u32)>,
 }
 
-impl DaySpec {
-    /// The date, given the advertiser's today.
-    pub fn date(self, today: NaiveDate) -> NaiveDate {
-        match self {
-            DaySpec::On(date) => date,
-            DaySpec::DaysBeforeToday(days) => today
-                .checked_sub_days(Days::new(u64::from(days)))
-                .unwrap_or(NaiveDate::MIN),
-        }
+impl Schedule {
+    /// Whether the campaign delivers on `date`.
+    pub fn delivers_on(&self, date: NaiveDate) -> bool {
+        date >= self.start
+            && self.end.is_none_or(|end| date <= end)
+            && self.flight.is_none_or(|(cycle, on)| {
+                day_number(date) % u64::from(cycle.max(1)) < u64::from(on)
+            })
     }
 }
 
@@ -414,10 +417,8 @@ pub struct CampaignFacts {
     pub budget: Budget,
     /// `operation_status` ENABLE (true) or DISABLE (false).
     pub enabled: bool,
-    /// First day with delivery.
-    pub start: DaySpec,
-    /// Last day with delivery (disabled campaigns stopped on it).
-    pub end: Option<DaySpec>,
+    /// When it delivers.
+    pub schedule: Schedule,
     /// When the campaign was created (`create_time`, advertiser time).
     pub create_time: String,
     /// The ad groups, in ascending id order.
@@ -425,9 +426,9 @@ pub struct CampaignFacts {
 }
 
 impl CampaignFacts {
-    /// Whether the campaign delivers on `date`, given the advertiser's today.
-    pub fn delivers_on(&self, date: NaiveDate, today: NaiveDate) -> bool {
-        date >= self.start.date(today) && self.end.is_none_or(|end| date <= end.date(today))
+    /// Whether the campaign delivers on `date`.
+    pub fn delivers_on(&self, date: NaiveDate) -> bool {
+        self.schedule.delivers_on(date)
     }
 }
 
@@ -605,8 +606,9 @@ fn campaign(
     c: u64,
 ) -> CampaignFacts {
     let theme = cs.with_u64(1).pick(CAMPAIGN_THEMES).unwrap_or("Campaign");
-    // The first campaign is old and converting, the second recent and without conversion
-    // tracking, so every advertiser has both kinds; the rest are drawn.
+    // The first campaign is always on and converting; the second is flighted (two or three weeks
+    // on, one or two off) without conversion tracking, so every advertiser has both kinds and
+    // every few weeks have gaps; the rest are drawn.
     let objective = match c {
         1 => Objective::WebConversions,
         2 => Objective::Traffic,
@@ -615,24 +617,22 @@ fn campaign(
             .pick(Objective::ALL)
             .unwrap_or(Objective::Traffic),
     };
-    let recent = match c {
-        1 => false,
-        2 => true,
-        _ => cs.with_u64(3).below(2) == 0,
-    };
-    let start = if recent {
-        DaySpec::DaysBeforeToday(u32::try_from(cs.with_u64(4).between(3, 40)).unwrap_or(20))
-    } else {
-        DaySpec::On(
-            epoch()
-                .checked_add_days(Days::new(cs.with_u64(5).below(700)))
-                .unwrap_or(epoch()),
+    let start = epoch()
+        .checked_add_days(Days::new(cs.with_u64(5).below(600)))
+        .unwrap_or(epoch());
+    let flight = (c == 2 || cs.with_u64(3).below(3) == 0).then(|| {
+        let on = u32::try_from(cs.with_u64(4).between(14, 21)).unwrap_or(14);
+        (
+            on + u32::try_from(cs.with_u64(14).between(7, 14)).unwrap_or(7),
+            on,
         )
-    };
-    // Some old campaigns were switched off a little while ago and stopped delivering.
-    let enabled = recent || c == 1 || cs.with_u64(6).below(4) != 0;
+    });
+    // Some campaigns were switched off a while after they started and stopped delivering.
+    let enabled = c <= 2 || cs.with_u64(6).below(4) != 0;
     let end = (!enabled).then(|| {
-        DaySpec::DaysBeforeToday(u32::try_from(cs.with_u64(7).between(2, 20)).unwrap_or(5))
+        start
+            .checked_add_days(Days::new(cs.with_u64(7).between(60, 400)))
+            .unwrap_or(start)
     });
     let budget = match c {
         1 => Budget::Daily(budget_minor(currency, cs.with_u64(8), 1)),
@@ -643,10 +643,7 @@ fn campaign(
             _ => Budget::Infinite,
         },
     };
-    let created = match start {
-        DaySpec::On(date) => date,
-        DaySpec::DaysBeforeToday(_) => epoch(),
-    };
+    let created = start;
     let create_time = format!(
         "{} {:02}:{:02}:{:02}",
         created.checked_sub_days(Days::new(1)).unwrap_or(created),
@@ -699,8 +696,7 @@ fn campaign(
         objective,
         budget,
         enabled,
-        start,
-        end,
+        schedule: Schedule { start, end, flight },
         create_time,
         adgroups,
     }
@@ -745,21 +741,22 @@ fn ad(advertiser_id: &str, ds: Seed, id: u64, (c, a, d): (u64, u64, u64)) -> AdF
     }
 }
 
-/// The advertisers an access token reaches: two to four, fixed by the token. Tokens the
-/// sandbox never issued reach advertisers too (any string is a valid token).
-pub fn advertisers_for_token(token: &str) -> Vec<String> {
-    let seed = Seed::new("tiktok_ads/token").with_str(token);
-    let count = seed.with_u64(0).between(2, 4);
-    let mut ids: Vec<String> = (1..=count)
-        .map(|i| {
-            // Advertiser ids start with 7 and have 19 digits; never the no-delivery one.
-            (7_000_000_000_000_000_001 + seed.with_u64(i).below(999_999_999_999_999_998))
-                .to_string()
-        })
-        .collect();
-    ids.sort();
-    ids.dedup();
-    ids
+/// The advertisers every access token reaches (`oauth2/advertiser/get/`, and the
+/// `advertiser_ids` of a token exchange): an Australian-dollar account in Singapore time with a
+/// non-ASCII name and a switched-off campaign, a yen account in Berlin time, and a euro account.
+/// Reports and entities can be read for any advertiser id, reachable or not.
+pub const REACHABLE_ADVERTISER_IDS: &[&str] = &[
+    "7100000000000000001",
+    "7100000000000000003",
+    "7100000000000000007",
+];
+
+/// The facts of [`REACHABLE_ADVERTISER_IDS`].
+pub fn reachable_advertisers() -> Vec<AdvertiserFacts> {
+    REACHABLE_ADVERTISER_IDS
+        .iter()
+        .filter_map(|id| advertiser(id))
+        .collect()
 }
 
 /// Additive delivery metrics of one ad-day (or one segment of it); money in minor units.
@@ -1080,7 +1077,7 @@ pub(crate) fn rows(
         for entity in &entities {
             let mut cells: BTreeMap<Segment, Metrics> = BTreeMap::new();
             for (campaign, ad) in &entity.ads {
-                if !campaign.delivers_on(date, today) {
+                if !campaign.delivers_on(date) {
                     continue;
                 }
                 let Some(metrics) = ad_day_metrics(
@@ -1447,7 +1444,7 @@ mod tests {
             assert!(
                 rows.iter()
                     .filter(|row| row.campaign_id.as_deref() == Some(campaign.id.as_str()))
-                    .all(|row| campaign.delivers_on(row.date, today))
+                    .all(|row| campaign.delivers_on(row.date))
             );
         }
     }
@@ -1472,11 +1469,13 @@ mod tests {
     }
 
     #[test]
-    fn tokens_reach_a_fixed_set_of_advertisers() {
-        let ids = advertisers_for_token("abc");
-        assert_eq!(ids, advertisers_for_token("abc"));
-        assert!((1..=4).contains(&ids.len()));
-        assert!(ids.iter().all(|id| id.len() == 19 && id.starts_with('7')));
-        assert!(!ids.iter().any(|id| id == NO_DELIVERY_ADVERTISER_ID));
+    fn the_reachable_advertisers_differ_in_currency_and_time_zone() {
+        let reachable = reachable_advertisers();
+        assert_eq!(reachable.len(), REACHABLE_ADVERTISER_IDS.len());
+        let currencies: std::collections::HashSet<_> =
+            reachable.iter().map(|a| a.currency).collect();
+        assert_eq!(currencies.len(), reachable.len());
+        assert!(reachable.iter().all(|a| a.time_zone != Tz::UTC));
+        assert!(reachable.iter().any(|a| !a.name.is_ascii()));
     }
 }

@@ -37,10 +37,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use data::{
-    AdFacts, AdGroupFacts, AdvertiserFacts, Breakdown, Budget, CampaignFacts, Currency, DaySpec,
-    EntityTruth, Level, Metrics, NO_DELIVERY_ADVERTISER_ID, Objective, RESTATEMENT_HORIZON_DAYS,
-    TIME_ZONES, TruthRow, ad_day_metrics, advertiser, advertisers_for_token, entities_truth,
-    is_valid_account_id, report_truth,
+    AdFacts, AdGroupFacts, AdvertiserFacts, Breakdown, Budget, CampaignFacts, Currency,
+    EntityTruth, Level, Metrics, NO_DELIVERY_ADVERTISER_ID, Objective, REACHABLE_ADVERTISER_IDS,
+    RESTATEMENT_HORIZON_DAYS, TIME_ZONES, TruthRow, ad_day_metrics, advertiser, entities_truth,
+    is_valid_account_id, reachable_advertisers, report_truth,
 };
 
 use crate::connector::Connector;
@@ -182,8 +182,6 @@ impl From<TiktokError> for Rejection {
 /// A request that passed the common checks.
 #[derive(Debug)]
 pub(crate) struct Call {
-    /// The access token presented.
-    pub(crate) token: String,
     /// A `malformed` fault fired: the endpoint must break its answer in one named field.
     pub(crate) malformed: bool,
 }
@@ -250,7 +248,7 @@ impl Prelude {
             TokenStatus::Revoked => return Err(TiktokError::token_invalid().into()),
         }
         self.admit(sandbox)?;
-        Ok(Call { token, malformed })
+        Ok(Call { malformed })
     }
 
     /// Counts the call against the app's per-second and per-minute limits and the advertiser's

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::data::advertisers_for_token;
+use super::data::REACHABLE_ADVERTISER_IDS;
 use super::errors::{self, TiktokError};
 use crate::connector::Connector;
 use crate::requests::Handled;
@@ -64,7 +64,7 @@ fn exchange(sandbox: &Sandbox, body: &[u8]) -> Result<Value, TiktokError> {
     let issued = sandbox.issue_tokens(Connector::TiktokAds, None, false);
     Ok(json!({
         "access_token": issued.access_token,
-        "advertiser_ids": advertisers_for_token(&issued.access_token),
+        "advertiser_ids": REACHABLE_ADVERTISER_IDS,
         "scope": SCOPE,
     }))
 }

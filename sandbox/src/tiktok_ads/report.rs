@@ -404,10 +404,15 @@ fn page(
     json!({ "list": list, "page_info": page_info })
 }
 
-/// A malformed answer: the first row's first numeric metric is not a number (a thousands
-/// separator), or, without such a metric, `page_info.total_page` is not a number.
+/// A malformed answer: the first row's `spend` (or, without it, its first numeric metric) is
+/// not a number (it has a thousands separator); without rows or numeric metrics,
+/// `page_info.total_page` is not a number.
 fn break_page(list: &mut [Value], page_info: &mut Value, query: &ReportQuery) {
-    let first_numeric = query.metrics.iter().find(|metric| metric.numeric());
+    let first_numeric = query
+        .metrics
+        .iter()
+        .find(|metric| **metric == Metric::Spend)
+        .or_else(|| query.metrics.iter().find(|metric| metric.numeric()));
     if let (Some(row), Some(metric)) = (list.first_mut(), first_numeric) {
         row["metrics"][metric.name()] = Value::String("1,265.80".to_owned());
     } else {

@@ -3,7 +3,8 @@
 //!
 //! Modules: `paging` (cursors and `paging.next`), `data` (determinism, dates, currencies, level
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
-//! headers and code 80000), `control` (request log, unknown routes, control API).
+//! headers and code 80000), `control` (request log, unknown routes, control API), and one module
+//! per platform beyond Meta (`tiktok_ads`).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -15,6 +16,7 @@ mod errors;
 mod faults;
 mod paging;
 mod throttling;
+mod tiktok_ads;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sandbox::meta_ads::{self, AccountFacts, TruthRow};
