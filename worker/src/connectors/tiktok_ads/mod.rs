@@ -22,7 +22,7 @@
 
 mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Days, Utc};
@@ -121,9 +121,9 @@ fn class_of_code(code: i64) -> ErrorClass {
         // for the advertiser (40106), no permission on the advertiser (40001): only the user
         // authorising again helps.
         40001 | 40102 | 40104 | 40105 | 40106 => ErrorClass::Auth,
-        // System and server-side processing errors, write conflicts, internal validation
-        // hiccups, tasks not ready, maintenance.
-        50000 | 50002 | 51305 | 40200 | 40201 | 40202 | 40700 | 60001 => {
+        // System errors (50000) and server-side processing errors (50002, the 51xxx family),
+        // write conflicts, internal validation hiccups, tasks not ready, maintenance.
+        50000 | 50002 | 51000..=51999 | 40200 | 40201 | 40202 | 40700 | 60001 => {
             ErrorClass::Transient { retry_after: None }
         }
         code if is_throttle(code) => ErrorClass::Transient {
@@ -176,8 +176,19 @@ async fn call<T: DeserializeOwned>(
         .chain(target.account.cloned())
         .collect();
     let endpoint = target.endpoint;
-    let body = platform
-        .with_fresh_token(is_token_expired, |token| {
+    // The token answer that sent the call to renewal, to report it if renewal is impossible.
+    let refused: Mutex<Option<(i64, String)>> = Mutex::new(None);
+    let remember_refusal = |error: &TiktokError| {
+        let is_refused = is_token_refused(error);
+        if let (true, TiktokError::Api { code, message, .. }) = (is_refused, error)
+            && let Ok(mut slot) = refused.lock()
+        {
+            *slot = Some((*code, message.clone()));
+        }
+        is_refused
+    };
+    let outcome = platform
+        .with_fresh_token(remember_refusal, |token| {
             let (url, buckets) = (&url, &buckets);
             async move {
                 let response = platform
@@ -222,15 +233,39 @@ async fn call<T: DeserializeOwned>(
                 })
             }
         })
-        .await?;
+        .await;
+    let body = match outcome {
+        Ok(body) => body,
+        // TikTok cannot renew tokens: its own refusal says more than "cannot refresh".
+        Err(TiktokError::Token(TokenError::NotRefreshable(platform_name))) => {
+            let refusal = refused.into_inner().ok().flatten();
+            return Err(match refusal {
+                Some((code, message)) => TiktokError::Api {
+                    endpoint,
+                    code,
+                    message,
+                },
+                None => TiktokError::Token(TokenError::NotRefreshable(platform_name)),
+            });
+        }
+        Err(error) => return Err(error),
+    };
     let envelope: Envelope<T> = parse(&body, endpoint, page)?;
     Ok(envelope.data)
 }
 
-/// TikTok refused the token as expired: worth the one renewal `with_fresh_token` tries, which
-/// for TikTok ends the job as needing authorisation.
-fn is_token_expired(error: &TiktokError) -> bool {
-    matches!(error, TiktokError::Api { code: 40102, .. })
+/// TikTok refused the token itself: expired (40102), missing (40104), invalid or revoked
+/// (40105), not valid for this advertiser (40106). Worth the one renewal `with_fresh_token`
+/// tries; TikTok has no refresher, so the job ends as needing authorisation, with TikTok's
+/// answer kept as the error (see [`call`]).
+fn is_token_refused(error: &TiktokError) -> bool {
+    matches!(
+        error,
+        TiktokError::Api {
+            code: 40102 | 40104 | 40105 | 40106,
+            ..
+        }
+    )
 }
 
 fn parse<T: DeserializeOwned>(
@@ -454,11 +489,29 @@ mod tests {
         for code in [40102, 40104, 40105, 40106, 40001] {
             assert_eq!(class_of_code(code), ErrorClass::Auth, "{code}");
         }
-        for code in [50000, 50002, 40200, 40201, 40202, 40700, 51305, 60001] {
+        for code in [
+            50000, 50002, 40200, 40201, 40202, 40700, 51000, 51305, 51999, 60001,
+        ] {
             assert_eq!(class_of_code(code).name(), "transient", "{code}");
         }
         for code in [40002, 40006, 40007, 40300, 12345] {
             assert_eq!(class_of_code(code), ErrorClass::Permanent, "{code}");
+        }
+    }
+
+    #[test]
+    fn token_refusals_try_the_renewal_and_end_as_auth() {
+        let api = |code| TiktokError::Api {
+            endpoint: "/report/integrated/get/",
+            code,
+            message: "Access token is incorrect or has been revoked.".into(),
+        };
+        for code in [40102, 40104, 40105, 40106] {
+            assert!(is_token_refused(&api(code)), "{code}");
+            assert_eq!(api(code).class(), ErrorClass::Auth, "{code}");
+        }
+        for code in [40001, 40002, 40100, 50000] {
+            assert!(!is_token_refused(&api(code)), "{code}");
         }
     }
 

@@ -4,10 +4,12 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use chrono::Utc;
 use rust_decimal::Decimal;
 use sandbox::tiktok_ads::{self, Breakdown as SandboxBreakdown, Level, TruthRow};
 use sandbox::{IssuedTokens, Sandbox};
 use shared::domain::{Breakdown, ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use worker::Outcome;
 use worker::connectors::AccountInfo;
 use worker::rows::Row;
 
@@ -224,3 +226,64 @@ fn truth_row(row: &TruthRow, report: &ReportSpec, currency_decimals: u32) -> Row
 }
 
 crate::conformance_suite!(TiktokAds);
+
+/// A performance report of `level` split by `breakdowns`, with every metric TikTok serves and
+/// two derived ones.
+fn report_of(level: &str, breakdowns: &[&str]) -> ReportSpec {
+    let metrics: Vec<String> = [
+        "impressions",
+        "clicks",
+        "spend",
+        "reach",
+        "conversions",
+        "cpc",
+        "cpa",
+    ]
+    .iter()
+    .map(|metric| metric.to_string())
+    .collect();
+    let breakdowns: Vec<String> = breakdowns.iter().map(|b| b.to_string()).collect();
+    ReportSpec::parse(
+        ConnectorKind::TiktokAds,
+        shared::domain::report::RawReport {
+            stream: None,
+            level,
+            metrics: &metrics,
+            breakdowns: &breakdowns,
+        },
+    )
+    .unwrap()
+}
+
+/// Beyond the suite's ad-group report by gender: `report` over the last 12 days, through the
+/// job path, stores exactly the truth, and there is some.
+async fn stores_the_truth_of(report: ReportSpec) {
+    // Arrange
+    let case = super::Case::start::<TiktokAds>(TiktokAds::account(), report, Utc::now(), &[]).await;
+    let window = DateWindow::ending_on(case.today(), 12);
+
+    // Act
+    let (_, outcome) = case.run(window).await;
+
+    // Assert
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+    let expected = case.expected::<TiktokAds>(window);
+    assert!(!expected.is_empty(), "the account delivers in the window");
+    super::assert_rows_eq(&case.stored().await, &expected, "stored rows");
+    case.assert_no_unknown_routes();
+}
+
+#[tokio::test]
+async fn an_advertiser_level_report_matches_the_truth() {
+    stores_the_truth_of(report_of("account", &[])).await;
+}
+
+#[tokio::test]
+async fn a_campaign_report_by_age_and_country_matches_the_truth() {
+    stores_the_truth_of(report_of("campaign", &["age", "country"])).await;
+}
+
+#[tokio::test]
+async fn an_ad_report_by_platform_matches_the_truth() {
+    stores_the_truth_of(report_of("ad", &["platform"])).await;
+}
