@@ -360,6 +360,17 @@ struct Cursor {
     done: bool,
 }
 
+/// Whether `page` (1-based) is the last to read: the last page TikTok announces, or an empty
+/// page whatever `total_page` says. A `total_page` beyond [`MAX_PAGES`] is not believed.
+fn is_last_page(page: u64, total_page: u64, empty: bool) -> Result<bool, String> {
+    if total_page > MAX_PAGES {
+        return Err(format!(
+            "data.page_info.total_page: {total_page} pages is more than the {MAX_PAGES} the connector follows"
+        ));
+    }
+    Ok(page >= total_page || empty)
+}
+
 /// Reads every page of the report (or entities stream), in order.
 pub(crate) fn report_pages(
     platform: Arc<Platform>,
@@ -406,13 +417,7 @@ pub(crate) fn report_pages(
                     (rows, body.page_info.total_page, body.list.is_empty())
                 }
             };
-            if total_page > MAX_PAGES {
-                return Err(malformed(format!(
-                    "data.page_info.total_page: {total_page} pages is more than the {MAX_PAGES} the connector follows"
-                )));
-            }
-            // Stop at the last page TikTok announces, and on an empty page whatever it says.
-            let done = page >= total_page || empty;
+            let done = is_last_page(page, total_page, empty).map_err(malformed)?;
             Ok(Some((rows, Cursor { page, done })))
         }
     })
@@ -497,6 +502,18 @@ mod tests {
         for code in [40002, 40006, 40007, 40300, 12345] {
             assert_eq!(class_of_code(code), ErrorClass::Permanent, "{code}");
         }
+    }
+
+    #[test]
+    fn paging_ends_at_total_page_or_an_empty_page_and_never_runs_away() {
+        assert_eq!(is_last_page(1, 3, false), Ok(false));
+        assert_eq!(is_last_page(3, 3, false), Ok(true));
+        // No data at all: TikTok says total_page 0.
+        assert_eq!(is_last_page(1, 0, true), Ok(true));
+        // Data shifted between pages: an empty page ends the read.
+        assert_eq!(is_last_page(2, 5, true), Ok(true));
+        let error = is_last_page(1, MAX_PAGES + 1, false).unwrap_err();
+        assert!(error.starts_with("data.page_info.total_page"), "{error}");
     }
 
     #[test]
