@@ -9,6 +9,7 @@
 //! under it) and asserts that the connector called no route the sandbox does not know.
 
 mod meta_ads;
+mod tiktok_ads;
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -48,7 +49,6 @@ pub(crate) enum TokenRenewal {
     /// as `route` (e.g. `/oauth2/token`).
     Renews { route: &'static str },
     /// Not at all: an expired token means the user must authorise again.
-    #[allow(dead_code)] // until the first such platform joins the suite
     Never,
 }
 
