@@ -57,6 +57,10 @@ macro_rules! destination_suite {
             $crate::destinations::values_round_trip_exactly::<$destination>().await;
         }
         #[tokio::test]
+        async fn a_new_field_adds_a_column_and_keeps_the_rows() {
+            $crate::destinations::a_new_field_adds_a_column_and_keeps_the_rows::<$destination>().await;
+        }
+        #[tokio::test]
         async fn entities_are_replaced_whole() {
             $crate::destinations::entities_are_replaced_whole::<$destination>().await;
         }
@@ -270,6 +274,42 @@ pub(crate) async fn values_round_trip_exactly<D: DestinationUnderTest>() {
 
     // Assert
     assert_eq!(case.read::<D>(&report).await, sorted(written));
+}
+
+pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationUnderTest>() {
+    // Arrange: five days written with the report's first fields.
+    let case = Case::start::<D>(&[]).await;
+    case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
+        .await
+        .unwrap();
+    let wider = ReportSpec::performance(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &["impressions", "spend", "clicks", "ctr", "reach"],
+    )
+    .unwrap();
+    let with_reach = |rows: Vec<Row>, reach: Option<Decimal>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|mut row| {
+                row.numbers.push(reach);
+                row
+            })
+            .collect()
+    };
+
+    // Act: the sync gains `reach`; the next job rewrites the last two days.
+    case.job(
+        &wider,
+        window(3, 4),
+        &[with_reach(rows(3..=4, 2), d("750"))],
+    )
+    .await
+    .unwrap();
+
+    // Assert: the older days keep their numbers, without reach.
+    let mut expected = with_reach(rows(0..=2, 1), None);
+    expected.extend(with_reach(rows(3..=4, 2), d("750")));
+    assert_eq!(case.read::<D>(&wider).await, sorted(expected));
 }
 
 pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
