@@ -30,7 +30,7 @@ pub const RESTATEMENT_DAYS: u32 = 28;
 /// An ad account with entities that never delivered: every stats query is empty.
 pub const NO_DELIVERY_ACCOUNT_ID: &str = "00000000-0000-4000-8000-000000000000";
 /// An ad account with more than 50 campaigns, ad squads and ads, so every entity list pages at
-/// `limit=50`.
+/// `limit=50`. All its campaigns but the first started recently (3 to 40 days before today).
 pub const LARGE_ACCOUNT_ID: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 /// An ad account that exists but that the sandbox user may not read: HTTP 403.
 pub const FORBIDDEN_ACCOUNT_ID: &str = "ffffffff-ffff-4fff-bfff-ffffffffffff";
@@ -399,10 +399,11 @@ fn campaign(account_id: &str, account: Seed, c: u64, currency: &str, large: bool
     let cs = account.with_u64(100 + c);
     let theme = cs.with_u64(1).pick(CAMPAIGN_THEMES).unwrap_or("Campaign");
     // The first campaign is always old and the second always recent, so every account has both.
+    // The large account is a fast-growing one: all its other campaigns are recent.
     let recent = match c {
         1 => false,
         2 => true,
-        _ => cs.with_u64(2).below(2) == 0,
+        _ => large || cs.with_u64(2).below(2) == 0,
     };
     let start = if recent {
         CampaignStart::DaysBeforeToday(u32::try_from(cs.with_u64(3).between(3, 40)).unwrap_or(20))
@@ -738,21 +739,19 @@ pub fn ad_day_metrics(
         * 1_000_000
         * day.with_u64(6).between(800, 1_200)
         / 1_000;
+    let purchases = restated(purchases, age_days, RESTATEMENT_DAYS);
     Some(Metrics {
         impressions,
         swipes,
         spend_micro,
-        conversion_purchases: restated(purchases, age_days, RESTATEMENT_DAYS),
-        conversion_purchases_value_micro: restated(
-            purchases * order_value_micro,
-            age_days,
-            RESTATEMENT_DAYS,
-        ),
+        conversion_purchases: purchases,
+        conversion_purchases_value_micro: purchases * order_value_micro,
     })
 }
 
 /// Splits an ad-day's metrics over the account's countries: each metric is shared by weight, the
-/// first country taking the rounding remainder, so the parts add up to the whole exactly.
+/// first country taking the rounding remainder, so the parts add up to the whole exactly; the
+/// purchase value is shared like the purchases.
 pub fn split_by_country(
     account: &AccountFacts,
     ad_id: &str,
@@ -785,7 +784,26 @@ pub fn split_by_country(
     let swipes = share(total.swipes);
     let spend = share(total.spend_micro);
     let purchases = share(total.conversion_purchases);
-    let value = share(total.conversion_purchases_value_micro);
+    // The value follows the purchases, so a country without purchases has no purchase value.
+    let value = {
+        let all: u64 = purchases.iter().sum();
+        let mut parts: Vec<u64> = purchases
+            .iter()
+            .map(|count| {
+                u64::try_from(
+                    u128::from(total.conversion_purchases_value_micro) * u128::from(*count)
+                        / u128::from(all.max(1)),
+                )
+                .unwrap_or(0)
+            })
+            .collect();
+        let given: u64 = parts.iter().sum();
+        let first = purchases.iter().position(|count| *count > 0).unwrap_or(0);
+        if let Some(part) = parts.get_mut(first) {
+            *part += total.conversion_purchases_value_micro - given;
+        }
+        parts
+    };
     account
         .countries
         .iter()
