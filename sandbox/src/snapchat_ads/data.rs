@@ -645,7 +645,9 @@ impl Default for Attribution {
 }
 
 /// Additive delivery metrics; money in micro-currency.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Metrics {
     /// Times an ad was shown.
     pub impressions: u64,

@@ -56,9 +56,6 @@ use errors::SnapError;
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "a UUID";
 
-/// The window Snapchat's per-second rate limits count over.
-const RATE_WINDOW: Duration = Duration::from_secs(1);
-
 /// Snapchat settings of a sandbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapchatAdsConfig {
@@ -66,6 +63,9 @@ pub struct SnapchatAdsConfig {
     pub calls_per_second_per_app: u32,
     /// Requests one access token may make per second before a 429.
     pub calls_per_second_per_token: u32,
+    /// The rolling window both limits count over: a second on Snapchat. Tests that must not
+    /// depend on how fast requests go widen it.
+    pub rate_window: Duration,
     /// How long issued access tokens live (Snapchat: 30 minutes).
     pub access_token_lifetime: Duration,
 }
@@ -75,6 +75,7 @@ impl Default for SnapchatAdsConfig {
         Self {
             calls_per_second_per_app: 20,
             calls_per_second_per_token: 10,
+            rate_window: Duration::from_secs(1),
             access_token_lifetime: Duration::from_secs(1800),
         }
     }
@@ -275,12 +276,12 @@ impl Prelude {
             Limit {
                 key: "app",
                 max_calls: state.config.calls_per_second_per_app,
-                window: RATE_WINDOW,
+                window: state.config.rate_window,
             },
             Limit {
                 key: &token_key,
                 max_calls: state.config.calls_per_second_per_token,
-                window: RATE_WINDOW,
+                window: state.config.rate_window,
             },
         ];
         state

@@ -3,7 +3,8 @@
 //!
 //! Modules: `paging` (cursors and `paging.next`), `data` (determinism, dates, currencies, level
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
-//! headers and code 80000), `control` (request log, unknown routes, control API).
+//! headers and code 80000), `control` (request log, unknown routes, control API), `snapchat_ads`
+//! (the Snapchat Marketing API module end to end).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -14,6 +15,7 @@ mod data;
 mod errors;
 mod faults;
 mod paging;
+mod snapchat_ads;
 mod throttling;
 
 use chrono::{DateTime, NaiveDate, Utc};

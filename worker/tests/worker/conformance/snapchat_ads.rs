@@ -239,3 +239,111 @@ fn truth_row(row: &TruthRow, report: &ReportSpec) -> Row {
 }
 
 crate::conformance_suite!(SnapchatAds);
+
+/// Snapchat-specific checks beyond the suite: other levels, time zones and DST changes.
+mod more {
+    use chrono::{DateTime, Utc};
+    use shared::domain::report::RawReport;
+    use worker::Outcome;
+
+    use super::super::{Case, assert_rows_eq};
+    use super::*;
+
+    fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
+        let metrics: Vec<String> = metrics.iter().map(|m| (*m).to_owned()).collect();
+        let breakdowns: Vec<String> = breakdowns.iter().map(|b| (*b).to_owned()).collect();
+        ReportSpec::parse(
+            ConnectorKind::SnapchatAds,
+            RawReport {
+                stream: None,
+                level,
+                metrics: &metrics,
+                breakdowns: &breakdowns,
+            },
+        )
+        .unwrap()
+    }
+
+    /// Runs `report` for `account` over `since..=until` with the sandbox frozen at `now`, and
+    /// compares the warehouse with the truth.
+    async fn matches_the_truth(
+        account: TestAccount,
+        report: ReportSpec,
+        now: &str,
+        since: &str,
+        until: &str,
+    ) {
+        // Arrange
+        let now: DateTime<Utc> = now.parse().unwrap();
+        let case = Case::start::<SnapchatAds>(account, report, now, SnapchatAds::SMALL_PAGES).await;
+        let window = DateWindow::new(since.parse().unwrap(), until.parse().unwrap()).unwrap();
+
+        // Act
+        let (_, outcome) = case.run(window).await;
+
+        // Assert
+        assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+        let expected = case.expected::<SnapchatAds>(window);
+        assert!(!expected.is_empty());
+        assert_rows_eq(&case.stored().await, &expected, "stored rows");
+        case.assert_no_unknown_routes();
+    }
+
+    #[tokio::test]
+    async fn ad_rows_by_country_across_a_spring_dst_change_are_dated_in_local_days() {
+        // London moved to summer time on 2025-03-30; the large account's ads list takes pages.
+        matches_the_truth(
+            SnapchatAds::account(),
+            report(
+                "ad",
+                &["impressions", "clicks", "spend", "conversions"],
+                &["country"],
+            ),
+            "2025-04-20T12:00:00Z",
+            "2025-03-20",
+            "2025-04-10",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_account_level_adds_up_its_campaigns_with_every_metric() {
+        // Los Angeles moved to summer time on 2025-03-09; its account stats only report spend
+        // without a breakdown, so the connector sums the campaign breakdown.
+        matches_the_truth(
+            test_account(snapchat_ads::KNOWN_ACCOUNTS[0].0),
+            report(
+                "account",
+                &[
+                    "impressions",
+                    "clicks",
+                    "spend",
+                    "conversions",
+                    "conversion_value",
+                    "roas",
+                ],
+                &[],
+            ),
+            "2025-04-20T12:00:00Z",
+            "2025-02-20",
+            "2025-04-10",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn ad_squad_rows_of_a_yen_account_carry_their_campaign() {
+        matches_the_truth(
+            test_account("5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"),
+            report(
+                "ad_group",
+                &["spend", "conversion_value", "impressions"],
+                &[],
+            ),
+            "2025-07-02T03:00:00Z",
+            "2025-06-01",
+            "2025-07-02",
+        )
+        .await;
+    }
+}
