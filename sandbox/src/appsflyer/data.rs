@@ -827,7 +827,14 @@ mod tests {
         assert!(apps.iter().any(|a| a.currency != Currency::Usd));
         assert!(apps.iter().any(|a| a.currency.decimals() == 0));
         assert!(apps.iter().any(|a| a.time_zone != Tz::UTC));
-        assert!(apps.iter().any(|a| !a.name.is_ascii()));
+        assert!(
+            apps.iter()
+                .any(|a| !a.name.is_ascii() && has_delivery(&a.id))
+        );
+        let mut names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert!(names.len() >= 5, "{names:?}");
         assert!(apps.iter().any(|a| a.platform == AppPlatform::Ios));
         let names: Vec<&str> = apps
             .iter()
