@@ -653,3 +653,60 @@ async fn the_control_api_shows_apps_and_truth() {
         .await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn large_reports_take_longer_when_the_config_says_so() {
+    let sandbox = start(limited(AppsflyerConfig {
+        delay_per_1000_rows: Duration::from_secs(2),
+        ..AppsflyerConfig::default()
+    }))
+    .await;
+    let app = appsflyer::app("com.adsync.puzzle").unwrap();
+    let rows = appsflyer::report_rows(
+        &app,
+        Report::GeoByDateReport,
+        &Selection::range(date("2025-06-01"), date("2025-06-30")),
+        sandbox.sandbox.today_for(&app),
+    )
+    .len();
+    let started = Instant::now();
+    let answer = sandbox
+        .report(&app.id, "geo_by_date_report", "2025-06-01", "2025-06-30")
+        .await;
+    assert_eq!(answer.status, 200);
+    let expected = Duration::from_secs(2).mul_f64(rows as f64 / 1_000.0);
+    assert!(
+        started.elapsed() >= expected,
+        "{rows} rows, {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_app_list_answers_faults_and_its_own_limits() {
+    let sandbox = start(limited(AppsflyerConfig {
+        app_list_calls_per_minute: 1,
+        ..AppsflyerConfig::default()
+    }))
+    .await;
+    sandbox
+        .sandbox
+        .add_fault(Fault::new(Connector::Appsflyer, FaultKind::Throttle));
+    assert_eq!(
+        sandbox
+            .appsflyer("/mng/apps", Some(TOKEN), &[])
+            .await
+            .status,
+        429
+    );
+    sandbox
+        .sandbox
+        .add_fault(Fault::new(Connector::Appsflyer, FaultKind::Malformed));
+    let malformed = sandbox.appsflyer("/mng/apps", Some(TOKEN), &[]).await;
+    assert_eq!(malformed.status, 200);
+    let page: serde_json::Value = serde_json::from_str(&malformed.body).unwrap();
+    assert!(page["data"][0]["attributes"]["currency"].is_number());
+    let limited = sandbox.appsflyer("/mng/apps", Some(TOKEN), &[]).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.body, "Too many requests");
+}

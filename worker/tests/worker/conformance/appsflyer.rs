@@ -177,3 +177,73 @@ fn summed(facts: &AppFacts, rows: &[ReportRow], report: &ReportSpec) -> Vec<Row>
 }
 
 crate::conformance_suite!(Appsflyer);
+
+/// The app's totals (account level, no breakdown): `partners_by_date_report` summed per date.
+/// Too few rows for the suite's paging check; these tests run the checks that fit.
+pub(crate) struct AppsflyerAppTotals;
+
+impl ConformancePlatform for AppsflyerAppTotals {
+    const CONNECTOR: ConnectorKind = Appsflyer::CONNECTOR;
+    const SANDBOX: sandbox::Connector = Appsflyer::SANDBOX;
+    const SMALL_PAGES: &'static [(&'static str, &'static str)] = Appsflyer::SMALL_PAGES;
+    const TOKEN_RENEWAL: TokenRenewal = Appsflyer::TOKEN_RENEWAL;
+    const MALFORMED_FIELD: &'static str = Appsflyer::MALFORMED_FIELD;
+    const THROTTLE_SNOOZE: RangeInclusive<Duration> = Appsflyer::THROTTLE_SNOOZE;
+
+    fn account() -> TestAccount {
+        // An app in yen: money without decimals.
+        test_account("jp.adsync.nikki")
+    }
+
+    fn empty_account() -> TestAccount {
+        Appsflyer::empty_account()
+    }
+
+    fn issue_tokens(sandbox: &Sandbox) -> IssuedTokens {
+        Appsflyer::issue_tokens(sandbox)
+    }
+
+    fn report() -> ReportSpec {
+        ReportSpec::performance(
+            ConnectorKind::Appsflyer,
+            "account",
+            &["spend", "conversions", "conversion_value", "cpa", "roas"],
+        )
+        .unwrap()
+    }
+
+    fn truth(
+        sandbox: &Sandbox,
+        account: &TestAccount,
+        report: &ReportSpec,
+        window: DateWindow,
+    ) -> Vec<Row> {
+        Appsflyer::truth(sandbox, account, report, window)
+    }
+
+    fn entity_truth(sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
+        Appsflyer::entity_truth(sandbox, account, level)
+    }
+
+    fn reachable_accounts(sandbox: &Sandbox) -> Vec<AccountInfo> {
+        Appsflyer::reachable_accounts(sandbox)
+    }
+}
+
+#[tokio::test]
+async fn app_totals_are_restated_like_the_campaign_rows() {
+    super::a_rerun_after_the_platform_restates_a_day_stores_the_new_numbers::<AppsflyerAppTotals>()
+        .await;
+}
+
+#[tokio::test]
+async fn app_totals_survive_server_errors_and_match_the_truth() {
+    super::server_errors_are_transient_and_the_retry_writes_exactly_the_truth::<AppsflyerAppTotals>(
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn app_totals_of_an_app_without_delivery_are_empty() {
+    super::an_account_without_delivery_gives_no_rows::<AppsflyerAppTotals>().await;
+}
