@@ -14,7 +14,8 @@
 //! per app and report. Over quota AppsFlyer answers HTTP 403 `Limit reached for <report>`
 //! (raw-data reports: HTTP 400 `Your API calls limit has been reached for report type`): the
 //! app's budget is blocked, until the next 00:00 UTC for a long range or a minute for a short
-//! one, and the job snoozes. HTTP 429 (bursts) blocks it for `Retry-After`, or a minute.
+//! one, and the job snoozes. HTTP 429 (bursts) blocks it for `Retry-After`, or a minute. The
+//! app list has limits of its own: its 429 blocks no report budget.
 //! API tokens are static: AppsFlyer refuses a revoked or replaced one with HTTP 401, which only
 //! a new token from the user cures, so there is no refresher and 401 is `Auth`.
 
@@ -50,8 +51,10 @@ const SHORT_RANGE_DAYS: u32 = 2;
 
 /// The body text of an aggregate report's quota answer (HTTP 403).
 const AGGREGATE_LIMIT: &str = "Limit reached for";
-/// The body text of a raw-data report's quota answer (HTTP 400).
-const RAW_LIMIT: &str = "Your API calls limit has been reached";
+/// The body text of a raw-data report's quota answer (HTTP 400), worded "Your API calls limit
+/// has been reached for report type" or "Your API call limit has been reached for the given
+/// report type".
+const RAW_LIMIT: &str = "limit has been reached";
 
 /// Apps per page of the app list (its maximum).
 const APPS_PER_PAGE: usize = 1_000;
@@ -154,10 +157,14 @@ struct Asked<'a> {
     app_id: &'a str,
     /// Days in the report's range; `None` for the app list.
     days: Option<u32>,
-    bucket: &'a Bucket,
+    /// The budget a quota answer blocks: the app's. The app list has limits of its own, so its
+    /// throttling blocks no report budget.
+    bucket: Option<&'a Bucket>,
+    /// What a throttle is said to concern.
+    scope: String,
 }
 
-/// The error for a non-200 answer. A quota answer blocks `asked.bucket` for every worker.
+/// The error for a non-200 answer. A quota answer blocks the asked budget for every worker.
 async fn refusal(
     platform: &Platform,
     asked: &Asked<'_>,
@@ -165,28 +172,45 @@ async fn refusal(
     headers: &HeaderMap,
     body: &[u8],
 ) -> AppsflyerError {
+    let error = refusal_at(Utc::now(), asked, status, headers, body);
+    if let AppsflyerError::LimitReached { until, .. }
+    | AppsflyerError::TooManyRequests { until, .. } = &error
+        && let Some(bucket) = asked.bucket
+    {
+        platform.block(bucket, *until).await;
+    }
+    error
+}
+
+/// What a non-200 answer at `now` means.
+fn refusal_at(
+    now: DateTime<Utc>,
+    asked: &Asked<'_>,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AppsflyerError {
     let message = wire::error_message(body);
-    let now = Utc::now();
     let quota_until = || match asked.days {
         Some(days) if days <= SHORT_RANGE_DAYS => now + MINUTE,
         _ => next_utc_midnight(now),
     };
-    let error = match status {
+    match status {
         400 if message.contains(RAW_LIMIT) => AppsflyerError::LimitReached {
             status,
             message,
             until: next_utc_midnight(now),
-            scope: asked.bucket.key.clone(),
+            scope: asked.scope.clone(),
         },
         403 if message.contains(AGGREGATE_LIMIT) => AppsflyerError::LimitReached {
             status,
             message,
             until: quota_until(),
-            scope: asked.bucket.key.clone(),
+            scope: asked.scope.clone(),
         },
         429 => AppsflyerError::TooManyRequests {
             until: now + retry_after(headers).unwrap_or(MINUTE),
-            scope: asked.bucket.key.clone(),
+            scope: asked.scope.clone(),
         },
         400 => AppsflyerError::BadRequest { message },
         401 => AppsflyerError::Unauthorized { message },
@@ -199,13 +223,7 @@ async fn refusal(
             message,
             retry_after: retry_after(headers),
         },
-    };
-    if let AppsflyerError::LimitReached { until, .. }
-    | AppsflyerError::TooManyRequests { until, .. } = &error
-    {
-        platform.block(asked.bucket, *until).await;
     }
-    error
 }
 
 fn transport(error: reqwest::Error) -> AppsflyerError {
@@ -251,17 +269,18 @@ async fn fetch_report(
     let asked = Asked {
         app_id,
         days: Some(request.window.days()),
-        bucket: &bucket,
+        bucket: Some(&bucket),
+        scope: bucket.key.clone(),
     };
     // API tokens cannot be renewed: no refusal is worth a refresh.
     platform
         .with_fresh_token(
             |_: &AppsflyerError| false,
             |token| {
-                let (app, asked, query, url) = (&app, &asked, &query, &url);
+                let (app, bucket, asked, query, url) = (&app, &bucket, &asked, &query, &url);
                 async move {
                     let mut response = platform
-                        .send(&[app.clone(), asked.bucket.clone()], || {
+                        .send(&[app.clone(), bucket.clone()], || {
                             platform
                                 .client
                                 .get(url)
@@ -330,7 +349,8 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
     let asked = Asked {
         app_id: "",
         days: None,
-        bucket: &app,
+        bucket: None,
+        scope: "appsflyer:app_list".to_owned(),
     };
     let mut accounts = Vec::new();
     for page in 1..=MAX_APP_PAGES {
@@ -468,6 +488,175 @@ mod tests {
         for (error, class) in cases {
             assert_eq!(error.class(), class, "{error}");
         }
+    }
+
+    fn asked(days: Option<u32>) -> Asked<'static> {
+        Asked {
+            app_id: "id1",
+            days,
+            bucket: None,
+            scope: scope(),
+        }
+    }
+
+    fn until(error: &AppsflyerError) -> Option<DateTime<Utc>> {
+        match error {
+            AppsflyerError::LimitReached { until, .. }
+            | AppsflyerError::TooManyRequests { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn quota_answers_wait_for_midnight_utc_or_a_minute_by_the_ranges_length() {
+        let now: DateTime<Utc> = "2025-06-30T15:30:00Z".parse().unwrap();
+        let midnight: DateTime<Utc> = "2025-07-01T00:00:00Z".parse().unwrap();
+        let headers = HeaderMap::new();
+        let limit = b"Limit reached for partners_by_date_report";
+        let long = refusal_at(now, &asked(Some(31)), 403, &headers, limit);
+        assert_eq!(until(&long), Some(midnight));
+        let short = refusal_at(now, &asked(Some(2)), 403, &headers, limit);
+        assert_eq!(until(&short), Some(now + MINUTE));
+        let raw = refusal_at(
+            now,
+            &asked(Some(1)),
+            400,
+            &headers,
+            br#"{"message":"Your API call limit has been reached for the given report type"}"#,
+        );
+        assert_eq!(until(&raw), Some(midnight));
+        let mut retry = HeaderMap::new();
+        retry.insert(RETRY_AFTER, "7".parse().unwrap());
+        let burst = refusal_at(now, &asked(Some(31)), 429, &retry, b"Too many requests");
+        assert_eq!(until(&burst), Some(now + Duration::from_secs(7)));
+        let burst = refusal_at(now, &asked(None), 429, &headers, b"");
+        assert_eq!(until(&burst), Some(now + MINUTE));
+    }
+
+    #[test]
+    fn both_wordings_of_the_raw_data_quota_wait_for_midnight_utc() {
+        // Arrange
+        let now: DateTime<Utc> = "2025-06-30T15:30:00Z".parse().unwrap();
+        let midnight: DateTime<Utc> = "2025-07-01T00:00:00Z".parse().unwrap();
+        let headers = HeaderMap::new();
+        let bodies: [&[u8]; 2] = [
+            b"Your API calls limit has been reached for report type installs_report",
+            br#"{"message":"Your API call limit has been reached for the given report type"}"#,
+        ];
+
+        for body in bodies {
+            // Act
+            let error = refusal_at(now, &asked(Some(2)), 400, &headers, body);
+
+            // Assert
+            assert!(
+                matches!(&error, AppsflyerError::LimitReached { status: 400, .. }),
+                "{error}"
+            );
+            assert_eq!(until(&error), Some(midnight), "{error}");
+        }
+    }
+
+    #[test]
+    fn three_days_are_a_long_range_and_a_quota_answer_carries_the_asked_scope() {
+        // Arrange
+        let now: DateTime<Utc> = "2025-06-30T23:59:30Z".parse().unwrap();
+        let headers = HeaderMap::new();
+        let limit = b"Limit reached for geo_by_date_report";
+        let app_list = Asked {
+            app_id: "",
+            days: None,
+            bucket: None,
+            scope: "appsflyer:app_list".to_owned(),
+        };
+
+        // Act
+        let three_days = refusal_at(now, &asked(Some(3)), 403, &headers, limit);
+        let one_day = refusal_at(now, &asked(Some(1)), 403, &headers, limit);
+        let listed = refusal_at(now, &app_list, 429, &headers, b"");
+
+        // Assert
+        assert_eq!(
+            three_days.class(),
+            ErrorClass::Throttled {
+                until: "2025-07-01T00:00:00Z".parse().unwrap(),
+                scope: scope(),
+            }
+        );
+        assert_eq!(until(&one_day), Some(now + MINUTE));
+        assert_eq!(
+            listed.class(),
+            ErrorClass::Throttled {
+                until: now + MINUTE,
+                scope: "appsflyer:app_list".to_owned(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_quota_wording_under_another_status_is_no_quota_answer() {
+        let now = Utc::now();
+        let headers = HeaderMap::new();
+        let raw_as_403 = refusal_at(
+            now,
+            &asked(Some(7)),
+            403,
+            &headers,
+            b"Your API calls limit has been reached for report type",
+        );
+        let aggregate_as_400 = refusal_at(
+            now,
+            &asked(Some(7)),
+            400,
+            &headers,
+            b"Limit reached for partners_by_date_report",
+        );
+        assert!(matches!(raw_as_403, AppsflyerError::Forbidden { .. }));
+        assert!(matches!(
+            aggregate_as_400,
+            AppsflyerError::BadRequest { .. }
+        ));
+    }
+
+    #[test]
+    fn a_server_error_keeps_its_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, " 30 ".parse().unwrap());
+        let error = refusal_at(Utc::now(), &asked(Some(7)), 503, &headers, b"busy");
+        assert_eq!(
+            error.class(),
+            ErrorClass::Transient {
+                retry_after: Some(Duration::from_secs(30))
+            }
+        );
+    }
+
+    #[test]
+    fn other_answers_become_the_matching_error() {
+        let now = Utc::now();
+        let headers = HeaderMap::new();
+        let error = |status, body: &[u8]| refusal_at(now, &asked(Some(7)), status, &headers, body);
+        assert!(matches!(
+            error(401, br#"{"message":"Supplied API token is invalid"}"#),
+            AppsflyerError::Unauthorized { message } if message == "Supplied API token is invalid"
+        ));
+        assert!(matches!(
+            error(403, b"Account may be suspended"),
+            AppsflyerError::Forbidden { .. }
+        ));
+        assert!(matches!(
+            error(404, b"<html>404</html>"),
+            AppsflyerError::AppNotFound { app_id } if app_id == "id1"
+        ));
+        assert!(matches!(
+            error(400, br#"{"message":"bad dates"}"#),
+            AppsflyerError::BadRequest { message } if message == "bad dates"
+        ));
+        assert_eq!(
+            error(504, b"<html>504 Gateway Time-out</html>").class(),
+            ErrorClass::Transient { retry_after: None }
+        );
+        assert_eq!(error(501, b"").class(), ErrorClass::Permanent);
     }
 
     #[test]
