@@ -92,7 +92,7 @@ impl TestSandbox {
         }
     }
 
-    async fn report(&self, app: &str, report: &str, from: &str, to: &str) -> Answer {
+    async fn aggregate_report(&self, app: &str, report: &str, from: &str, to: &str) -> Answer {
         self.appsflyer(
             &format!("/agg-data/export/app/{app}/{report}/v5"),
             Some(TOKEN),
@@ -107,7 +107,7 @@ async fn partners_by_date_reports_are_csv_with_appsflyers_columns_and_the_truths
     let sandbox = start_frozen().await;
     let app = appsflyer::app("com.adsync.puzzle").unwrap();
     let answer = sandbox
-        .report(
+        .aggregate_report(
             &app.id,
             "partners_by_date_report",
             "2025-06-01",
@@ -170,7 +170,7 @@ async fn geo_reports_add_a_country_column_and_split_the_same_totals() {
     let sandbox = start_frozen().await;
     let partners = parse_csv(
         &sandbox
-            .report(
+            .aggregate_report(
                 "id1234567890",
                 "partners_by_date_report",
                 "2025-06-20",
@@ -181,7 +181,7 @@ async fn geo_reports_add_a_country_column_and_split_the_same_totals() {
     );
     let geo = parse_csv(
         &sandbox
-            .report(
+            .aggregate_report(
                 "id1234567890",
                 "geo_by_date_report",
                 "2025-06-20",
@@ -207,7 +207,7 @@ async fn names_with_commas_quotes_and_non_ascii_survive_csv_quoting() {
     let mut names = Vec::new();
     for id in LISTED_APP_IDS {
         let answer = sandbox
-            .report(id, "partners_report", "2025-06-01", "2025-06-30")
+            .aggregate_report(id, "partners_report", "2025-06-01", "2025-06-30")
             .await;
         assert_eq!(answer.status, 200, "{id}: {}", answer.body);
         names.extend(parse_csv(&answer.body).values("Campaign (c)"));
@@ -220,7 +220,7 @@ async fn names_with_commas_quotes_and_non_ascii_survive_csv_quoting() {
 async fn an_app_without_delivery_answers_a_header_only() {
     let sandbox = start_frozen().await;
     let answer = sandbox
-        .report(
+        .aggregate_report(
             NO_DELIVERY_APP_ID,
             "geo_by_date_report",
             "2025-06-01",
@@ -340,7 +340,7 @@ async fn daily_quotas_answer_403_limit_reached_until_midnight_utc() {
     }))
     .await;
     let call = || {
-        sandbox.report(
+        sandbox.aggregate_report(
             "com.adsync.cafe",
             "partners_by_date_report",
             "2025-06-01",
@@ -355,7 +355,7 @@ async fn daily_quotas_answer_403_limit_reached_until_midnight_utc() {
     // Another report of the same app has its own quota.
     assert_eq!(
         sandbox
-            .report(
+            .aggregate_report(
                 "com.adsync.cafe",
                 "geo_by_date_report",
                 "2025-06-01",
@@ -379,7 +379,7 @@ async fn daily_quotas_answer_403_limit_reached_until_midnight_utc() {
 async fn short_ranges_may_be_pulled_once_a_minute() {
     let sandbox = start_frozen().await;
     let call = || {
-        sandbox.report(
+        sandbox.aggregate_report(
             "com.adsync.cafe",
             "partners_by_date_report",
             "2025-06-29",
@@ -405,13 +405,13 @@ async fn bursts_get_429() {
     .await;
     assert_eq!(
         sandbox
-            .report("id1234567890", "daily_report", "2025-06-01", "2025-06-30")
+            .aggregate_report("id1234567890", "daily_report", "2025-06-01", "2025-06-30")
             .await
             .status,
         200
     );
     let burst = sandbox
-        .report(
+        .aggregate_report(
             "com.adsync.cafe",
             "daily_report",
             "2025-06-01",
@@ -447,7 +447,7 @@ async fn each_fault_is_answered_as_appsflyer_would_and_does_not_count_against_qu
             .sandbox
             .add_fault(Fault::new(Connector::Appsflyer, kind).account("com.adsync.cafe"));
         let answer = sandbox
-            .report(
+            .aggregate_report(
                 "com.adsync.cafe",
                 "partners_by_date_report",
                 "2025-06-01",
@@ -460,7 +460,7 @@ async fn each_fault_is_answered_as_appsflyer_would_and_does_not_count_against_qu
     // None of those counted: the one call of the day is still available.
     assert_eq!(
         sandbox
-            .report(
+            .aggregate_report(
                 "com.adsync.cafe",
                 "partners_by_date_report",
                 "2025-06-01",
@@ -493,11 +493,11 @@ async fn a_revoked_token_fault_revokes_the_token_for_good() {
         .sandbox
         .add_fault(Fault::new(Connector::Appsflyer, FaultKind::RevokedToken));
     let first = sandbox
-        .report("id987654321", "daily_report", "2025-06-01", "2025-06-30")
+        .aggregate_report("id987654321", "daily_report", "2025-06-01", "2025-06-30")
         .await;
     assert_eq!(first.status, 401);
     let again = sandbox
-        .report("id987654321", "daily_report", "2025-06-01", "2025-06-30")
+        .aggregate_report("id987654321", "daily_report", "2025-06-01", "2025-06-30")
         .await;
     assert_eq!(again.status, 401);
     assert_eq!(
@@ -513,7 +513,7 @@ async fn a_malformed_answer_breaks_the_cost_column() {
         .sandbox
         .add_fault(Fault::new(Connector::Appsflyer, FaultKind::Malformed));
     let answer = sandbox
-        .report(
+        .aggregate_report(
             "com.adsync.puzzle",
             "partners_by_date_report",
             "2025-06-01",
@@ -528,7 +528,7 @@ async fn a_malformed_answer_breaks_the_cost_column() {
         .sandbox
         .add_fault(Fault::new(Connector::Appsflyer, FaultKind::Malformed));
     let empty = sandbox
-        .report(
+        .aggregate_report(
             NO_DELIVERY_APP_ID,
             "partners_by_date_report",
             "2025-06-01",
@@ -551,7 +551,7 @@ async fn slow_faults_delay_the_answer() {
     ));
     let started = Instant::now();
     let answer = sandbox
-        .report(
+        .aggregate_report(
             "com.adsync.cafe",
             "daily_report",
             "2025-06-01",
@@ -573,7 +573,7 @@ async fn cohort_numbers_of_a_date_grow_as_the_clock_moves() {
     };
     let before = parse_csv(
         &sandbox
-            .report(
+            .aggregate_report(
                 "com.adsync.puzzle",
                 "partners_by_date_report",
                 "2025-06-27",
@@ -587,7 +587,7 @@ async fn cohort_numbers_of_a_date_grow_as_the_clock_moves() {
         .set_now(Some(frozen_now() + chrono::Duration::days(3)));
     let after = parse_csv(
         &sandbox
-            .report(
+            .aggregate_report(
                 "com.adsync.puzzle",
                 "partners_by_date_report",
                 "2025-06-27",
@@ -671,7 +671,7 @@ async fn large_reports_take_longer_when_the_config_says_so() {
     .len();
     let started = Instant::now();
     let answer = sandbox
-        .report(&app.id, "geo_by_date_report", "2025-06-01", "2025-06-30")
+        .aggregate_report(&app.id, "geo_by_date_report", "2025-06-01", "2025-06-30")
         .await;
     assert_eq!(answer.status, 200);
     let expected = Duration::from_secs(2).mul_f64(rows as f64 / 1_000.0);

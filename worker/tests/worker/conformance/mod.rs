@@ -10,6 +10,7 @@
 
 mod appsflyer;
 mod meta_ads;
+mod tiktok_ads;
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -49,7 +50,6 @@ pub(crate) enum TokenRenewal {
     /// as `route` (e.g. `/oauth2/token`).
     Renews { route: &'static str },
     /// Not at all: an expired token means the user must authorise again.
-    #[allow(dead_code)] // until the first such platform joins the suite
     Never,
 }
 
