@@ -10,20 +10,23 @@ mod warehouse;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shared::db::destinations::Destination;
-use shared::domain::{
-    ConnectorKind, DateWindow, DestinationKind, JobId, RawReport, ReportSpec, SyncId,
-};
-use testkit::TestWorld;
+use shared::domain::{ConnectorKind, DateWindow, JobId, RawReport, ReportSpec, SyncId};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::{TestDatabase, TestWorld};
 use worker::budget::Budgets;
 use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
 use worker::rows::Row;
 
+use crate::stored::sorted;
+
 /// What the suite needs to know about one destination.
 pub(crate) trait DestinationUnderTest {
-    const KIND: DestinationKind;
-    /// A destination of this kind for the fixture's tenant, ready to be written.
-    async fn create(world: &TestWorld, fixture: &SyncFixture) -> Destination;
+    /// A destination of this kind for the fixture's tenant, ready to be written, and what must
+    /// live as long as the test (a second database for a remote warehouse).
+    async fn create(
+        world: &TestWorld,
+        fixture: &SyncFixture,
+    ) -> (Destination, Option<TestDatabase>);
     /// What the destination holds for `sync`, in the stored layout of `report`, sorted.
     async fn read(
         world: &TestWorld,
@@ -54,6 +57,10 @@ macro_rules! destination_suite {
             $crate::destinations::values_round_trip_exactly::<$destination>().await;
         }
         #[tokio::test]
+        async fn a_new_field_adds_a_column_and_keeps_the_rows() {
+            $crate::destinations::a_new_field_adds_a_column_and_keeps_the_rows::<$destination>().await;
+        }
+        #[tokio::test]
         async fn entities_are_replaced_whole() {
             $crate::destinations::entities_are_replaced_whole::<$destination>().await;
         }
@@ -66,13 +73,14 @@ pub(crate) struct Case {
     pub(crate) fixture: SyncFixture,
     pub(crate) destination: Destination,
     pub(crate) context: DestinationContext,
+    _remote: Option<TestDatabase>,
 }
 
 impl Case {
     pub(crate) async fn start<D: DestinationUnderTest>(overrides: &[(&str, &str)]) -> Self {
         let world = TestWorld::start_with(sandbox::SandboxConfig::default(), overrides).await;
         let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
-        let destination = D::create(&world, &fixture).await;
+        let (destination, remote) = D::create(&world, &fixture).await;
         let sheets = SheetsContext {
             client: reqwest::Client::new(),
             config: world.config.destinations.google_sheets.clone(),
@@ -84,6 +92,7 @@ impl Case {
             fixture,
             destination,
             context,
+            _remote: remote,
         }
     }
 
@@ -109,9 +118,12 @@ impl Case {
         window: DateWindow,
         pages: &[Vec<Row>],
     ) -> Result<u64, destinations::DestinationError> {
-        let mut writer =
-            destinations::open(&self.context, &self.destination, self.target(report, window))
-                .await?;
+        let mut writer = destinations::open(
+            &self.context,
+            &self.destination,
+            self.target(report, window),
+        )
+        .await?;
         for page in pages {
             if let Err(error) = writer.write(page).await {
                 writer.abort().await;
@@ -166,11 +178,6 @@ pub(crate) fn rows(days: std::ops::RangeInclusive<u64>, version: u32) -> Vec<Row
         })
     })
     .collect()
-}
-
-pub(crate) fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
-    rows.sort_by(|a, b| (a.date, &a.texts).cmp(&(b.date, &b.texts)));
-    rows
 }
 
 pub(crate) async fn the_same_job_written_twice_leaves_the_same_rows<D: DestinationUnderTest>() {
@@ -269,6 +276,42 @@ pub(crate) async fn values_round_trip_exactly<D: DestinationUnderTest>() {
     assert_eq!(case.read::<D>(&report).await, sorted(written));
 }
 
+pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationUnderTest>() {
+    // Arrange: five days written with the report's first fields.
+    let case = Case::start::<D>(&[]).await;
+    case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
+        .await
+        .unwrap();
+    let wider = ReportSpec::performance(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &["impressions", "spend", "clicks", "ctr", "reach"],
+    )
+    .unwrap();
+    let with_reach = |rows: Vec<Row>, reach: Option<Decimal>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|mut row| {
+                row.numbers.push(reach);
+                row
+            })
+            .collect()
+    };
+
+    // Act: the sync gains `reach`; the next job rewrites the last two days.
+    case.job(
+        &wider,
+        window(3, 4),
+        &[with_reach(rows(3..=4, 2), d("750"))],
+    )
+    .await
+    .unwrap();
+
+    // Assert: the older days keep their numbers, without reach.
+    let mut expected = with_reach(rows(0..=2, 1), None);
+    expected.extend(with_reach(rows(3..=4, 2), d("750")));
+    assert_eq!(case.read::<D>(&wider).await, sorted(expected));
+}
+
 pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
     // Arrange
     let case = Case::start::<D>(&[]).await;
@@ -287,7 +330,7 @@ pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
         texts: vec![
             Some(id.into()),
             Some(name.into()),
-            Some(id.into()),
+            None,
             None,
             Some("ACTIVE".into()),
             Some("SALES".into()),
@@ -308,7 +351,10 @@ pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
     case.job(
         &report,
         window(5, 5),
-        &[vec![entity("1", "Renamed", "12.5"), entity("3", "New", "7")]],
+        &[vec![
+            entity("1", "Renamed", "12.5"),
+            entity("3", "New", "7"),
+        ]],
     )
     .await
     .unwrap();
