@@ -12,6 +12,7 @@
 // a panic is exactly how they should report an unexpected failure.
 #![allow(clippy::unwrap_used)]
 
+mod appsflyer;
 mod control;
 mod data;
 mod errors;
