@@ -21,9 +21,17 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     set -eux; \
     cargo build --release --locked \
-        --bin api --bin scheduler --bin worker --bin sandbox --bin demo; \
+        --bin api --bin scheduler --bin worker --bin sandbox; \
     mkdir -p /out; \
-    for bin in api scheduler worker sandbox demo; do cp "target/release/$bin" /out/; done
+    for bin in api scheduler worker sandbox; do cp "target/release/$bin" /out/; done
+
+# The demo driver lives in the dev-only testkit crate; only the demo target builds it.
+FROM builder AS demo-builder
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    set -eux; \
+    cargo build --release --locked --bin demo; \
+    cp target/release/demo /out/
 
 FROM debian:${DEBIAN_RELEASE}-slim AS base
 # ca-certificates: TLS to the platforms' APIs. curl: container health checks (docker-compose.yml)
@@ -51,7 +59,7 @@ CMD ["api"]
 
 # The runtime image plus the demo driver (testkit/src/bin/demo.rs) that docker-compose.yml runs.
 FROM base AS demo
-COPY --from=builder /out/demo /usr/local/bin/demo
+COPY --from=demo-builder /out/demo /usr/local/bin/demo
 CMD ["demo"]
 
 # The default target: the runtime image without the demo driver.
