@@ -54,23 +54,28 @@ apt_install() {
 missing=()
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  missing+=(python3-venv)
-fi
 ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
-# python3 was just installed: its venv module may still be missing.
-python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
   die "python 3.11 or newer is needed (tomllib); found $(python3 --version)"
 
-if [[ ! -x $VENV/bin/python ]] ||
-  ! "$VENV/bin/python" -c "import yaml, jsonschema, kubernetes_validate, sys; from importlib.metadata import version; sys.exit(version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" >/dev/null 2>&1; then
+venv_ready() {
+  [[ -x $VENV/bin/python ]] && "$VENV/bin/python" - "$KUBERNETES_VALIDATE_VERSION" >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+import jsonschema, kubernetes_validate, yaml
+sys.exit(version("kubernetes-validate") != sys.argv[1])
+PY
+}
+make_venv() { rm -rf "$VENV" && python3 -m venv "$VENV" >/dev/null 2>&1; }
+
+if ! venv_ready; then
   log "installing PyYAML, jsonschema and kubernetes-validate $KUBERNETES_VALIDATE_VERSION into ${VENV#"$ROOT"/}"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  # Debian's python3 creates virtual environments only with the python3-venv package.
+  make_venv || { apt_install python3-venv && make_venv; } || die "cannot create a virtual environment in $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" jsonschema pyyaml
+  venv_ready || die "the packages in $VENV do not import"
 fi
 
 # --- checks -----------------------------------------------------------------------------------
