@@ -17,6 +17,9 @@ What it checks, each failure printed as `FAIL <file>: <why>`; the exit status is
   supports only what these kustomizations use (resources, components, namespace, images,
   strategic-merge patches from files) and refuses anything else. When kubectl is there, both
   render and their outputs must agree, so the fallback stays honest.
+- The Dockerfile: stages referenced exist, the binaries built are real binaries of the
+  workspace and are the ones copied, the final stage runs as a non-root user; .dockerignore
+  keeps every workspace member and config/default.toml in the build context.
 - docker-compose.yml against the Compose Specification subset in deploy/schemas, plus references:
   depends_on targets, named volumes, bind-mounted files, health checks, configuration keys.
 - The Grafana dashboard: JSON shape, unique panel ids, and every PromQL expression parsed by
@@ -473,6 +476,76 @@ def check_compose() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Dockerfile
+# ---------------------------------------------------------------------------------------------
+
+
+def workspace_binaries() -> dict[str, Path]:
+    members = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+    binaries = {}
+    for member in members:
+        manifest = tomllib.loads((ROOT / member / "Cargo.toml").read_text())
+        name = manifest["package"]["name"]
+        if (ROOT / member / "src" / "main.rs").is_file():
+            binaries[name] = ROOT / member
+        for bin_file in (ROOT / member / "src" / "bin").glob("*.rs"):
+            binaries[bin_file.stem] = ROOT / member
+        for bin_entry in manifest.get("bin", []):
+            binaries[bin_entry["name"]] = ROOT / member
+    return binaries
+
+
+def check_dockerfile() -> None:
+    path = ROOT / "Dockerfile"
+    where = rel(path)
+    text = re.sub(r"\\\n", " ", path.read_text())
+    before = len(failures)
+    stages, final_user, current = [], {}, None
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        instruction = words[0].upper()
+        if instruction == "FROM":
+            base = words[1]
+            if base in stages:
+                final_user[len(stages)] = final_user.get(stages.index(base))
+            current = words[3] if len(words) > 3 and words[2].upper() == "AS" else f"stage{len(stages)}"
+            stages.append(current)
+        elif instruction == "USER":
+            final_user[len(stages) - 1] = words[1]
+        elif instruction == "COPY":
+            for flag in words[1:]:
+                if flag.startswith("--from=") and flag[7:] not in stages:
+                    fail(where, f"COPY --from={flag[7:]}: no such stage before it")
+    last = len(stages) - 1
+    user = final_user.get(last)
+    if user is None or user.split(":")[0] in {"0", "root"}:
+        fail(where, f"the final stage {stages[last]} must run as a non-root user (found {user})")
+    if stages[last] != "runtime":
+        fail(where, f"the final (default) stage should be the runtime image, found {stages[last]}")
+    known = workspace_binaries()
+    built = re.findall(r"--bin\s+([a-z0-9_-]+)", text)
+    for binary in built:
+        if binary not in known:
+            fail(where, f"cargo build --bin {binary}: no such binary in the workspace")
+    for binary in ("api", "scheduler", "worker", "sandbox"):
+        if binary not in built:
+            fail(where, f"the image does not build {binary}")
+        elif not re.search(rf"COPY --from=\S+ [^\n]*/out/{binary}\b", text):
+            fail(where, f"{binary} is built but not copied into the image")
+    if "--locked" not in text:
+        fail(where, "cargo build must use --locked (the committed Cargo.lock)")
+    ignore = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    members = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+    for needed in members + ["Cargo.toml", "Cargo.lock", "config", "config/default.toml"]:
+        if any(pattern.strip("/") == needed or pattern.strip("/") == needed.split("/")[0] for pattern in ignore):
+            fail(".dockerignore", f"excludes {needed}, which the build needs")
+    if len(failures) == before:
+        ok(f"{where}: stages, binaries ({', '.join(built)}), non-root runtime; .dockerignore keeps the workspace")
+
+
+# ---------------------------------------------------------------------------------------------
 # Dashboard, alerts, metric names
 # ---------------------------------------------------------------------------------------------
 
@@ -571,6 +644,7 @@ def check_operations() -> None:
 
 def main() -> int:
     check_kubernetes()
+    check_dockerfile()
     check_compose()
     queries = check_dashboard()
     check_metric_names(queries)
