@@ -7,7 +7,11 @@
 # in deploy/schemas; and the cross-references a schema cannot see (scripts/validate_deploy.py
 # lists them).
 #
-# Usage: scripts/validate-deploy.sh
+# Usage: scripts/validate-deploy.sh [--metrics <url>...]
+#
+#   --metrics <url>...  also lint the exposition of running processes with `promtool check
+#                       metrics`, e.g. http://127.0.0.1:9091/metrics of a worker started by
+#                       scripts/demo.sh (the files are checked first either way).
 #
 # Installs what it needs when missing, without asking: python3 and promtool (Debian package
 # `prometheus`) with apt-get, and PyYAML, jsonschema and kubernetes-validate with pip into a
@@ -22,6 +26,19 @@ ROOT=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
 VENV=$ROOT/target/validate-deploy-venv
+
+METRICS_URLS=()
+while (($# > 0)); do
+  case $1 in
+    --metrics)
+      shift
+      (($# > 0)) || { echo "validate-deploy: --metrics needs at least one URL" >&2; exit 2; }
+      while (($# > 0)) && [[ $1 != --* ]]; do METRICS_URLS+=("$1"); shift; done
+      ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "validate-deploy: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 KUBERNETES_VALIDATE_VERSION=1.37.0
 
 log() { printf 'validate-deploy: %s\n' "$*" >&2; }
@@ -90,6 +107,13 @@ run promtool check config deploy/prometheus/prometheus.yml
 run promtool check rules deploy/prometheus/alerts.yml
 run promtool test rules deploy/prometheus/alerts.test.yml
 run "$VENV/bin/python" scripts/validate_deploy.py
+
+# promtool reads the exposition from stdin; python fetches it (curl may not be installed).
+for url in "${METRICS_URLS[@]}"; do
+  log "promtool check metrics < $url"
+  "$VENV/bin/python" -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' "$url" |
+    promtool check metrics || status=1
+done
 
 if ((status != 0)); then
   log "FAILED (see above)"
