@@ -124,14 +124,29 @@ impl From<JsonRejection> for ApiError {
                     .unwrap_or(text);
                 match detail.split_once(": ") {
                     Some((path, message)) if !path.contains(' ') => {
-                        ApiError::InvalidField(InvalidField::new(path, message))
+                        let field = match missing_field(message) {
+                            Some(name) => format!("{path}.{name}"),
+                            None => path.to_string(),
+                        };
+                        ApiError::InvalidField(InvalidField::new(field, message))
                     }
-                    _ => ApiError::InvalidRequest(detail),
+                    _ => match missing_field(&detail) {
+                        Some(name) => {
+                            ApiError::InvalidField(InvalidField::new(name.to_owned(), &detail))
+                        }
+                        None => ApiError::InvalidRequest(detail),
+                    },
                 }
             }
             other => ApiError::InvalidRequest(other.body_text()),
         }
     }
+}
+
+/// The name in serde's "missing field `name` …" message.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(name, _)| name)
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {

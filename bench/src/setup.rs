@@ -142,6 +142,7 @@ impl BenchEnv {
                 report: &report,
                 cron: "0 6 * * *",
                 time_zone: "UTC",
+                fresh_days: 1,
                 lookback_days: 1,
                 enabled: false,
                 next_run_at: Utc::now(),

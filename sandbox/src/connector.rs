@@ -1,4 +1,5 @@
-//! The platforms the sandbox imitates, named exactly as everywhere else in adsync (`meta_ads`, ...).
+//! The APIs the sandbox imitates, named exactly as everywhere else in adsync (`meta_ads`, ...):
+//! the ad platforms, and Google Sheets as a destination.
 //!
 //! The name is also the route prefix: Meta's `https://graph.facebook.com/v24.0/...` is served at
 //! `/meta_ads/v24.0/...`.
@@ -22,6 +23,8 @@ pub enum Connector {
     SnapchatAds,
     /// AppsFlyer Pull API.
     Appsflyer,
+    /// Google Sheets API v4 (a destination, imitated like the platforms).
+    GoogleSheets,
 }
 
 impl Connector {
@@ -32,6 +35,7 @@ impl Connector {
         Connector::TiktokAds,
         Connector::SnapchatAds,
         Connector::Appsflyer,
+        Connector::GoogleSheets,
     ];
 
     /// The snake_case name, e.g. `meta_ads`.
@@ -42,6 +46,7 @@ impl Connector {
             Connector::TiktokAds => "tiktok_ads",
             Connector::SnapchatAds => "snapchat_ads",
             Connector::Appsflyer => "appsflyer",
+            Connector::GoogleSheets => "google_sheets",
         }
     }
 
@@ -53,6 +58,7 @@ impl Connector {
             Connector::TiktokAds => "/tiktok_ads",
             Connector::SnapchatAds => "/snapchat_ads",
             Connector::Appsflyer => "/appsflyer",
+            Connector::GoogleSheets => "/google_sheets",
         }
     }
 

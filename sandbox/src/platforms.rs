@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use crate::connector::Connector;
 use crate::state::Sandbox;
-use crate::{appsflyer, google_ads, meta_ads, snapchat_ads, tiktok_ads};
+use crate::{appsflyer, google_ads, google_sheets, meta_ads, snapchat_ads, tiktok_ads};
 
 /// Every platform's API under its prefix.
 pub(crate) fn routers() -> Router<Sandbox> {
@@ -22,6 +22,7 @@ pub(crate) fn routers() -> Router<Sandbox> {
                 Connector::TiktokAds => tiktok_ads::router(),
                 Connector::SnapchatAds => snapchat_ads::router(),
                 Connector::Appsflyer => appsflyer::router(),
+                Connector::GoogleSheets => google_sheets::router(),
             };
             router.nest(connector.prefix(), platform)
         })
@@ -38,6 +39,7 @@ pub(crate) fn control_routers() -> Router<Sandbox> {
                 Connector::TiktokAds => tiktok_ads::control_router(),
                 Connector::SnapchatAds => snapchat_ads::control_router(),
                 Connector::Appsflyer => appsflyer::control_router(),
+                Connector::GoogleSheets => google_sheets::control_router(),
             };
             router.nest(connector.prefix(), control)
         })
@@ -51,6 +53,7 @@ pub(crate) fn unknown_route(connector: Connector, sandbox: &Sandbox, path: &str)
         Connector::TiktokAds => tiktok_ads::unknown_route(sandbox, path),
         Connector::SnapchatAds => snapchat_ads::unknown_route(sandbox, path),
         Connector::Appsflyer => appsflyer::unknown_route(sandbox, path),
+        Connector::GoogleSheets => google_sheets::unknown_route(sandbox, path),
     }
 }
 
@@ -63,6 +66,7 @@ pub(crate) fn is_valid_account_id(connector: Connector, id: &str) -> bool {
         Connector::TiktokAds => tiktok_ads::is_valid_account_id(id),
         Connector::SnapchatAds => snapchat_ads::is_valid_account_id(id),
         Connector::Appsflyer => appsflyer::is_valid_account_id(id),
+        Connector::GoogleSheets => google_sheets::is_valid_account_id(id),
     }
 }
 
@@ -74,5 +78,6 @@ pub(crate) fn account_id_shape(connector: Connector) -> &'static str {
         Connector::TiktokAds => tiktok_ads::ACCOUNT_ID_SHAPE,
         Connector::SnapchatAds => snapchat_ads::ACCOUNT_ID_SHAPE,
         Connector::Appsflyer => appsflyer::ACCOUNT_ID_SHAPE,
+        Connector::GoogleSheets => google_sheets::ACCOUNT_ID_SHAPE,
     }
 }

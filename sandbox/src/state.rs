@@ -15,6 +15,7 @@ use crate::appsflyer::{self, AppsflyerConfig};
 use crate::connector::Connector;
 use crate::faults::{Fault, FaultId, FaultQueue, FiredFault, PendingFault};
 use crate::google_ads::{self, GoogleAdsConfig};
+use crate::google_sheets::{self, GoogleSheetsConfig};
 use crate::meta_ads::{self, MetaAdsConfig};
 use crate::requests::RequestRecord;
 use crate::rng::splitmix64;
@@ -38,6 +39,8 @@ pub struct SandboxConfig {
     pub snapchat_ads: SnapchatAdsConfig,
     /// AppsFlyer Pull API settings.
     pub appsflyer: AppsflyerConfig,
+    /// Google Sheets API settings.
+    pub google_sheets: GoogleSheetsConfig,
 }
 
 /// Anything that lives in a time zone of its own, such as an ad account.
@@ -65,6 +68,7 @@ struct Inner {
     tiktok_ads: tiktok_ads::TiktokAdsState,
     snapchat_ads: snapchat_ads::SnapchatAdsState,
     appsflyer: appsflyer::AppsflyerState,
+    google_sheets: google_sheets::GoogleSheetsState,
 }
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it: every
@@ -99,6 +103,7 @@ impl Sandbox {
                 tiktok_ads: tiktok_ads::TiktokAdsState::new(config.tiktok_ads),
                 snapchat_ads: snapchat_ads::SnapchatAdsState::new(config.snapchat_ads),
                 appsflyer: appsflyer::AppsflyerState::new(config.appsflyer),
+                google_sheets: google_sheets::GoogleSheetsState::new(config.google_sheets),
             }),
         }
     }
@@ -220,5 +225,10 @@ impl Sandbox {
     #[allow(dead_code)]
     pub(crate) fn appsflyer(&self) -> &appsflyer::AppsflyerState {
         &self.inner.appsflyer
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn google_sheets(&self) -> &google_sheets::GoogleSheetsState {
+        &self.inner.google_sheets
     }
 }

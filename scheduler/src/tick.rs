@@ -1,13 +1,14 @@
 //! One scheduler tick: every enabled sync whose `next_run_at` has passed gets one job over its
 //! window, and its `next_run_at` moves to the schedule's next time after now — in the same
 //! transaction, a batch of syncs at a time, three statements per batch. A sync that missed
-//! several runs (downtime) gets one catch-up job, not a burst.
+//! several runs (downtime) gets one catch-up job, not a burst. The first run of each local day
+//! reads the sync's whole restatement lookback; the others read its fresh days.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use shared::db::jobs::{self, NewJob};
-use shared::db::syncs::{self, DueSync, run_window};
+use shared::db::syncs::{self, DueSync, NextRun};
 use shared::db::{DbError, Pool};
 use shared::domain::{Schedule, Trigger};
 use tracing::error;
@@ -51,23 +52,35 @@ pub async fn tick(
             let schedule = schedules
                 .entry((sync.cron.clone(), sync.time_zone.clone()))
                 .or_insert_with(|| Schedule::parse(&sync.cron, &sync.time_zone).ok());
-            next_runs.push((sync.id, next_run(sync, schedule.as_ref(), now)));
             let time_zone = schedule
                 .as_ref()
                 .map_or(chrono_tz::UTC, Schedule::time_zone);
+            let (window, lookback) = sync.scheduled_window(time_zone, now);
+            next_runs.push(NextRun {
+                id: sync.id,
+                at: next_run(sync, schedule.as_ref(), now),
+                lookback_enqueued_on: lookback.then(|| window.end()),
+            });
             new_jobs.push(NewJob {
                 tenant_id: sync.tenant_id,
                 sync_id: sync.id,
                 account_id: sync.account_id,
                 connector: sync.connector,
                 trigger: Trigger::Scheduled,
-                window: run_window(time_zone, sync.lookback_days, now),
+                window,
                 max_attempts: i32::from(settings.max_attempts),
                 run_after: now,
                 dedup_key: NewJob::run_key(sync.id),
             });
         }
         let created = jobs::insert_many(&transaction, &new_jobs).await?;
+        // A lookback run that found the sync's previous job still active was not created: the
+        // next tick tries it again.
+        for run in &mut next_runs {
+            if !created.iter().any(|job| job.sync_id == run.id) {
+                run.lookback_enqueued_on = None;
+            }
+        }
         syncs::set_next_runs(&transaction, &next_runs).await?;
         transaction.commit().await?;
         metrics::record_jobs_enqueued(created.len());

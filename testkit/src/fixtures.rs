@@ -165,6 +165,7 @@ pub async fn sync_fixture(pool: &Pool, keys: &KeyRing, options: SyncOptions) -> 
             report: &options.report,
             cron: "0 6 * * *",
             time_zone: &options.time_zone,
+            fresh_days: options.lookback_days.min(3),
             lookback_days: options.lookback_days,
             enabled: true,
             next_run_at: Utc::now() + Duration::days(1),

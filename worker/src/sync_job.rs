@@ -11,8 +11,8 @@ use shared::config::{Config, ConnectorsConfig};
 use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Job, JobCounts};
 use shared::db::{self, DbError, Pool, accounts, connections, syncs};
+use shared::domain::Stream;
 use shared::domain::report::catalogue;
-use shared::domain::{DateWindow, Stream};
 use shared::error::{Classify, ErrorClass};
 
 use crate::budget::Budgets;
@@ -134,9 +134,9 @@ impl SyncJob {
         };
         let mut writer = destinations::open(&self.pool, &destination, target).await?;
         let chunks = match sync.report.stream {
-            Stream::Performance => {
-                chunks(job.window, catalogue(job.connector).max_days_per_request)
-            }
+            Stream::Performance => job
+                .window
+                .chunks(catalogue(job.connector).max_days_per_request),
             Stream::Entities => vec![job.window],
         };
         for window in chunks {
@@ -182,23 +182,6 @@ impl SyncJob {
     }
 }
 
-/// The window split into consecutive windows of at most `days` days, oldest first.
-fn chunks(window: DateWindow, days: u32) -> Vec<DateWindow> {
-    let mut chunks = Vec::new();
-    let mut start = window.start();
-    while start <= window.end() {
-        let end = start
-            .checked_add_days(chrono::Days::new(u64::from(days.max(1)) - 1))
-            .map_or(window.end(), |end| end.min(window.end()));
-        chunks.extend(DateWindow::new(start, end));
-        let Some(next) = end.succ_opt() else {
-            break;
-        };
-        start = next;
-    }
-    chunks
-}
-
 impl Execute for SyncJob {
     async fn execute(&self, job: &Job) -> Result<JobCounts, AttemptFailure> {
         let mut counts = JobCounts::default();
@@ -208,34 +191,5 @@ impl Execute for SyncJob {
         result
             .map(|()| counts)
             .map_err(|error| AttemptFailure::from_error(&error, counts))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(s: &str) -> chrono::NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn windows_are_split_into_chunks_the_platform_accepts() {
-        let window = DateWindow::new(day("2026-01-01"), day("2026-03-02")).unwrap();
-        let split = chunks(window, 30);
-        assert_eq!(split.len(), 3);
-        assert_eq!(
-            (split[0].start(), split[0].end()),
-            (day("2026-01-01"), day("2026-01-30"))
-        );
-        assert_eq!(
-            (split[2].start(), split[2].end()),
-            (day("2026-03-02"), day("2026-03-02"))
-        );
-        assert_eq!(split.iter().map(|w| w.days()).sum::<u32>(), window.days());
-        assert_eq!(
-            chunks(DateWindow::ending_on(day("2026-01-05"), 1), 30).len(),
-            1
-        );
     }
 }

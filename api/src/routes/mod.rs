@@ -33,6 +33,7 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/syncs", post(syncs::create).get(syncs::list))
         .route("/v1/syncs/{id}", get(syncs::get))
         .route("/v1/syncs/{id}/run", post(syncs::run))
+        .route("/v1/syncs/{id}/backfill", post(syncs::backfill))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))

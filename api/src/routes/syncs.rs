@@ -1,16 +1,18 @@
-//! `/v1/syncs`: recurring intents, and `POST /v1/syncs/{id}/run` for a run now.
+//! `/v1/syncs`: recurring intents, `POST /v1/syncs/{id}/run` for a run now, and
+//! `POST /v1/syncs/{id}/backfill` for history.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::jobs::{self, Enqueued, NewJob};
 use shared::db::syncs::{self, NewSync, SyncDefinition};
 use shared::db::{accounts, destinations};
 use shared::domain::report::catalogue;
+use shared::domain::schedule::local_date;
 use shared::domain::{
-    AccountId, ConnectorKind, DestinationId, InvalidField, RawReport, ReportSpec, Schedule, SyncId,
-    Trigger,
+    AccountId, ConnectorKind, DateWindow, DestinationId, InvalidField, RawReport, ReportSpec,
+    Schedule, SyncId, Trigger,
 };
 
 use super::jobs::JobView;
@@ -41,6 +43,13 @@ pub struct ScheduleBody {
     time_zone: Option<String>,
 }
 
+/// Days a fresh run re-reads unless the sync says otherwise: yesterday's late numbers, today's
+/// partial day and the day before.
+const DEFAULT_FRESH_DAYS: i32 = 3;
+
+/// How far back a backfill may reach: the platforms keep about 37 months of reporting history.
+const BACKFILL_MAX_DAYS: i64 = 1_110;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSync {
@@ -48,9 +57,13 @@ pub struct CreateSync {
     destination_id: DestinationId,
     report: ReportBody,
     schedule: ScheduleBody,
-    /// Days each run re-reads, ending today; defaults to the platform's restatement horizon.
+    /// Days the daily lookback run re-reads, ending today; defaults to the platform's
+    /// restatement horizon.
     #[serde(default)]
     lookback_days: Option<i32>,
+    /// Days the other scheduled runs re-read, ending today; at most `lookback_days`.
+    #[serde(default)]
+    fresh_days: Option<i32>,
     #[serde(default)]
     enabled: Option<bool>,
 }
@@ -69,6 +82,7 @@ pub struct SyncView {
     connector: ConnectorKind,
     report: ReportSpec,
     schedule: ScheduleView,
+    fresh_days: i32,
     lookback_days: i32,
     enabled: bool,
     paused_reason: Option<String>,
@@ -89,6 +103,7 @@ impl From<SyncDefinition> for SyncView {
                 cron: sync.cron,
                 time_zone: sync.time_zone,
             },
+            fresh_days: sync.fresh_days,
             lookback_days: sync.lookback_days,
             enabled: sync.enabled,
             paused_reason: sync.paused_reason,
@@ -131,6 +146,17 @@ pub async fn create(
         Some(days) => days,
         None => catalogue(account.connector).default_lookback_days as i32,
     };
+    let fresh_days = match body.fresh_days {
+        Some(days) if !(1..=lookback_days).contains(&days) => {
+            return Err(InvalidField::new(
+                "fresh_days",
+                format!("must be between 1 and lookback_days ({lookback_days})"),
+            )
+            .into());
+        }
+        Some(days) => days,
+        None => DEFAULT_FRESH_DAYS.min(lookback_days),
+    };
     let next_run_at = schedule
         .next_after(Utc::now())
         .ok_or_else(|| InvalidField::new("schedule.cron", "never fires"))?;
@@ -144,6 +170,7 @@ pub async fn create(
             report: &report,
             cron: body.schedule.cron.trim(),
             time_zone: &time_zone,
+            fresh_days,
             lookback_days,
             enabled: body.enabled.unwrap_or(true),
             next_run_at,
@@ -227,4 +254,96 @@ pub async fn run(
             }),
         )),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillBody {
+    /// First day, in the sync's time zone.
+    from: NaiveDate,
+    /// Last day, in the sync's time zone; not after today.
+    to: NaiveDate,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackfillAnswer {
+    /// One job per chunk the platform reads in a request, newest first; a chunk whose job is
+    /// still active from an earlier request is listed with that job.
+    jobs: Vec<JobView>,
+    /// How many of `jobs` this request created.
+    created: usize,
+}
+
+/// Reads the sync's history from `from` to `to`: one job per chunk, newest first, at backfill
+/// priority (below scheduled and manual runs), each chunk debounced on its own key.
+pub async fn backfill(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SyncId>,
+    ApiJson(body): ApiJson<BackfillBody>,
+) -> Result<(StatusCode, ApiJson<BackfillAnswer>), ApiError> {
+    let tenant = caller.tenant()?;
+    let mut client = db(&state).await?;
+    let sync = syncs::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("sync"))?;
+    if let Some(reason) = &sync.paused_reason {
+        return Err(ApiError::Conflict(format!("the sync is paused: {reason}")));
+    }
+    let now = Utc::now();
+    let today = local_date(now, sync.time_zone());
+    let earliest = today - chrono::Duration::days(BACKFILL_MAX_DAYS);
+    if body.to > today {
+        return Err(InvalidField::new("to", format!("must not be after today ({today})")).into());
+    }
+    if body.from < earliest {
+        return Err(InvalidField::new(
+            "from",
+            format!("must not be before {earliest}: platforms keep about 37 months of history"),
+        )
+        .into());
+    }
+    let window = DateWindow::new(body.from, body.to)
+        .map_err(|_| InvalidField::new("from", "must not be after to"))?;
+    let chunk_days = catalogue(sync.connector).max_days_per_request;
+    let new_jobs: Vec<NewJob> = window
+        .chunks(chunk_days)
+        .into_iter()
+        .rev()
+        .zip(0..)
+        .map(|(chunk, newest_first)| NewJob {
+            tenant_id: tenant,
+            sync_id: sync.id,
+            account_id: sync.account_id,
+            connector: sync.connector,
+            trigger: Trigger::Backfill,
+            window: chunk,
+            max_attempts: i32::from(state.config.jobs.max_attempts),
+            // The relay publishes due jobs in `run_after` order: newest chunk first.
+            run_after: now + chrono::Duration::milliseconds(newest_first),
+            dedup_key: NewJob::backfill_key(sync.id, chunk),
+        })
+        .collect();
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    let created = jobs::insert_many(&transaction, &new_jobs).await?;
+    let keys: Vec<String> = new_jobs.iter().map(|job| job.dedup_key.clone()).collect();
+    let mut active = jobs::active_by_keys(&transaction, &keys).await?;
+    transaction
+        .commit()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    active.sort_by_key(|job| std::cmp::Reverse(job.window.end()));
+    Ok((
+        StatusCode::ACCEPTED,
+        ApiJson(BackfillAnswer {
+            created: created.len(),
+            jobs: active
+                .into_iter()
+                .map(|job| JobView::from_job(job, None))
+                .collect(),
+        }),
+    ))
 }

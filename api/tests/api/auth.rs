@@ -58,6 +58,15 @@ async fn another_tenants_objects_answer_not_found() {
         .post(&format!("/v1/syncs/{sync_id}/run"), &other_key, &json!({}))
         .await;
     assert_eq!(problem(&run).0, 404);
+    let backfill = setup
+        .api
+        .post(
+            &format!("/v1/syncs/{sync_id}/backfill"),
+            &other_key,
+            &json!({"from": "2026-01-01", "to": "2026-01-02"}),
+        )
+        .await;
+    assert_eq!(problem(&backfill).0, 404);
     // Nor can another tenant's account or destination be used in a sync.
     let borrowed = setup
         .api

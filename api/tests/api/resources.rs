@@ -99,6 +99,75 @@ async fn a_second_run_while_one_is_active_returns_the_active_job() {
 }
 
 #[tokio::test]
+async fn a_backfill_becomes_chunk_jobs_newest_first_at_backfill_priority_once() {
+    // Arrange: 70 days of a Meta sync, which reads at most 31 days per request.
+    let setup = setup().await;
+    let sync_id = setup.sync["id"].as_str().unwrap();
+    let path = format!("/v1/syncs/{sync_id}/backfill");
+    let to = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
+        - chrono::Duration::days(10);
+    let day = |offset: i64| (to + chrono::Duration::days(offset)).to_string();
+    let body = json!({"from": day(-69), "to": day(0)});
+
+    // Act
+    let (first_status, first) = setup.api.post(&path, &setup.key, &body).await;
+    let (again_status, again) = setup.api.post(&path, &setup.key, &body).await;
+
+    // Assert
+    assert_eq!(first_status, 202, "{first}");
+    assert_eq!(first["created"], 3);
+    let windows: Vec<(String, String)> = first["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| {
+            (
+                job["window"]["start"].as_str().unwrap().to_owned(),
+                job["window"]["end"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [(day(-7), day(0)), (day(-38), day(-8)), (day(-69), day(-39)),],
+        "31-day chunks, newest first"
+    );
+    for job in first["jobs"].as_array().unwrap() {
+        assert_eq!(job["trigger"], "backfill");
+        assert_eq!(job["state"], "pending");
+    }
+    assert_eq!(again_status, 202, "{again}");
+    assert_eq!(again["created"], 0, "the same chunks are still active");
+    assert_eq!(again["jobs"], first["jobs"]);
+    let client = setup.world.pool.get().await.unwrap();
+    let order: Vec<(chrono::NaiveDate, i16)> = client
+        .query(
+            "SELECT window_start, priority FROM jobs ORDER BY run_after",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(order.len(), 3);
+    assert!(
+        order.windows(2).all(|pair| pair[0].0 > pair[1].0),
+        "the relay publishes newest first: {order:?}"
+    );
+    assert!(order.iter().all(|(_, priority)| *priority == 1));
+    // A manual run is not held back by the backfill.
+    let run = setup
+        .api
+        .post(&format!("/v1/syncs/{sync_id}/run"), &setup.key, &json!({}))
+        .await;
+    assert_eq!(run.0, 202, "{}", run.1);
+    setup.world.stop().await;
+}
+
+#[tokio::test]
 async fn jobs_are_listed_newest_first_with_a_cursor() {
     let setup = setup().await;
     // Five finished jobs, inserted directly so each run can start a new one.

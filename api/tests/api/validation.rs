@@ -193,13 +193,57 @@ async fn wrong_sync_input_is_refused_naming_the_field() {
         ),
         (with(&["lookback_days"], json!(0)), "lookback_days"),
         (with(&["lookback_days"], json!(401)), "lookback_days"),
+        (with(&["fresh_days"], json!(0)), "fresh_days"),
+        (
+            with(&["lookback_days"], json!(7))
+                .as_object()
+                .map(|body| {
+                    let mut body = body.clone();
+                    body.insert("fresh_days".into(), json!(8));
+                    Value::Object(body)
+                })
+                .unwrap(),
+            "fresh_days",
+        ),
         (with(&["enabled"], json!("yes")), "enabled"),
+        (
+            with(&["report"], json!({"metrics": ["spend"]})),
+            "report.level",
+        ),
     ];
     for (body, field) in cases {
         assert_rejected(&setup, "/v1/syncs", body, 422, field).await;
     }
     let (_, syncs) = setup.api.get("/v1/syncs", &setup.key).await;
     assert_eq!(syncs.as_array().unwrap().len(), 1, "nothing was created");
+    setup.world.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_backfills_are_refused_naming_the_field_and_create_nothing() {
+    let setup = setup().await;
+    let sync_id = setup.sync["id"].as_str().unwrap();
+    let path = format!("/v1/syncs/{sync_id}/backfill");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let day = |offset: i64| (today + chrono::Duration::days(offset)).to_string();
+    let cases = [
+        (json!({"from": day(-3), "to": day(1)}), "to"),
+        (json!({"from": day(-1200), "to": day(-1)}), "from"),
+        (json!({"from": day(-1), "to": day(-3)}), "from"),
+        (json!({"from": "2026-02-30", "to": day(-1)}), "from"),
+        (json!({"from": day(-3)}), "to"),
+        (json!({"from": day(-3), "to": day(-1), "chunk": 7}), "chunk"),
+    ];
+    for (body, field) in cases {
+        assert_rejected(&setup, &path, body, 422, field).await;
+    }
+    let (_, page) = setup
+        .api
+        .get(&format!("/v1/jobs?sync_id={sync_id}"), &setup.key)
+        .await;
+    assert_eq!(page["jobs"], json!([]), "no job was created");
     setup.world.stop().await;
 }
 

@@ -273,6 +273,68 @@ const CREATIVES: &[&str] = &[
 /// like real Meta ids and in ascending order within an account.
 const ID_BASE: u64 = 120_200_000_000_000_000;
 
+/// An account that exists but has no campaigns, so no delivery at all.
+pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
+
+/// The ad accounts every sandbox login reaches (`/me/adaccounts`).
+pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
+
+/// The accounts of [`REACHABLE_ACCOUNT_IDS`].
+pub fn reachable_accounts() -> Vec<AccountFacts> {
+    REACHABLE_ACCOUNT_IDS
+        .iter()
+        .filter_map(|id| account(id))
+        .collect()
+}
+
+/// One campaign, ad set or ad as the entity edges describe it, in adsync's entity columns
+/// (`id, name, campaign_id, ad_group_id, status, objective, creative_id, creative_name`) and
+/// budgets in major units as decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityTruth {
+    pub texts: Vec<Option<String>>,
+    pub budgets: [Option<String>; 2],
+}
+
+/// The entities of `level` (`campaign`, `ad_group` or `ad`) of an account.
+pub fn entities_truth(account_id: &str, level: &str) -> Vec<EntityTruth> {
+    let Some(account) = account(account_id) else {
+        return Vec::new();
+    };
+    let mut entities = Vec::new();
+    for campaign in &account.campaigns {
+        let row = |id: &str, name: &str, adset: Option<&str>| EntityTruth {
+            texts: vec![
+                Some(id.to_owned()),
+                Some(name.to_owned()),
+                Some(campaign.id.clone()),
+                adset.map(str::to_owned),
+                Some("ACTIVE".to_owned()),
+                None,
+                None,
+                None,
+            ],
+            budgets: [None, None],
+        };
+        match level {
+            "campaign" => entities.push(row(&campaign.id, &campaign.name, None)),
+            "ad_group" => entities.extend(
+                campaign
+                    .adsets
+                    .iter()
+                    .map(|adset| row(&adset.id, &adset.name, Some(&adset.id))),
+            ),
+            _ => entities.extend(campaign.adsets.iter().flat_map(|adset| {
+                adset
+                    .ads
+                    .iter()
+                    .map(move |ad| row(&ad.id, &ad.name, Some(&adset.id)))
+            })),
+        }
+    }
+    entities
+}
+
 /// The account facts for `account_id`, or `None` if it is not a valid id.
 pub fn account(account_id: &str) -> Option<AccountFacts> {
     if !is_valid_account_id(account_id) {
@@ -282,7 +344,11 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
     let time_zone = seed.with_u64(1).pick(TIME_ZONES)?;
     let currency = seed.with_u64(2).pick(Currency::ALL)?;
     let id_prefix = ID_BASE + seed.with_u64(3).below(100_000_000_000_000) * 1_000;
-    let campaign_count = seed.with_u64(4).between(2, 6);
+    let campaign_count = if account_id == EMPTY_ACCOUNT_ID {
+        0
+    } else {
+        seed.with_u64(4).between(2, 6)
+    };
 
     let campaigns = (1..=campaign_count)
         .map(|c| {

@@ -23,9 +23,10 @@ use axum::response::Response;
 use axum::routing::get;
 
 pub use data::{
-    AccountFacts, AdFacts, AdSetFacts, CampaignFacts, CampaignStart, Currency, Level, Metrics,
-    TIME_ZONES, TimeIncrement, TruthRow, account, ad_day_metrics, insights_truth,
-    insights_truth_with, is_valid_account_id,
+    AccountFacts, AdFacts, AdSetFacts, CampaignFacts, CampaignStart, Currency, EMPTY_ACCOUNT_ID,
+    EntityTruth, Level, Metrics, REACHABLE_ACCOUNT_IDS, TIME_ZONES, TimeIncrement, TruthRow,
+    account, ad_day_metrics, entities_truth, insights_truth, insights_truth_with,
+    is_valid_account_id, reachable_accounts,
 };
 
 use crate::connector::Connector;

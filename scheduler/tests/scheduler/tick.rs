@@ -43,6 +43,95 @@ async fn a_due_sync_becomes_one_job_over_its_window_and_its_next_run_moves_on() 
     assert_eq!(sync.next_run_at, expected_next);
 }
 
+/// Ticks the sync once at `now` (making it due just before) and finishes the job it created,
+/// returning that job's window in days, or `None` if the tick created no job.
+async fn tick_and_finish(
+    world: &TestWorld,
+    fixture: &testkit::fixtures::SyncFixture,
+    now: chrono::DateTime<Utc>,
+) -> Option<u32> {
+    set_next_run(world, fixture.sync.id, now - Duration::minutes(1)).await;
+    let report = world.tick(now).await;
+    let client = world.pool.get().await.unwrap();
+    let job = client
+        .query_opt(
+            "UPDATE jobs SET state = 'succeeded', finished_at = now()
+             WHERE sync_id = $1 AND state = 'pending'
+             RETURNING window_end - window_start + 1",
+            &[&fixture.sync.id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.created, usize::from(job.is_some()));
+    job.map(|row| u32::try_from(row.get::<_, i32>(0)).unwrap())
+}
+
+#[tokio::test]
+async fn the_first_run_of_each_local_day_reads_the_lookback_and_the_others_the_fresh_days() {
+    // Arrange: a Berlin sync restating 28 days, fresh runs over 3.
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            lookback_days: 28,
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    let at = |text: &str| text.parse::<chrono::DateTime<Utc>>().unwrap();
+
+    // Act
+    let windows = [
+        tick_and_finish(&world, &fixture, at("2026-03-10T07:00:00Z")).await,
+        tick_and_finish(&world, &fixture, at("2026-03-10T13:00:00Z")).await,
+        tick_and_finish(&world, &fixture, at("2026-03-10T22:30:00Z")).await,
+        // 23:30 UTC is already the 11th in Berlin.
+        tick_and_finish(&world, &fixture, at("2026-03-10T23:30:00Z")).await,
+        tick_and_finish(&world, &fixture, at("2026-03-11T06:00:00Z")).await,
+    ];
+
+    // Assert
+    assert_eq!(windows, [Some(28), Some(3), Some(3), Some(28), Some(3)]);
+}
+
+#[tokio::test]
+async fn a_lookback_run_blocked_by_an_active_job_is_made_on_the_next_tick() {
+    // Arrange: yesterday's lookback ran; today's first tick finds a job still active.
+    let world = TestWorld::start().await;
+    let fixture = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            lookback_days: 28,
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+    let at = |text: &str| text.parse::<chrono::DateTime<Utc>>().unwrap();
+    tick_and_finish(&world, &fixture, at("2026-03-09T07:00:00Z")).await;
+    set_next_run(&world, fixture.sync.id, at("2026-03-09T08:59:00Z")).await;
+    let fresh = world.tick(at("2026-03-09T09:00:00Z")).await;
+    assert_eq!(fresh.created, 1, "a fresh run, left active");
+
+    // Act
+    set_next_run(&world, fixture.sync.id, at("2026-03-10T06:59:00Z")).await;
+    let blocked = world.tick(at("2026-03-10T07:00:00Z")).await;
+    let client = world.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE sync_id = $1",
+            &[&fixture.sync.id],
+        )
+        .await
+        .unwrap();
+    let next = tick_and_finish(&world, &fixture, at("2026-03-10T08:00:00Z")).await;
+
+    // Assert
+    assert_eq!(blocked.created, 0);
+    assert_eq!(next, Some(28), "the lookback is still owed for the 10th");
+}
+
 #[tokio::test]
 async fn a_sync_that_missed_many_runs_gets_one_catch_up_job_not_a_burst() {
     let world = TestWorld::start().await;

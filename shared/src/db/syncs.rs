@@ -1,6 +1,6 @@
 //! The `syncs` table: recurring intents, and the due-sync query the scheduler ticks on.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tokio_postgres::Row;
 
@@ -22,6 +22,9 @@ pub struct SyncDefinition {
     pub report: ReportSpec,
     pub cron: String,
     pub time_zone: String,
+    /// Days the frequent runs re-read, ending today.
+    pub fresh_days: i32,
+    /// Days the daily lookback run re-reads, ending today: the platform's restatement horizon.
     pub lookback_days: i32,
     pub enabled: bool,
     pub paused_reason: Option<String>,
@@ -31,11 +34,14 @@ pub struct SyncDefinition {
 }
 
 impl SyncDefinition {
-    /// The window a run starting at `now` reads: the `lookback_days` days ending today in the
-    /// sync's time zone.
+    /// The window a manual run starting at `now` reads: the whole lookback, the `lookback_days`
+    /// days ending today in the sync's time zone.
     pub fn window_at(&self, now: DateTime<Utc>) -> DateWindow {
-        let time_zone = parse_time_zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC);
-        run_window(time_zone, self.lookback_days, now)
+        run_window(self.time_zone(), self.lookback_days, now)
+    }
+
+    pub fn time_zone(&self) -> Tz {
+        parse_time_zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC)
     }
 }
 
@@ -56,7 +62,26 @@ pub struct DueSync {
     pub connector: ConnectorKind,
     pub cron: String,
     pub time_zone: String,
+    pub fresh_days: i32,
     pub lookback_days: i32,
+    /// The local date of the last lookback run enqueued.
+    pub lookback_enqueued_on: Option<NaiveDate>,
+}
+
+impl DueSync {
+    /// What a scheduled run starting at `now` (a local date of `time_zone`) reads: the first run
+    /// of each local day reads the whole lookback, the others the fresh days. Returns the
+    /// window and whether it is the lookback.
+    pub fn scheduled_window(&self, time_zone: Tz, now: DateTime<Utc>) -> (DateWindow, bool) {
+        let today = local_date(now, time_zone);
+        let lookback = self.lookback_enqueued_on.is_none_or(|day| day < today);
+        let days = if lookback {
+            self.lookback_days
+        } else {
+            self.fresh_days
+        };
+        (run_window(time_zone, days, now), lookback)
+    }
 }
 
 fn from_row(row: &Row) -> Result<SyncDefinition, DbError> {
@@ -74,6 +99,7 @@ fn from_row(row: &Row) -> Result<SyncDefinition, DbError> {
             .map_err(|e| DbError::Corrupt(format!("syncs.report: {e}")))?,
         cron: row.try_get("cron")?,
         time_zone: row.try_get("time_zone")?,
+        fresh_days: row.try_get("fresh_days")?,
         lookback_days: row.try_get("lookback_days")?,
         enabled: row.try_get("enabled")?,
         paused_reason: row.try_get("paused_reason")?,
@@ -91,6 +117,7 @@ pub struct NewSync<'a> {
     pub report: &'a ReportSpec,
     pub cron: &'a str,
     pub time_zone: &'a str,
+    pub fresh_days: i32,
     pub lookback_days: i32,
     pub enabled: bool,
     pub next_run_at: DateTime<Utc>,
@@ -105,8 +132,8 @@ pub async fn insert(
     let row = client
         .query_one(
             "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
-                 time_zone, lookback_days, enabled, next_run_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 time_zone, lookback_days, enabled, next_run_at, fresh_days)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              RETURNING *",
             &[
                 &SyncId::new(),
@@ -120,6 +147,7 @@ pub async fn insert(
                 &new.lookback_days,
                 &new.enabled,
                 &new.next_run_at,
+                &new.fresh_days,
             ],
         )
         .await?;
@@ -171,7 +199,8 @@ pub async fn lock_due(
         .await?;
     client
         .query(
-            "SELECT id, tenant_id, account_id, connector, cron, time_zone, lookback_days
+            "SELECT id, tenant_id, account_id, connector, cron, time_zone, fresh_days,
+                    lookback_days, lookback_enqueued_on
              FROM syncs WHERE enabled AND next_run_at <= $1
              ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&now, &limit],
@@ -189,25 +218,41 @@ pub async fn lock_due(
                     .map_err(|e| DbError::Corrupt(format!("syncs.connector: {e}")))?,
                 cron: row.try_get("cron")?,
                 time_zone: row.try_get("time_zone")?,
+                fresh_days: row.try_get("fresh_days")?,
                 lookback_days: row.try_get("lookback_days")?,
+                lookback_enqueued_on: row.try_get("lookback_enqueued_on")?,
             })
         })
         .collect()
 }
 
-/// Sets each sync's next run, in one statement.
+/// After a tick: a sync's next run, and the local date of the lookback run just enqueued.
+#[derive(Debug, Clone, Copy)]
+pub struct NextRun {
+    pub id: SyncId,
+    pub at: DateTime<Utc>,
+    pub lookback_enqueued_on: Option<NaiveDate>,
+}
+
+/// Sets each sync's next run (and lookback date, where given), in one statement.
 pub async fn set_next_runs(
     client: &impl GenericClient,
-    next_runs: &[(SyncId, DateTime<Utc>)],
+    next_runs: &[NextRun],
 ) -> Result<(), DbError> {
-    let ids: Vec<SyncId> = next_runs.iter().map(|(id, _)| *id).collect();
-    let times: Vec<DateTime<Utc>> = next_runs.iter().map(|(_, at)| *at).collect();
+    let ids: Vec<SyncId> = next_runs.iter().map(|run| run.id).collect();
+    let times: Vec<DateTime<Utc>> = next_runs.iter().map(|run| run.at).collect();
+    let lookbacks: Vec<Option<NaiveDate>> = next_runs
+        .iter()
+        .map(|run| run.lookback_enqueued_on)
+        .collect();
     client
         .execute(
-            "UPDATE syncs s SET next_run_at = n.next_run_at, updated_at = now()
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS n(id, next_run_at)
+            "UPDATE syncs s SET next_run_at = n.next_run_at,
+                    lookback_enqueued_on = coalesce(n.lookback_on, s.lookback_enqueued_on),
+                    updated_at = now()
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::date[]) AS n(id, next_run_at, lookback_on)
              WHERE s.id = n.id",
-            &[&ids, &times],
+            &[&ids, &times, &lookbacks],
         )
         .await?;
     Ok(())

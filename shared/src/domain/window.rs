@@ -61,6 +61,23 @@ impl DateWindow {
     pub fn contains(&self, day: NaiveDate) -> bool {
         self.start <= day && day <= self.end
     }
+
+    /// The window split into consecutive windows of at most `days` days, oldest first.
+    pub fn chunks(&self, days: u32) -> Vec<DateWindow> {
+        let step = u64::from(days.max(1));
+        let mut chunks = Vec::new();
+        let mut start = self.start;
+        loop {
+            let end = start
+                .checked_add_days(Days::new(step - 1))
+                .map_or(self.end, |end| end.min(self.end));
+            chunks.push(DateWindow { start, end });
+            match end.succ_opt() {
+                Some(next) if end < self.end => start = next,
+                _ => return chunks,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +86,24 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn chunks_cover_the_window_exactly_once_oldest_first() {
+        let window = DateWindow::new(day("2026-01-01"), day("2026-03-01")).unwrap();
+        let chunks = window.chunks(31);
+        let bounds: Vec<(NaiveDate, NaiveDate)> =
+            chunks.iter().map(|c| (c.start(), c.end())).collect();
+        assert_eq!(
+            bounds,
+            [
+                (day("2026-01-01"), day("2026-01-31")),
+                (day("2026-02-01"), day("2026-03-01"))
+            ]
+        );
+        let single = DateWindow::ending_on(day("2026-01-05"), 1);
+        assert_eq!(single.chunks(30), [single]);
+        assert_eq!(window.chunks(0).len(), 60);
     }
 
     #[test]

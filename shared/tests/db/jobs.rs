@@ -356,6 +356,7 @@ async fn a_tenant_never_runs_more_jobs_than_its_cap_and_the_rest_wait() {
                 report: &setup.fixture.sync.report,
                 cron: "0 6 * * *",
                 time_zone: "UTC",
+                fresh_days: 1,
                 lookback_days: 1 + n,
                 enabled: true,
                 next_run_at: Utc::now(),
@@ -606,8 +607,12 @@ async fn many_jobs_are_created_in_one_statement_skipping_syncs_with_an_active_jo
     .unwrap();
 
     assert_eq!(created.len(), 1, "one new job: the other sync's, once");
-    assert_ne!(created[0], active.id);
-    let job = jobs::get(&client, None, created[0]).await.unwrap().unwrap();
+    assert_ne!(created[0].id, active.id);
+    assert_eq!(created[0].sync_id, other.sync.id);
+    let job = jobs::get(&client, None, created[0].id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((job.sync_id, job.state), (other.sync.id, JobState::Pending));
     assert_eq!(history(&client, &job).await, [(None, JobState::Pending)]);
 }

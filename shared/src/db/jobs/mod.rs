@@ -119,6 +119,16 @@ impl NewJob {
     pub fn run_key(sync_id: SyncId) -> String {
         format!("sync:{sync_id}")
     }
+
+    /// The dedup key of one backfill chunk: chunks run beside the regular runs and each other,
+    /// and asking for the same chunk again while it is active returns the active job.
+    pub fn backfill_key(sync_id: SyncId, window: DateWindow) -> String {
+        format!(
+            "sync:{sync_id}:backfill:{}:{}",
+            window.start(),
+            window.end()
+        )
+    }
 }
 
 /// The outcome of asking for a job: a new one, or the active one that already had the key.
@@ -185,12 +195,19 @@ pub async fn insert(client: &impl GenericClient, new: &NewJob) -> Result<Enqueue
     )))
 }
 
+/// A job [`insert_many`] created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedJob {
+    pub id: JobId,
+    pub sync_id: SyncId,
+}
+
 /// Creates many `pending` jobs in one statement, skipping any whose dedup key already has an
-/// active job. Returns the ids created.
+/// active job. Returns the jobs created.
 pub async fn insert_many(
     client: &impl GenericClient,
     new: &[NewJob],
-) -> Result<Vec<JobId>, DbError> {
+) -> Result<Vec<CreatedJob>, DbError> {
     if new.is_empty() {
         return Ok(Vec::new());
     }
@@ -221,7 +238,7 @@ pub async fn insert_many(
                  AS n(id, tenant_id, sync_id, account_id, connector, trigger, priority,
                       window_start, window_end, max_attempts, run_after, dedup_key)
              ON CONFLICT (dedup_key) WHERE state IN ('pending', 'queued', 'running') DO NOTHING
-             RETURNING id",
+             RETURNING id, sync_id",
             &[
                 &ids,
                 &tenants,
@@ -238,7 +255,31 @@ pub async fn insert_many(
             ],
         )
         .await?;
-    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(CreatedJob {
+                id: row.try_get("id")?,
+                sync_id: row.try_get("sync_id")?,
+            })
+        })
+        .collect()
+}
+
+/// The active jobs holding any of `keys`.
+pub async fn active_by_keys(
+    client: &impl GenericClient,
+    keys: &[String],
+) -> Result<Vec<Job>, DbError> {
+    client
+        .query(
+            "SELECT * FROM jobs WHERE dedup_key = ANY($1)
+               AND state IN ('pending', 'queued', 'running')",
+            &[&keys],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Reads a job; with a tenant, only that tenant's job.
