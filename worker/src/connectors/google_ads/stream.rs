@@ -274,6 +274,39 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_split_at_every_byte_boundary_gives_the_same_batches() {
+        // Two batches of rows (non-ASCII names, escapes, brackets inside strings), then an
+        // error arriving mid-stream, as Google sends them.
+        let body = "[{\"results\":[{\"campaign\":{\"resourceName\":\"customers/1/campaigns/20\",\"id\":\"20\",\"name\":\"Été \\\"[Brand]\\\" {北海道}\"},\
+            \"metrics\":{\"impressions\":\"1000\",\"costMicros\":\"2500000\",\"conversions\":1.5},\"segments\":{\"date\":\"2025-01-15\",\"device\":\"MOBILE\"}}],\
+            \"fieldMask\":\"campaign.id,campaign.name\",\"requestId\":\"r1\"},\r\n\
+            {\"results\":[{\"campaign\":{\"id\":\"21\"},\"segments\":{\"date\":\"2025-01-16\"}}],\"requestId\":\"r1\"},\
+            {\"error\":{\"code\":504,\"message\":\"Deadline exceeded\",\"status\":\"DEADLINE_EXCEEDED\",\"details\":[]}}]"
+            .as_bytes();
+        let (whole, done) = split_in_chunks(body, body.len()).unwrap();
+        assert!(done);
+        assert_eq!(whole.len(), 3);
+        for element in &whole {
+            serde_json::from_str::<super::super::wire::StreamElement>(element)
+                .unwrap_or_else(|error| panic!("{element}: {error}"));
+        }
+        for cut in 0..=body.len() {
+            let mut splitter = ArraySplitter::default();
+            let mut out = VecDeque::new();
+            splitter.feed(&body[..cut], &mut out).unwrap();
+            let before = out.len();
+            splitter.feed(&body[cut..], &mut out).unwrap();
+            let elements: Vec<String> = out
+                .into_iter()
+                .map(|element| String::from_utf8(element).unwrap())
+                .collect();
+            assert_eq!(elements, whole, "cut at byte {cut}");
+            assert!(splitter.is_done(), "cut at byte {cut}");
+            assert!(before <= whole.len());
+        }
+    }
+
+    #[test]
     fn empty_arrays_and_unfinished_arrays_are_told_apart() {
         assert_eq!(split_in_chunks(b"[]", 1).unwrap(), (vec![], true));
         assert_eq!(

@@ -8,6 +8,7 @@
 //! check. Every test freezes the sandbox clock (so "today" and the restated numbers cannot move
 //! under it) and asserts that the connector called no route the sandbox does not know.
 
+mod google_ads;
 mod meta_ads;
 
 use std::ops::RangeInclusive;

@@ -1,0 +1,279 @@
+//! Google Ads API (REST) in the conformance suite: one streamed `googleAds:searchStream` per
+//! chunk (no paging), so the suite's report is read in exactly one request per chunk. The
+//! suite's account is a client reached through its manager, so every request must carry the
+//! manager's `login-customer-id`; the report is at ad group level with every Google Ads metric,
+//! the derived ones, and the device breakdown.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use sandbox::google_ads::{self, CustomerFacts, GoogleAdsConfig, Level, TruthRow};
+use sandbox::{IssuedTokens, Sandbox};
+use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use worker::connectors::AccountInfo;
+use worker::rows::Row;
+
+use super::{ConformancePlatform, TestAccount, TokenRenewal};
+
+pub(crate) struct GoogleAds;
+
+/// A client account of the manager `9123450000`, which the user reaches only through it.
+const CLIENT_ID: &str = "8123450001";
+
+fn facts(id: &str) -> CustomerFacts {
+    google_ads::customer(id).expect("a sandbox Google Ads customer")
+}
+
+fn test_account(id: &str) -> TestAccount {
+    let facts = facts(id);
+    TestAccount {
+        external_id: facts.id,
+        time_zone: facts.time_zone.name().to_owned(),
+        currency: facts.currency.code().to_owned(),
+    }
+}
+
+fn decimal(value: u64) -> Option<Decimal> {
+    Some(Decimal::from(value))
+}
+
+/// Micros of the account's currency in major units.
+fn micros(value: u64) -> Option<Decimal> {
+    Some((Decimal::from(value) / Decimal::from(1_000_000)).normalize())
+}
+
+/// A double as the API renders it, exact.
+fn double(text: &str) -> Option<Decimal> {
+    Some(text.parse::<Decimal>().expect("a decimal").normalize())
+}
+
+fn level_of(level: ReportLevel) -> Level {
+    match level {
+        ReportLevel::Account => Level::Customer,
+        ReportLevel::Campaign => Level::Campaign,
+        ReportLevel::AdGroup => Level::AdGroup,
+        ReportLevel::Ad => Level::AdGroupAd,
+    }
+}
+
+fn account_info(facts: &CustomerFacts) -> AccountInfo {
+    AccountInfo {
+        external_id: facts.id.clone(),
+        name: facts.descriptive_name.clone(),
+        time_zone: facts.time_zone.name().to_owned(),
+        currency: facts.currency.code().to_owned(),
+    }
+}
+
+impl ConformancePlatform for GoogleAds {
+    const CONNECTOR: ConnectorKind = ConnectorKind::GoogleAds;
+    const SANDBOX: sandbox::Connector = sandbox::Connector::GoogleAds;
+    /// `searchStream` has no paging: one streamed answer per chunk.
+    const SMALL_PAGES: &'static [(&'static str, &'static str)] = &[];
+    const TOKEN_RENEWAL: TokenRenewal = TokenRenewal::Renews {
+        route: "/oauth2/token",
+    };
+    /// The sandbox breaks the first selected metric of the first row.
+    const MALFORMED_FIELD: &'static str = "metrics.impressions";
+    /// The sandbox's throttle answer carries `retryDelay: "30s"`.
+    const THROTTLE_SNOOZE: RangeInclusive<Duration> =
+        Duration::from_secs(29)..=Duration::from_secs(31);
+
+    fn account() -> TestAccount {
+        test_account(CLIENT_ID)
+    }
+
+    fn empty_account() -> TestAccount {
+        test_account(google_ads::NO_DELIVERY_CUSTOMER_ID)
+    }
+
+    fn issue_tokens(sandbox: &Sandbox) -> IssuedTokens {
+        // Google's access tokens live 3599 s and come with a refresh token.
+        sandbox.issue_tokens(Self::SANDBOX, Some(google_ads::ACCESS_TOKEN_LIFETIME), true)
+    }
+
+    fn connection_settings(account: &TestAccount) -> serde_json::Value {
+        match facts(&account.external_id).manager_id() {
+            Some(manager) => serde_json::json!({ "login_customer_id": manager }),
+            None => serde_json::json!({}),
+        }
+    }
+
+    fn report() -> ReportSpec {
+        let metrics: Vec<String> = [
+            "impressions",
+            "clicks",
+            "spend",
+            "conversions",
+            "conversion_value",
+            "ctr",
+            "cpc",
+            "cpm",
+            "cpa",
+            "roas",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let breakdowns = ["platform"].map(str::to_owned).to_vec();
+        ReportSpec::parse(
+            ConnectorKind::GoogleAds,
+            shared::domain::report::RawReport {
+                stream: None,
+                level: "ad_group",
+                metrics: &metrics,
+                breakdowns: &breakdowns,
+            },
+        )
+        .unwrap()
+    }
+
+    fn truth(
+        sandbox: &Sandbox,
+        account: &TestAccount,
+        report: &ReportSpec,
+        window: DateWindow,
+    ) -> Vec<Row> {
+        let facts = facts(&account.external_id);
+        google_ads::report_truth(
+            &account.external_id,
+            level_of(report.level),
+            window.start(),
+            window.end(),
+            sandbox.today_for(&facts),
+            !report.breakdowns.is_empty(),
+        )
+        .iter()
+        .map(|row| truth_row(row, report))
+        .collect()
+    }
+
+    fn entity_truth(_sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
+        let facts = facts(&account.external_id);
+        let mut rows = Vec::new();
+        for campaign in &facts.campaigns {
+            let campaign_id = campaign.id.to_string();
+            if level == ReportLevel::Campaign {
+                rows.push(Row {
+                    date: None,
+                    texts: vec![
+                        Some(campaign_id.clone()),
+                        Some(campaign.name.clone()),
+                        Some(campaign_id.clone()),
+                        None,
+                        Some(campaign.status.as_str().to_owned()),
+                        Some(campaign.channel.as_str().to_owned()),
+                        None,
+                        None,
+                    ],
+                    numbers: vec![micros(campaign.budget_amount_micros), None],
+                });
+                continue;
+            }
+            for group in &campaign.ad_groups {
+                let group_id = group.id.to_string();
+                if level == ReportLevel::AdGroup {
+                    rows.push(Row {
+                        date: None,
+                        texts: vec![
+                            Some(group_id.clone()),
+                            Some(group.name.clone()),
+                            Some(campaign_id.clone()),
+                            Some(group_id.clone()),
+                            Some(group.status.as_str().to_owned()),
+                            None,
+                            None,
+                            None,
+                        ],
+                        numbers: vec![None, None],
+                    });
+                    continue;
+                }
+                for ad in &group.ads {
+                    // An ad is its own creative: its id, and its type as the creative's name.
+                    rows.push(Row {
+                        date: None,
+                        texts: vec![
+                            Some(ad.id.to_string()),
+                            ad.name.clone(),
+                            Some(campaign_id.clone()),
+                            Some(group_id.clone()),
+                            Some(ad.status.as_str().to_owned()),
+                            None,
+                            Some(ad.id.to_string()),
+                            Some(ad.ad_type.to_owned()),
+                        ],
+                        numbers: vec![None, None],
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// The customers the login reaches directly, with the direct clients of the managers among
+    /// them in place of the managers (which have no reports of their own).
+    fn reachable_accounts(_sandbox: &Sandbox) -> Vec<AccountInfo> {
+        let mut accounts = Vec::new();
+        for id in GoogleAdsConfig::default().accessible_customers {
+            let customer = facts(&id);
+            if !customer.is_manager() {
+                accounts.push(account_info(&customer));
+                continue;
+            }
+            accounts.extend(
+                customer
+                    .clients()
+                    .iter()
+                    .map(|client| facts(client))
+                    .filter(|client| !client.is_manager())
+                    .map(|client| account_info(&client)),
+            );
+        }
+        accounts
+    }
+}
+
+/// A truth row in the fetched layout of `report`.
+fn truth_row(row: &TruthRow, report: &ReportSpec) -> Row {
+    let mut texts = Vec::new();
+    if matches!(
+        report.level,
+        ReportLevel::Campaign | ReportLevel::AdGroup | ReportLevel::Ad
+    ) {
+        texts.extend([row.campaign_id.clone(), row.campaign_name.clone()]);
+    }
+    if matches!(report.level, ReportLevel::AdGroup | ReportLevel::Ad) {
+        texts.extend([row.ad_group_id.clone(), row.ad_group_name.clone()]);
+    }
+    if report.level == ReportLevel::Ad {
+        texts.extend([row.ad_id.clone(), row.ad_name.clone()]);
+    }
+    for breakdown in &report.breakdowns {
+        match breakdown {
+            shared::domain::Breakdown::Platform => {
+                texts.push(row.device.map(|device| device.as_str().to_owned()));
+            }
+            other => panic!("Google Ads has no {other:?} breakdown"),
+        }
+    }
+    let numbers = report
+        .fetched_metrics()
+        .iter()
+        .map(|metric| match metric.as_str() {
+            "impressions" => decimal(row.metrics.impressions),
+            "clicks" => decimal(row.metrics.clicks),
+            "spend" => micros(row.metrics.cost_micros),
+            "conversions" => double(&row.conversions),
+            "conversion_value" => double(&row.conversions_value),
+            other => panic!("the Google Ads truth has no {other}"),
+        })
+        .collect();
+    Row {
+        date: Some(row.date),
+        texts,
+        numbers,
+    }
+}
+
+crate::conformance_suite!(GoogleAds);
