@@ -77,6 +77,8 @@ impl Resource {
 }
 
 /// The object a field lives in, in the order a result row lists them.
+// `AdGroup` is Google's resource name, not a repetition of the enum's.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Group {
     Customer,

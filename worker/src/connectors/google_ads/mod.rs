@@ -66,14 +66,14 @@ pub enum GoogleAdsError {
     #[error("google_ads answered HTTP {status} {failure}")]
     Api {
         status: u16,
-        failure: Failure,
+        failure: Box<Failure>,
         throttle: Option<Throttle>,
     },
     #[error("google_ads searchStream failed after {batches} batches: {failure}")]
     MidStream {
         /// The HTTP status matching the error's gRPC code.
         status: u16,
-        failure: Failure,
+        failure: Box<Failure>,
         batches: u32,
         throttle: Option<Throttle>,
     },
@@ -260,7 +260,7 @@ async fn api_error(
     };
     GoogleAdsError::Api {
         status,
-        failure,
+        failure: Box::new(failure),
         throttle,
     }
 }
@@ -415,7 +415,7 @@ impl Batches {
             };
             return Err(GoogleAdsError::MidStream {
                 status: code,
-                failure,
+                failure: Box::new(failure),
                 batches,
                 throttle,
             });
@@ -830,7 +830,7 @@ mod tests {
     fn only_expired_or_invalid_tokens_are_refreshed() {
         let api = |status, code: &str| GoogleAdsError::Api {
             status,
-            failure: failure(ErrorCode::Authentication(code.to_owned())),
+            failure: Box::new(failure(ErrorCode::Authentication(code.to_owned()))),
             throttle: None,
         };
         assert!(is_token_refusal(&api(401, "OAUTH_TOKEN_EXPIRED")));
