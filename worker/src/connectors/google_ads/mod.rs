@@ -10,9 +10,10 @@
 //!
 //! Errors are `google.rpc.Status` bodies with a `GoogleAdsFailure`: HTTP 429 `quotaError`
 //! (with a `retryDelay` for short-term limits, often none for the daily quota) blocks the rate
-//! budget of the scope Google names; 401 `OAUTH_TOKEN_EXPIRED` refreshes the token once; 403
-//! `USER_PERMISSION_DENIED` (a missing or wrong `login-customer-id`) needs the user; 5xx and
-//! errors inside the stream are transient. Money arrives in micros of the account's currency.
+//! budget of the scope Google names; a 401 refusing the token refreshes it once (then it is an
+//! auth failure); 403 `PERMISSION_DENIED` (`USER_PERMISSION_DENIED`: a missing or wrong
+//! `login-customer-id`) and 400 `INVALID_ARGUMENT` are permanent; 5xx and errors inside the
+//! stream are transient. Money arrives in micros of the account's currency.
 
 mod stream;
 mod wire;
@@ -137,13 +138,10 @@ fn classify_failure(status: u16, failure: &Failure, throttle: Option<&Throttle>)
             | "ORGANIZATION_NOT_ASSOCIATED_WITH_DEVELOPER_TOKEN" => ErrorClass::Permanent,
             _ => ErrorClass::Auth,
         },
-        Some(ErrorCode::Authorization(code)) => match code.as_str() {
-            // The login cannot reach the customer (usually the login-customer-id): the user
-            // must fix the connection.
-            "USER_PERMISSION_DENIED" => ErrorClass::Auth,
-            // Developer token, Cloud project or account state.
-            _ => ErrorClass::Permanent,
-        },
+        // PERMISSION_DENIED: the login cannot reach the customer (`USER_PERMISSION_DENIED`,
+        // usually a missing or wrong login-customer-id, which a new authorisation does not
+        // fix), or the developer token, Cloud project or account state forbid the call.
+        Some(ErrorCode::Authorization(_)) => ErrorClass::Permanent,
         Some(ErrorCode::Internal(_)) => ErrorClass::Transient { retry_after: None },
         Some(ErrorCode::Query(_) | ErrorCode::Request(_) | ErrorCode::Header(_)) => {
             ErrorClass::Permanent
@@ -152,17 +150,24 @@ fn classify_failure(status: u16, failure: &Failure, throttle: Option<&Throttle>)
     }
 }
 
-/// The access token was refused as expired or invalid: worth one refresh.
+/// The access token was refused (401 `UNAUTHENTICATED` with an `OAUTH_TOKEN_*` code, or from
+/// the front end without one): worth one refresh. A revoked grant then fails the refresh with
+/// `invalid_grant`; a customer or developer problem (`CUSTOMER_NOT_FOUND`, `NOT_ADS_USER`…) is
+/// not the token's.
 fn is_token_refusal(error: &GoogleAdsError) -> bool {
-    matches!(
-        error,
-        GoogleAdsError::Api { status: 401, failure, .. }
-            if matches!(
-                failure.code(),
-                Some(ErrorCode::Authentication(code))
-                    if code == "OAUTH_TOKEN_EXPIRED" || code == "OAUTH_TOKEN_INVALID"
-            )
-    )
+    let GoogleAdsError::Api {
+        status: 401,
+        failure,
+        ..
+    } = error
+    else {
+        return false;
+    };
+    match failure.code() {
+        Some(ErrorCode::Authentication(code)) => code.starts_with("OAUTH_TOKEN_"),
+        None => true,
+        Some(_) => false,
+    }
 }
 
 /// The HTTP status of a gRPC status name, for errors inside a stream.
@@ -745,7 +750,7 @@ mod tests {
         );
         assert_eq!(
             class(403, ErrorCode::Authorization(s("USER_PERMISSION_DENIED"))),
-            ErrorClass::Auth
+            ErrorClass::Permanent
         );
         assert_eq!(
             class(
@@ -827,7 +832,7 @@ mod tests {
     }
 
     #[test]
-    fn only_expired_or_invalid_tokens_are_refreshed() {
+    fn refused_tokens_are_refreshed_once_but_customer_problems_are_not() {
         let api = |status, code: &str| GoogleAdsError::Api {
             status,
             failure: Box::new(failure(ErrorCode::Authentication(code.to_owned()))),
@@ -835,8 +840,18 @@ mod tests {
         };
         assert!(is_token_refusal(&api(401, "OAUTH_TOKEN_EXPIRED")));
         assert!(is_token_refusal(&api(401, "OAUTH_TOKEN_INVALID")));
-        assert!(!is_token_refusal(&api(401, "OAUTH_TOKEN_REVOKED")));
+        assert!(is_token_refusal(&api(401, "OAUTH_TOKEN_REVOKED")));
+        assert!(!is_token_refusal(&api(401, "CUSTOMER_NOT_FOUND")));
         assert!(!is_token_refusal(&api(403, "OAUTH_TOKEN_EXPIRED")));
+        let front_end = GoogleAdsError::Api {
+            status: 401,
+            failure: Box::new(Failure {
+                errors: Vec::new(),
+                ..failure(ErrorCode::Internal(String::new()))
+            }),
+            throttle: None,
+        };
+        assert!(is_token_refusal(&front_end));
     }
 
     #[test]

@@ -2,24 +2,34 @@
 //! chunk (no paging), so the suite's report is read in exactly one request per chunk. The
 //! suite's account is a client reached through its manager, so every request must carry the
 //! manager's `login-customer-id`; the report is at ad group level with every Google Ads metric,
-//! the derived ones, and the device breakdown.
+//! the derived ones, and the device breakdown. Below the suite, tests of Google's own
+//! behaviours: an error arriving inside the stream after a first batch of 10,000 rows, and a
+//! client account read without its manager as `login-customer-id`.
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use chrono::Utc;
 use rust_decimal::Decimal;
 use sandbox::google_ads::{self, CustomerFacts, GoogleAdsConfig, Level, TruthRow};
-use sandbox::{IssuedTokens, Sandbox};
+use sandbox::{FaultKind, IssuedTokens, Sandbox};
 use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use worker::Outcome;
 use worker::connectors::AccountInfo;
 use worker::rows::Row;
 
-use super::{ConformancePlatform, TestAccount, TokenRenewal};
+use super::{
+    Case, ConformancePlatform, TestAccount, TokenRenewal, assert_rows_eq, fault, retry_when_due,
+};
+use crate::job;
 
 pub(crate) struct GoogleAds;
 
 /// A client account of the manager `9123450000`, which the user reaches only through it.
 const CLIENT_ID: &str = "8123450001";
+
+/// A large standalone customer (ids starting with 7): 50 campaigns of 20 ad groups of 10 ads.
+const LARGE_ID: &str = "7412365890";
 
 fn facts(id: &str) -> CustomerFacts {
     google_ads::customer(id).expect("a sandbox Google Ads customer")
@@ -277,3 +287,119 @@ fn truth_row(row: &TruthRow, report: &ReportSpec) -> Row {
 }
 
 crate::conformance_suite!(GoogleAds);
+
+/// The suite's platform, but the connection does not name the manager of the client account.
+struct WithoutLoginCustomerId;
+
+impl ConformancePlatform for WithoutLoginCustomerId {
+    const CONNECTOR: ConnectorKind = GoogleAds::CONNECTOR;
+    const SANDBOX: sandbox::Connector = GoogleAds::SANDBOX;
+    const SMALL_PAGES: &'static [(&'static str, &'static str)] = GoogleAds::SMALL_PAGES;
+    const TOKEN_RENEWAL: TokenRenewal = GoogleAds::TOKEN_RENEWAL;
+    const MALFORMED_FIELD: &'static str = GoogleAds::MALFORMED_FIELD;
+    const THROTTLE_SNOOZE: RangeInclusive<Duration> = GoogleAds::THROTTLE_SNOOZE;
+
+    fn account() -> TestAccount {
+        GoogleAds::account()
+    }
+
+    fn empty_account() -> TestAccount {
+        GoogleAds::empty_account()
+    }
+
+    fn issue_tokens(sandbox: &Sandbox) -> IssuedTokens {
+        GoogleAds::issue_tokens(sandbox)
+    }
+
+    fn connection_settings(_account: &TestAccount) -> serde_json::Value {
+        serde_json::json!({})
+    }
+
+    fn report() -> ReportSpec {
+        GoogleAds::report()
+    }
+
+    fn truth(
+        sandbox: &Sandbox,
+        account: &TestAccount,
+        report: &ReportSpec,
+        window: DateWindow,
+    ) -> Vec<Row> {
+        GoogleAds::truth(sandbox, account, report, window)
+    }
+
+    fn entity_truth(sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
+        GoogleAds::entity_truth(sandbox, account, level)
+    }
+
+    fn reachable_accounts(sandbox: &Sandbox) -> Vec<AccountInfo> {
+        GoogleAds::reachable_accounts(sandbox)
+    }
+}
+
+#[tokio::test]
+async fn an_error_inside_the_stream_is_transient_and_the_retry_writes_exactly_the_truth() {
+    // Arrange: a week of a large customer's ad groups by device spans several batches; the
+    // first batch arrives, then the stream ends with DEADLINE_EXCEEDED.
+    let metrics: Vec<String> = ["impressions", "clicks", "spend", "conversions"]
+        .map(str::to_owned)
+        .to_vec();
+    let breakdowns = ["platform"].map(str::to_owned).to_vec();
+    let report = ReportSpec::parse(
+        ConnectorKind::GoogleAds,
+        shared::domain::report::RawReport {
+            stream: None,
+            level: "ad_group",
+            metrics: &metrics,
+            breakdowns: &breakdowns,
+        },
+    )
+    .unwrap();
+    let case = Case::start::<GoogleAds>(test_account(LARGE_ID), report, Utc::now(), &[]).await;
+    let window = DateWindow::ending_on(case.today(), 7);
+    let expected = case.expected::<GoogleAds>(window);
+    assert!(
+        expected.len() > google_ads::BATCH_ROWS,
+        "the report spans several batches ({} rows)",
+        expected.len()
+    );
+    case.sandbox()
+        .add_fault(fault::<GoogleAds>(FaultKind::ReduceData, &case.account));
+
+    // Act
+    let (id, first) = case.run(window).await;
+    let failed = job(&case.world, id).await;
+    let last = retry_when_due(&case.world, id).await;
+
+    // Assert
+    assert_eq!(first, Outcome::Rescheduled { class: "transient" });
+    let message = failed.error_message.unwrap_or_default();
+    assert!(message.contains("DEADLINE_EXCEEDED"), "{message}");
+    assert!(matches!(last, Outcome::Succeeded(_)), "the retry: {last:?}");
+    assert_rows_eq(&case.stored().await, &expected, "rows after the retry");
+    case.assert_no_unknown_routes();
+}
+
+#[tokio::test]
+async fn a_client_account_without_its_manager_as_login_customer_id_fails_permanently() {
+    // Arrange
+    let case = Case::start::<WithoutLoginCustomerId>(
+        GoogleAds::account(),
+        GoogleAds::report(),
+        Utc::now(),
+        &[],
+    )
+    .await;
+
+    // Act
+    let (id, outcome) = case.run(case.window()).await;
+
+    // Assert: a new authorisation would not help, so the connection stays active.
+    assert_eq!(outcome, Outcome::Failed { class: "permanent" });
+    let message = job(&case.world, id).await.error_message.unwrap_or_default();
+    assert!(message.contains("USER_PERMISSION_DENIED"), "{message}");
+    assert!(message.contains("login-customer-id"), "{message}");
+    assert_eq!(case.connection_status().await, "active");
+    assert!(case.stored().await.is_empty());
+    case.assert_no_unknown_routes();
+}
