@@ -4,7 +4,8 @@
 //! Modules: `paging` (cursors and `paging.next`), `data` (determinism, dates, currencies, level
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
 //! headers and code 80000), `control` (request log, unknown routes, control API), `meta_ads`
-//! (conversions, breakdowns, report runs, entity edges, accounts, malformed pages, code exchange).
+//! (conversions, breakdowns, report runs, entity edges, accounts, malformed pages, code exchange),
+//! `google_ads` (searchStream batches, errors, limits, faults, tokens, customers, restatement).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -14,6 +15,7 @@ mod control;
 mod data;
 mod errors;
 mod faults;
+mod google_ads;
 mod meta_ads;
 mod paging;
 mod throttling;
