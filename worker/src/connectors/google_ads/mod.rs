@@ -270,13 +270,22 @@ async fn api_error(
     }
 }
 
-/// The connection's `login-customer-id`, if it has one.
+/// The connection's `login-customer-id` (the manager's customer id), if it has one, as Google
+/// wants it: digits only, so `123-456-7890` as the Google Ads UI shows it becomes `1234567890`.
 fn login_customer_id(platform: &Platform) -> Option<String> {
-    platform
-        .connection_settings
-        .get("login_customer_id")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned)
+    login_customer_id_of(&platform.connection_settings)
+}
+
+fn login_customer_id_of(settings: &serde_json::Value) -> Option<String> {
+    let id = match settings.get("login_customer_id")? {
+        serde_json::Value::String(text) => text
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .collect::<String>(),
+        serde_json::Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    (!id.is_empty()).then_some(id)
 }
 
 /// Adds the headers every call carries besides the token.
@@ -866,6 +875,21 @@ mod tests {
         assert_eq!(http_status_of(&status(Some(4), "DEADLINE_EXCEEDED")), 504);
         assert_eq!(http_status_of(&status(None, "UNAVAILABLE")), 503);
         assert_eq!(http_status_of(&status(None, "SOMETHING")), 500);
+    }
+
+    #[test]
+    fn the_login_customer_id_is_sent_as_digits() {
+        let id = |settings: serde_json::Value| login_customer_id_of(&settings);
+        assert_eq!(
+            id(serde_json::json!({"login_customer_id": "912-345-0000"})).as_deref(),
+            Some("9123450000")
+        );
+        assert_eq!(
+            id(serde_json::json!({"login_customer_id": 9123450000u64})).as_deref(),
+            Some("9123450000")
+        );
+        assert_eq!(id(serde_json::json!({"login_customer_id": ""})), None);
+        assert_eq!(id(serde_json::json!({})), None);
     }
 
     #[test]
