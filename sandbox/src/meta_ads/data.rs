@@ -1204,7 +1204,11 @@ mod tests {
                         })
                         .cloned()
                         .collect();
-                    assert_eq!(totals(&parts), totals(&[row.clone()]), "{level} {set:?}");
+                    assert_eq!(
+                        totals(&parts),
+                        totals(std::slice::from_ref(row)),
+                        "{level} {set:?}"
+                    );
                     for part in &parts {
                         assert!(part.impressions > 0);
                         for breakdown in Breakdown::ALL {
@@ -1317,7 +1321,7 @@ mod tests {
                 .filter(|row| row.campaign_id == total.campaign_id)
                 .cloned()
                 .collect();
-            assert_eq!(totals(&days), totals(&[total.clone()]));
+            assert_eq!(totals(&days), totals(std::slice::from_ref(total)));
             assert_eq!((total.date_start, total.date_stop), (since, today));
         }
     }

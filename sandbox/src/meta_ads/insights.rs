@@ -697,7 +697,8 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|a| a["action_type"] == "purchase" && a["value"] == row.purchases.to_string())
+                .any(|a| a["action_type"] == "purchase"
+                    && a["value"].as_str() == Some(row.purchases.to_string().as_str()))
         );
         let values = &object.0[2].1;
         assert_eq!(values[0]["action_type"], PIXEL_PURCHASE);

@@ -3,9 +3,10 @@
 //!
 //! Modules: `paging` (cursors and `paging.next`), `data` (determinism, dates, currencies, level
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
-//! headers and code 80000), `control` (request log, unknown routes, control API), `meta_ads`
-//! (conversions, breakdowns, report runs, entity edges, accounts, malformed pages, code exchange),
-//! `google_ads` (searchStream batches, errors, limits, faults, tokens, customers, restatement).
+//! headers and code 80000), `control` (request log, unknown routes, control API), and one module
+//! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
+//! malformed pages, code exchange), `google_ads` (searchStream batches, errors, limits, faults,
+//! tokens, customers, restatement), `tiktok_ads`.
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -19,6 +20,7 @@ mod google_ads;
 mod meta_ads;
 mod paging;
 mod throttling;
+mod tiktok_ads;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sandbox::meta_ads::{AccountFacts, TruthRow};

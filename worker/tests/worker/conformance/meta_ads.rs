@@ -149,15 +149,14 @@ impl ConformancePlatform for MetaAds {
         meta_ads::entities_truth(&account.external_id, kind, sandbox.today_for(&facts))
             .into_iter()
             .map(|entity| {
-                // The campaign and ad group columns name the entity's own campaign and ad
-                // group, the entity itself included.
+                // The campaign and ad group columns name the entity's parents only, as on
+                // every platform.
                 let campaign_id = match kind {
-                    EntityKind::Campaign => Some(entity.id.clone()),
+                    EntityKind::Campaign => None,
                     EntityKind::AdSet | EntityKind::Ad => entity.campaign_id.clone(),
                 };
                 let ad_group_id = match kind {
-                    EntityKind::Campaign => None,
-                    EntityKind::AdSet => Some(entity.id.clone()),
+                    EntityKind::Campaign | EntityKind::AdSet => None,
                     EntityKind::Ad => entity.adset_id.clone(),
                 };
                 Row {
