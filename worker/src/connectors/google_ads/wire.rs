@@ -620,8 +620,7 @@ pub(super) fn performance_rows(
 }
 
 /// Maps a batch of entity rows to our rows in `ENTITY_TEXTS` / `ENTITY_NUMBERS` order. The
-/// campaign and ad group columns name the entity's own campaign and ad group (the entity itself
-/// included); the objective is the campaign's advertising channel type; the daily budget
+/// campaign and ad group columns name the entity's parents only (`ENTITY_TEXTS`); the objective is the campaign's advertising channel type; the daily budget
 /// arrives in micros; ads are their own creatives (`creative_id` is the ad id,
 /// `creative_name` its type).
 pub(super) fn entity_rows(
@@ -635,40 +634,34 @@ pub(super) fn entity_rows(
             let group = row.ad_group.unwrap_or_default();
             let ad_group_ad = row.ad_group_ad.unwrap_or_default();
             let (texts, daily_budget) = match level {
-                ReportLevel::Campaign | ReportLevel::Account => {
-                    let campaign_id = required(index, "campaign.id", id(campaign.id))?;
-                    (
-                        vec![
-                            campaign_id.clone(),
-                            campaign.name,
-                            campaign_id,
-                            None,
-                            campaign.status,
-                            campaign.advertising_channel_type,
-                            None,
-                            None,
-                        ],
-                        row.campaign_budget
-                            .and_then(|budget| budget.amount_micros)
-                            .map(|Int64(micros)| micros_to_major(Decimal::from(micros))),
-                    )
-                }
-                ReportLevel::AdGroup => {
-                    let ad_group_id = required(index, "adGroup.id", id(group.id))?;
-                    (
-                        vec![
-                            ad_group_id.clone(),
-                            group.name,
-                            required(index, "campaign.id", id(campaign.id))?,
-                            ad_group_id,
-                            group.status,
-                            None,
-                            None,
-                            None,
-                        ],
+                ReportLevel::Campaign | ReportLevel::Account => (
+                    vec![
+                        required(index, "campaign.id", id(campaign.id))?,
+                        campaign.name,
                         None,
-                    )
-                }
+                        None,
+                        campaign.status,
+                        campaign.advertising_channel_type,
+                        None,
+                        None,
+                    ],
+                    row.campaign_budget
+                        .and_then(|budget| budget.amount_micros)
+                        .map(|Int64(micros)| micros_to_major(Decimal::from(micros))),
+                ),
+                ReportLevel::AdGroup => (
+                    vec![
+                        required(index, "adGroup.id", id(group.id))?,
+                        group.name,
+                        required(index, "campaign.id", id(campaign.id))?,
+                        None,
+                        group.status,
+                        None,
+                        None,
+                        None,
+                    ],
+                    None,
+                ),
                 ReportLevel::Ad => {
                     let ad = ad_group_ad.ad.unwrap_or_default();
                     let ad_id = required(index, "adGroupAd.ad.id", id(ad.id))?;
@@ -820,11 +813,7 @@ mod tests {
             r#"{"results":[{"campaign":{"resourceName":"customers/1/campaigns/20","id":"20","name":"Brand","status":"PAUSED","advertisingChannelType":"SEARCH"},"campaignBudget":{"resourceName":"customers/1/campaignBudgets/14","amountMicros":"150000000"}}]}"#,
         );
         let rows = entity_rows(element.results, ReportLevel::Campaign).unwrap();
-        assert_eq!(
-            rows[0].texts[2].as_deref(),
-            Some("20"),
-            "a campaign is its own campaign"
-        );
+        assert_eq!(rows[0].texts[2], None, "a campaign has no parent campaign");
         assert_eq!(rows[0].texts[4].as_deref(), Some("PAUSED"));
         assert_eq!(rows[0].texts[5].as_deref(), Some("SEARCH"));
         assert_eq!(rows[0].numbers, vec![d("150"), None]);
@@ -838,7 +827,7 @@ mod tests {
                 Some("130".into()),
                 Some("Exact".into()),
                 Some("20".into()),
-                Some("130".into()),
+                None,
                 Some("ENABLED".into()),
                 None,
                 None,

@@ -158,6 +158,8 @@ impl ConformancePlatform for GoogleAds {
         .collect()
     }
 
+    /// Entity rows name their parents only; an ad is its own creative (its id, and its type as
+    /// the creative's name).
     fn entity_truth(_sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
         let facts = facts(&account.external_id);
         let mut rows = Vec::new();
@@ -169,7 +171,7 @@ impl ConformancePlatform for GoogleAds {
                     texts: vec![
                         Some(campaign_id.clone()),
                         Some(campaign.name.clone()),
-                        Some(campaign_id.clone()),
+                        None,
                         None,
                         Some(campaign.status.as_str().to_owned()),
                         Some(campaign.channel.as_str().to_owned()),
@@ -189,7 +191,7 @@ impl ConformancePlatform for GoogleAds {
                             Some(group_id.clone()),
                             Some(group.name.clone()),
                             Some(campaign_id.clone()),
-                            Some(group_id.clone()),
+                            None,
                             Some(group.status.as_str().to_owned()),
                             None,
                             None,
@@ -200,7 +202,6 @@ impl ConformancePlatform for GoogleAds {
                     continue;
                 }
                 for ad in &group.ads {
-                    // An ad is its own creative: its id, and its type as the creative's name.
                     rows.push(Row {
                         date: None,
                         texts: vec![
