@@ -404,3 +404,47 @@ async fn a_client_account_without_its_manager_as_login_customer_id_fails_permane
     assert!(case.stored().await.is_empty());
     case.assert_no_unknown_routes();
 }
+
+#[tokio::test]
+async fn the_refresher_keeps_the_refresh_token_and_a_revoked_grant_needs_reauthorisation() {
+    // Arrange
+    let case =
+        Case::start::<GoogleAds>(GoogleAds::account(), GoogleAds::report(), Utc::now(), &[]).await;
+    let settings = case
+        .world
+        .config
+        .connectors
+        .platform(ConnectorKind::GoogleAds)
+        .clone();
+    let refresh =
+        worker::connectors::refresher(ConnectorKind::GoogleAds, reqwest::Client::new(), settings)
+            .expect("Google Ads renews tokens");
+    let issued = GoogleAds::issue_tokens(case.sandbox());
+    let refresh_token = issued.refresh_token.clone().unwrap();
+    let tokens = || shared::db::connections::OAuthTokens {
+        access_token: issued.access_token.clone(),
+        refresh_token: issued.refresh_token.clone(),
+    };
+
+    // Act
+    let before = Utc::now();
+    let renewed = refresh(tokens()).await.unwrap();
+    case.sandbox()
+        .revoke_token(GoogleAds::SANDBOX, &refresh_token);
+    let refused = refresh(tokens()).await;
+
+    // Assert
+    assert_ne!(renewed.access_token, issued.access_token);
+    assert_eq!(
+        renewed.refresh_token, None,
+        "Google does not rotate refresh tokens"
+    );
+    let lifetime = (renewed.expires_at.unwrap() - before).num_seconds();
+    assert!((3590..=3600).contains(&lifetime), "{lifetime} s");
+    match refused {
+        Err(worker::tokens::TokenError::Revoked(message)) => {
+            assert!(!message.contains(&refresh_token), "{message}");
+        }
+        other => panic!("a revoked grant: {other:?}"),
+    }
+}
