@@ -5,8 +5,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The largest single batch accepted (a batch of 10,000 wide rows is a few megabytes).
-pub(super) const MAX_ELEMENT_BYTES: usize = 256 * 1024 * 1024;
+/// The largest single batch accepted (a batch of 10,000 wide rows is a few megabytes): a guard
+/// against a body that never closes its first object.
+pub(super) const MAX_ELEMENT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why the bytes are not a JSON array of objects.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -585,7 +585,8 @@ pub(super) fn performance_rows(
                     | Breakdown::Country
                     | Breakdown::Placement => None,
                 };
-                texts.push(required(index, "segments.device", value)?);
+                let path = breakdown_field(*breakdown).unwrap_or("segments");
+                texts.push(required(index, path, value)?);
             }
             let values = row.metrics.unwrap_or_default();
             let numbers = metrics
