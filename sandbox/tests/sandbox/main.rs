@@ -6,12 +6,14 @@
 //! headers and code 80000), `control` (request log, unknown routes, control API), and one module
 //! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
 //! malformed pages, code exchange), `google_ads` (searchStream batches, errors, limits, faults,
-//! tokens, customers, restatement), `tiktok_ads`.
+//! tokens, customers, restatement), `snapchat_ads` (the Snapchat Marketing API module end to
+//! end), `tiktok_ads`.
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
 #![allow(clippy::unwrap_used)]
 
+mod appsflyer;
 mod control;
 mod data;
 mod errors;
@@ -19,6 +21,7 @@ mod faults;
 mod google_ads;
 mod meta_ads;
 mod paging;
+mod snapchat_ads;
 mod throttling;
 mod tiktok_ads;
 

@@ -8,8 +8,10 @@
 //! check. Every test freezes the sandbox clock (so "today" and the restated numbers cannot move
 //! under it) and asserts that the connector called no route the sandbox does not know.
 
+mod appsflyer;
 mod google_ads;
 mod meta_ads;
+mod snapchat_ads;
 mod tiktok_ads;
 
 use std::ops::RangeInclusive;
