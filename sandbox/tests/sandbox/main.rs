@@ -5,7 +5,8 @@
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
 //! headers and code 80000), `control` (request log, unknown routes, control API), and one module
 //! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
-//! malformed pages, code exchange), `snapchat_ads` (the Snapchat Marketing API module end to
+//! malformed pages, code exchange), `google_ads` (searchStream batches, errors, limits, faults,
+//! tokens, customers, restatement), `snapchat_ads` (the Snapchat Marketing API module end to
 //! end), `tiktok_ads`.
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
@@ -17,6 +18,7 @@ mod control;
 mod data;
 mod errors;
 mod faults;
+mod google_ads;
 mod meta_ads;
 mod paging;
 mod snapchat_ads;
