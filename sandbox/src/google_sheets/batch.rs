@@ -252,12 +252,10 @@ impl<'de> Deserialize<'de> for ExtendedValue {
                 let mut cell = Cell::Empty;
                 while let Some(key) = map.next_key::<ValueField>()? {
                     cell = match key {
-                        ValueField::NumberValue => Cell::Number(map.next_value()?),
-                        ValueField::BoolValue => Cell::Bool(map.next_value()?),
-                        ValueField::StringValue | ValueField::FormulaValue => {
-                            map.next_value::<TextCell>()?.0
-                        }
-                        ValueField::ErrorValue => {
+                        ValueField::Number => Cell::Number(map.next_value()?),
+                        ValueField::Bool => Cell::Bool(map.next_value()?),
+                        ValueField::Text | ValueField::Formula => map.next_value::<TextCell>()?.0,
+                        ValueField::Error => {
                             map.next_value::<IgnoredAny>()?;
                             Cell::Empty
                         }
@@ -282,13 +280,18 @@ enum CellDataField {
 
 /// The keys of an `ExtendedValue`; any other is refused.
 #[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "camelCase")]
+#[serde(field_identifier)]
 enum ValueField {
-    NumberValue,
-    StringValue,
-    BoolValue,
-    FormulaValue,
-    ErrorValue,
+    #[serde(rename = "numberValue")]
+    Number,
+    #[serde(rename = "stringValue")]
+    Text,
+    #[serde(rename = "boolValue")]
+    Bool,
+    #[serde(rename = "formulaValue")]
+    Formula,
+    #[serde(rename = "errorValue")]
+    Error,
 }
 
 /// A text read straight into a stored cell, without an intermediate `String`.

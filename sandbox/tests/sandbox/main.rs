@@ -13,6 +13,7 @@ mod control;
 mod data;
 mod errors;
 mod faults;
+mod google_sheets;
 mod paging;
 mod throttling;
 
