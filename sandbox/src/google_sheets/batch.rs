@@ -341,7 +341,9 @@ pub(crate) struct AppendCells {
     fields: Option<String>,
 }
 
-/// A spreadsheet's sheets being changed by one batch.
+/// A spreadsheet's sheets being changed by one batch. Each request checks everything before it
+/// changes anything, so a batch of one request may work on the spreadsheet's own sheets; a
+/// longer batch works on a copy of the sheet list (sheets are copied when first changed).
 pub(crate) struct Draft<'a> {
     pub(crate) sheets: Vec<Arc<Sheet>>,
     pub(crate) next_sheet_seed: &'a mut u64,
@@ -516,7 +518,9 @@ impl Draft<'_> {
                 *field == "*" || *field == name || name.starts_with(&format!("{field}."))
             })
         };
-        if masked("title") {
+        // Everything is checked before anything changes, so a refused request leaves the
+        // sheets as they were.
+        let title = if masked("title") {
             let title = properties.title.clone().unwrap_or_default();
             if title.trim().is_empty() {
                 return Err("Sheet name cannot be empty.".to_owned());
@@ -526,13 +530,16 @@ impl Draft<'_> {
                     "A sheet with the name \"{title}\" already exists. Please enter another name."
                 ));
             }
-            Arc::make_mut(&mut self.sheets[index]).title = title;
-        }
+            Some(title)
+        } else {
+            None
+        };
         let grid = properties.grid_properties.unwrap_or_default();
-        let (mut rows, mut cols) = (
+        let current = (
             self.sheets[index].row_count,
             self.sheets[index].column_count,
         );
+        let (mut rows, mut cols) = current;
         if masked("gridProperties.rowCount") {
             rows = grid.row_count.unwrap_or(0);
         }
@@ -542,14 +549,12 @@ impl Draft<'_> {
         if rows == 0 || cols == 0 {
             return Err("A sheet must have at least one row and one column.".to_owned());
         }
-        if (rows, cols)
-            != (
-                self.sheets[index].row_count,
-                self.sheets[index].column_count,
-            )
-        {
+        if (rows, cols) != current {
             self.grow_check(index, rows, cols)?;
             Arc::make_mut(&mut self.sheets[index]).resize(rows, cols);
+        }
+        if let Some(title) = title {
+            Arc::make_mut(&mut self.sheets[index]).title = title;
         }
         if masked("index") {
             let target = (properties.index.unwrap_or(0) as usize).min(self.sheets.len() - 1);

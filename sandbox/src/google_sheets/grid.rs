@@ -340,19 +340,32 @@ pub(crate) fn ensure_size(
     if rows <= sheet.row_count && cols <= sheet.column_count {
         return Ok(());
     }
-    if cols > MAX_COLUMNS {
-        return Err(GrowError::TooWide);
-    }
     let new_rows = rows.max(sheet.row_count);
     let new_cols = cols.max(sheet.column_count);
-    let total = Spreadsheet::total_cells(sheets) - sheet.cells()
-        + u64::from(new_rows) * u64::from(new_cols);
-    if total > limit {
-        return Err(GrowError::CellLimit);
-    }
+    check_size(sheets, index, new_rows, new_cols, limit)?;
     let sheet = Arc::make_mut(&mut sheets[index]);
     sheet.row_count = new_rows;
     sheet.column_count = new_cols;
+    Ok(())
+}
+
+/// Whether sheet `index` may have a grid of `rows` × `cols` (within the widest grid and the
+/// workbook limit).
+pub(crate) fn check_size(
+    sheets: &[Arc<Sheet>],
+    index: usize,
+    rows: u32,
+    cols: u32,
+    limit: u64,
+) -> Result<(), GrowError> {
+    if cols > MAX_COLUMNS {
+        return Err(GrowError::TooWide);
+    }
+    let total = Spreadsheet::total_cells(sheets) - sheets[index].cells()
+        + u64::from(rows) * u64::from(cols);
+    if total > limit && u64::from(rows) * u64::from(cols) > sheets[index].cells() {
+        return Err(GrowError::CellLimit);
+    }
     Ok(())
 }
 

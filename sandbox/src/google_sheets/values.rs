@@ -27,7 +27,7 @@ use super::a1::{self, Area};
 use super::batch::{BatchUpdateBody, Draft, properties_json};
 use super::cells::{DateTimeRender, Input, InputOption, Render, Rendered, ValueRender};
 use super::errors::{CONTENT_TYPE, SheetsError};
-use super::grid::{Dimension, Sheet, Spreadsheet, ensure_size, exceeds_message};
+use super::grid::{Dimension, Sheet, Spreadsheet, check_size, ensure_size, exceeds_message};
 use super::{Access, Prelude, malform, unknown_route};
 use crate::state::{Sandbox, lock};
 
@@ -353,14 +353,23 @@ pub(crate) async fn post_spreadsheet(
     serve(&sandbox, &BATCH_UPDATE, id, &headers, &params, |sandbox| {
         let batch: BatchUpdateBody = parse_body(&body)?;
         let replies = with_spreadsheet(sandbox, id, |spreadsheet, limit| {
+            // One request changes nothing when it fails; more need a copy to fall back on.
+            let single = batch.requests.len() == 1;
+            let sheets = if single {
+                std::mem::take(&mut spreadsheet.sheets)
+            } else {
+                spreadsheet.sheets.clone()
+            };
             let mut draft = Draft {
-                sheets: spreadsheet.sheets.clone(),
+                sheets,
                 next_sheet_seed: &mut spreadsheet.next_sheet_seed,
                 cell_limit: limit,
             };
-            let replies = draft.apply(batch.requests)?;
-            spreadsheet.sheets = draft.sheets;
-            Ok(replies)
+            let result = draft.apply(batch.requests);
+            if result.is_ok() || single {
+                spreadsheet.sheets = draft.sheets;
+            }
+            result
         })?;
         to_bytes(&json!({ "spreadsheetId": id, "replies": replies }))
     })
@@ -672,9 +681,8 @@ pub(crate) async fn put_values(
                         )));
                     }
                 }
-                let mut sheets = spreadsheet.sheets.clone();
-                let updated = update_range(&mut sheets, &range, block, option, limit)?;
-                spreadsheet.sheets = sheets;
+                // Everything is checked before anything changes: no copy is needed.
+                let updated = update_range(&mut spreadsheet.sheets, &range, block, option, limit)?;
                 let mut answer = updated.to_json(&id);
                 if include {
                     answer["updatedData"] = updated_data(&spreadsheet.sheets, &updated, render);
@@ -718,14 +726,19 @@ pub(crate) async fn post_values(
 
 fn clear(sandbox: &Sandbox, id: &str, ranges: &[&str]) -> Result<Vec<String>, SheetsError> {
     with_spreadsheet(sandbox, id, |spreadsheet, _| {
-        let mut sheets = spreadsheet.sheets.clone();
-        let mut cleared = Vec::with_capacity(ranges.len());
+        // Every range is checked before any is cleared.
+        let mut areas = Vec::with_capacity(ranges.len());
         for text in ranges {
-            let (index, area) = resolve(&sheets, text)?;
-            let sheet = &sheets[index];
+            let (index, area) = resolve(&spreadsheet.sheets, text)?;
+            let sheet = &spreadsheet.sheets[index];
             if area.exceeds(sheet.row_count, sheet.column_count) {
                 return Err(SheetsError::invalid(exceeds_message(sheet, &area)));
             }
+            areas.push((index, area));
+        }
+        let mut cleared = Vec::with_capacity(areas.len());
+        for (index, area) in areas {
+            let sheet = &spreadsheet.sheets[index];
             let (row_start, row_end, col_start, col_end) =
                 area.clamp(sheet.row_count, sheet.column_count);
             cleared.push(a1::format_rect(
@@ -736,10 +749,9 @@ fn clear(sandbox: &Sandbox, id: &str, ranges: &[&str]) -> Result<Vec<String>, Sh
                 col_end,
             ));
             if sheet.stored_rows() > row_start {
-                Arc::make_mut(&mut sheets[index]).clear(&area);
+                Arc::make_mut(&mut spreadsheet.sheets[index]).clear(&area);
             }
         }
-        spreadsheet.sheets = sheets;
         Ok(cleared)
     })
 }
@@ -766,10 +778,10 @@ fn append(
     let input: ValueRangeIn = parse_body(body)?;
     let major = major_dimension(input.major_dimension.as_deref(), "major_dimension")?;
     let block = block_of(input.values, major, "")?;
-    let (rows, _) = size_of(&block);
+    let (rows, width) = size_of(&block);
     with_spreadsheet(sandbox, id, |spreadsheet, limit| {
-        let mut sheets = spreadsheet.sheets.clone();
-        let (index, area) = resolve(&sheets, range)?;
+        let sheets = &mut spreadsheet.sheets;
+        let (index, area) = resolve(sheets, range)?;
         let sheet = &sheets[index];
         let (row_start, _, col_start, col_end) = area.clamp(sheet.row_count, sheet.column_count);
         let col_end = if area.is_single_cell() {
@@ -789,16 +801,20 @@ fn append(
             )
         });
         let start = last.map_or(row_start, |last| last + 1);
-        if insert_rows && rows > 0 && start < sheet.row_count {
-            let total = Spreadsheet::total_cells(&sheets)
-                + u64::from(rows) * u64::from(sheets[index].column_count);
-            if total > limit {
-                return Err(SheetsError::invalid(SheetsError::cell_limit_message(limit)));
-            }
-            Arc::make_mut(&mut sheets[index]).insert(Dimension::Rows, start, rows);
+        let inserted = if insert_rows && width > 0 && start < sheet.row_count {
+            rows
+        } else {
+            0
+        };
+        // The final grid is checked before anything changes: a refused append changes nothing.
+        let final_rows = (sheet.row_count.saturating_add(inserted)).max(start.saturating_add(rows));
+        let final_cols = sheet.column_count.max(col_start.saturating_add(width));
+        check_size(sheets, index, final_rows, final_cols, limit)
+            .map_err(|error| SheetsError::invalid(error.message(limit)))?;
+        if inserted > 0 {
+            Arc::make_mut(&mut sheets[index]).insert(Dimension::Rows, start, inserted);
         }
-        let updated = put_block(&mut sheets, index, start, col_start, block, option, limit)?;
-        spreadsheet.sheets = sheets;
+        let updated = put_block(sheets, index, start, col_start, block, option, limit)?;
         let mut updates = updated.to_json(id);
         if include {
             updates["updatedData"] = updated_data(&spreadsheet.sheets, &updated, render);
@@ -893,12 +909,25 @@ fn batch_update_values(sandbox: &Sandbox, id: &str, body: &[u8]) -> Result<Vec<u
         blocks.push((range, block_of(data.values, major, &format!("data[{i}]."))?));
     }
     with_spreadsheet(sandbox, id, |spreadsheet, limit| {
-        let mut sheets = spreadsheet.sheets.clone();
+        // One range changes nothing when it fails; more need a copy to fall back on.
         let mut updates = Vec::with_capacity(blocks.len());
-        for (range, block) in blocks {
-            updates.push(update_range(&mut sheets, &range, block, option, limit)?);
+        if blocks.len() == 1 {
+            for (range, block) in blocks {
+                updates.push(update_range(
+                    &mut spreadsheet.sheets,
+                    &range,
+                    block,
+                    option,
+                    limit,
+                )?);
+            }
+        } else {
+            let mut sheets = spreadsheet.sheets.clone();
+            for (range, block) in blocks {
+                updates.push(update_range(&mut sheets, &range, block, option, limit)?);
+            }
+            spreadsheet.sheets = sheets;
         }
-        spreadsheet.sheets = sheets;
         let mut touched: Vec<usize> = updates
             .iter()
             .filter(|u| u.cells > 0)

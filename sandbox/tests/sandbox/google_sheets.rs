@@ -473,6 +473,18 @@ async fn the_workbook_is_limited_to_ten_million_cells() {
         too_big.message(),
         "Invalid requests[0].addSheet: This action would increase the number of cells in the workbook above the limit of 10000000 cells."
     );
+    // A refused single request (here: a rename with a grid too big) changes nothing.
+    let rename = sandbox
+        .batch_update(
+            &id,
+            json!([{"updateSheetProperties": {"properties": {"sheetId": 0, "title": "Renamed", "gridProperties": {"rowCount": 400_000}}, "fields": "title,gridProperties.rowCount"}}]),
+        )
+        .await;
+    assert_eq!(status_of(&rename), (400, "INVALID_ARGUMENT".into()));
+    assert_eq!(
+        sandbox.sandbox.spreadsheet_grids(&id),
+        vec![("Sheet1".to_owned(), 1000, 26)]
+    );
     let fits = sandbox
         .batch_update(
             &id,
@@ -487,6 +499,23 @@ async fn the_workbook_is_limited_to_ten_million_cells() {
     assert_eq!(
         grow.message(),
         "This action would increase the number of cells in the workbook above the limit of 10000000 cells."
+    );
+    let append = sandbox
+        .sheets(
+            Method::POST,
+            &format!("/v4/spreadsheets/{id}/values/{}:append", encode("Big!A1")),
+            &[
+                ("valueInputOption", "RAW"),
+                ("insertDataOption", "INSERT_ROWS"),
+            ],
+            Some(json!({"values": [[1]]})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(status_of(&append), (400, "INVALID_ARGUMENT".into()));
+    assert_eq!(
+        sandbox.sandbox.spreadsheet_grids(&id)[1],
+        ("Big".to_owned(), 997_400, 10)
     );
 }
 
