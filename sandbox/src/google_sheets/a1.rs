@@ -2,8 +2,9 @@
 //! `Sheet1!1:2`, `Sheet1!A5:A`, `Sheet1`, `'My Sheet'!A1` (with `''` for a quote inside the
 //! name), and ranges without a sheet name, which refer to the first sheet.
 //!
-//! Parsing needs the spreadsheet's sheet titles: a range without `!` is a sheet name if a sheet
-//! has that title, and cells of the first sheet otherwise. Unquoted names may contain spaces, as
+//! Parsing needs the spreadsheet's sheet titles: a range without `!` is cells of the first sheet
+//! if it reads as cells (even when a sheet has that title, as at Google), and a sheet name
+//! otherwise. Unquoted names may contain spaces, as
 //! in Google's own quickstart (`Class Data!A2:E`). Sheet titles match case-insensitively. Any
 //! range that does not resolve is refused as `Unable to parse range: <range>`. R1C1 notation
 //! and named ranges are not modelled.
@@ -66,6 +67,12 @@ impl Area {
         beyond(self.row_start, self.row_end, rows) || beyond(self.col_start, self.col_end, cols)
     }
 
+    /// Whether the first cell of the area lies outside a grid of `rows` × `cols`: Google
+    /// refuses such reads ("exceeds grid limits") and clamps ends beyond the grid.
+    pub(crate) fn starts_outside(&self, rows: u32, cols: u32) -> bool {
+        self.row_start >= rows || self.col_start >= cols
+    }
+
     /// The area with unbounded ends clamped to a grid of `rows` × `cols`:
     /// `(row_start, row_end, col_start, col_end)`.
     pub(crate) fn clamp(&self, rows: u32, cols: u32) -> (u32, u32, u32, u32) {
@@ -114,13 +121,15 @@ pub(crate) fn resolve(text: &str, titles: &[&str]) -> Result<(usize, Area), Unpa
             Ok((sheet, parse_area(cells).ok_or_else(fail)?))
         }
         None => {
-            if let Some(sheet) = find(text) {
-                return Ok((sheet, Area::ALL));
+            // Cells win over a sheet of the same name: Google reads `CO2` as the cell CO2 of
+            // the first sheet even when a sheet is called "CO2" ("Range ('CO2'!CO2) exceeds
+            // grid limits").
+            if let Some(area) = parse_area(text)
+                && !titles.is_empty()
+            {
+                return Ok((0, area));
             }
-            if titles.is_empty() {
-                return Err(fail());
-            }
-            Ok((0, parse_area(text).ok_or_else(fail)?))
+            find(text).map(|sheet| (sheet, Area::ALL)).ok_or_else(fail)
         }
     }
 }
@@ -429,8 +438,9 @@ mod tests {
         assert_eq!(ok("A1:B2"), (0, area(0, Some(2), 0, Some(2))));
         assert_eq!(ok("C:C"), (0, area(0, None, 2, Some(3))));
         assert_eq!(ok("3:4"), (0, area(2, Some(4), 0, None)));
-        // A sheet called "A1" wins over the cell A1 of the first sheet.
-        assert_eq!(ok("A1"), (4, Area::ALL));
+        // The cell A1 of the first sheet wins over a sheet called "A1", as at Google.
+        assert_eq!(ok("A1"), (0, Area::cell(0, 0)));
+        assert_eq!(ok("'A1'"), (4, Area::ALL));
         assert_eq!(ok("B1"), (0, Area::cell(0, 1)));
     }
 

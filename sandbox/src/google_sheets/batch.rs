@@ -883,7 +883,7 @@ mod tests {
         let error = run(&mut sheets, json!({"requests": [write.clone()]}), 100).unwrap_err();
         assert_eq!(
             error.message,
-            "Invalid requests[0].updateCells: Range ('Sheet1'!A2:A3) exceeds grid limits. Max rows: 2, max columns: 2"
+            "Invalid requests[0].updateCells: Range (Sheet1!A2:A3) exceeds grid limits. Max rows: 2, max columns: 2"
         );
         run(
             &mut sheets,

@@ -387,14 +387,15 @@ impl GrowError {
     }
 }
 
-/// `Range ('Sheet1'!A1001) exceeds grid limits. Max rows: 1000, max columns: 26`, Google's
-/// answer to a range beyond the grid.
+/// `Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26`, Google's
+/// answer to a range beyond the grid (the range as given; the title quoted only when needed,
+/// as in `Range ('CO2'!CO2)`).
 pub(crate) fn exceeds_message(sheet: &Sheet, area: &Area) -> String {
-    let title = format!("'{}'", sheet.title.replace('\'', "''"));
-    let cells = a1::format_area(area).unwrap_or_default();
     format!(
-        "Range ({title}!{cells}) exceeds grid limits. Max rows: {}, max columns: {}",
-        sheet.row_count, sheet.column_count
+        "Range ({}) exceeds grid limits. Max rows: {}, max columns: {}",
+        a1::format_range(&sheet.title, area),
+        sheet.row_count,
+        sheet.column_count
     )
 }
 
@@ -516,7 +517,18 @@ mod tests {
         let sheet = Sheet::new(0, "Sheet1", 1000, 26);
         assert_eq!(
             exceeds_message(&sheet, &Area::cell(1000, 0)),
-            "Range ('Sheet1'!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+            "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+        );
+        let open = Area {
+            row_start: 1,
+            row_end: None,
+            col_start: 0,
+            col_end: Some(10),
+        };
+        let loans = Sheet::new(0, "Loans", 1, 15);
+        assert_eq!(
+            exceeds_message(&loans, &open),
+            "Range (Loans!A2:J) exceeds grid limits. Max rows: 1, max columns: 15"
         );
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Reads answer Google's `ValueRange` (`range` clamped to the grid, `majorDimension`, `values`
 //! with trailing empty cells and rows left out, omitted when empty); `UNFORMATTED_VALUE` gives
-//! numbers and booleans as JSON numbers and booleans. A read range beyond the grid is refused
-//! ("exceeds grid limits"). Writes through the values methods grow the grid as Google does
+//! numbers and booleans as JSON numbers and booleans. A read (or clear) whose first cell lies
+//! beyond the grid is refused ("Range (Loans!A2:J) exceeds grid limits. Max rows: 1, max
+//! columns: 15", also for open-ended ranges); ends beyond the grid are clamped. Writes through the values methods grow the grid as Google does
 //! (within the workbook cell limit), are applied atomically per request, and answer counts the
 //! way proto3 JSON does: fields that are zero are left out.
 //!
@@ -288,7 +289,7 @@ fn snapshot_ranges(
             .map(|text| {
                 let (index, area) = resolve(&spreadsheet.sheets, text)?;
                 let sheet = &spreadsheet.sheets[index];
-                if area.exceeds(sheet.row_count, sheet.column_count) {
+                if area.starts_outside(sheet.row_count, sheet.column_count) {
                     return Err(SheetsError::invalid(exceeds_message(sheet, &area)));
                 }
                 Ok((Arc::clone(sheet), area))
@@ -731,7 +732,7 @@ fn clear(sandbox: &Sandbox, id: &str, ranges: &[&str]) -> Result<Vec<String>, Sh
         for text in ranges {
             let (index, area) = resolve(&spreadsheet.sheets, text)?;
             let sheet = &spreadsheet.sheets[index];
-            if area.exceeds(sheet.row_count, sheet.column_count) {
+            if area.starts_outside(sheet.row_count, sheet.column_count) {
                 return Err(SheetsError::invalid(exceeds_message(sheet, &area)));
             }
             areas.push((index, area));

@@ -273,7 +273,23 @@ async fn reads_trim_trailing_empties_and_honour_major_dimension() {
     let beyond = sandbox.get_values(&id, "Sheet1!A1001", &[]).await;
     assert_eq!(
         beyond.message(),
-        "Range ('Sheet1'!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+        "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+    );
+    // Ends beyond the grid are clamped; a first cell beyond it is refused, open-ended or not.
+    let clamped = sandbox.get_values(&id, "Sheet1!A1:AB2000", &[]).await;
+    assert_eq!(clamped.body["range"], "Sheet1!A1:Z1000");
+    let header_only = sandbox.sandbox.create_spreadsheet(NewSpreadsheet {
+        tabs: vec![NewTab::Sized {
+            title: "Loans".into(),
+            rows: 1,
+            columns: 15,
+        }],
+        ..NewSpreadsheet::default()
+    });
+    let below = sandbox.get_values(&header_only, "Loans!A2:J", &[]).await;
+    assert_eq!(
+        below.message(),
+        "Range (Loans!A2:J) exceeds grid limits. Max rows: 1, max columns: 15"
     );
 }
 
@@ -452,7 +468,7 @@ async fn batch_update_is_atomic_and_names_the_failing_request() {
         .await;
     assert_eq!(
         beyond.message(),
-        "Invalid requests[0].updateCells: Range ('Final'!A4) exceeds grid limits. Max rows: 3, max columns: 2"
+        "Invalid requests[0].updateCells: Range (Final!A4) exceeds grid limits. Max rows: 3, max columns: 2"
     );
     assert_eq!(sandbox.sandbox.sheets_write_requests(&id), 3);
 }
