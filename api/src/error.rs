@@ -144,7 +144,7 @@ impl From<JsonRejection> for ApiError {
 }
 
 /// The name in serde's "missing field `name` …" message.
-fn missing_field(message: &str) -> Option<&str> {
+pub(crate) fn missing_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("missing field `")?;
     rest.split_once('`').map(|(name, _)| name)
 }

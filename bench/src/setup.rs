@@ -125,10 +125,15 @@ impl BenchEnv {
         .context("fresh account")?;
         let destination = destinations::insert(
             &client,
-            tenant.id,
-            DestinationKind::Warehouse,
-            "bench",
-            &serde_json::json!({"schema": "warehouse"}),
+            destinations::NewDestination {
+                id: shared::domain::DestinationId::new(),
+                tenant_id: tenant.id,
+                kind: DestinationKind::Warehouse,
+                name: "bench",
+                settings: &serde_json::json!({"schema": "warehouse"}),
+                sealed: None,
+                access_token_expires_at: None,
+            },
         )
         .await?;
         let report = ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &["spend"])?;

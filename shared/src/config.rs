@@ -34,6 +34,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub worker: WorkerConfig,
     pub connectors: ConnectorsConfig,
+    pub destinations: DestinationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +153,30 @@ impl ConnectorsConfig {
             ConnectorKind::Appsflyer => &self.appsflyer,
         }
     }
+}
+
+/// Destinations that reach an external API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationsConfig {
+    pub google_sheets: SheetsConfig,
+}
+
+/// How to reach the Google Sheets API, and how fast adsync may call it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetsConfig {
+    pub base_url: String,
+    pub api_version: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub timeout_ms: u64,
+    /// Google's quotas for reads and for writes apiece, per user and per project.
+    pub requests_per_minute_per_user: u32,
+    pub requests_per_minute_per_project: u32,
+    /// Cells a spreadsheet may hold, over all its tabs.
+    pub max_cells: u64,
 }
 
 /// How to reach one platform's API, and how fast adsync may call it.
@@ -278,6 +303,13 @@ impl Config {
         }
         if self.rabbitmq.prefetch == 0 {
             return fail("rabbitmq.prefetch", "must be at least 1");
+        }
+        let sheets = &self.destinations.google_sheets;
+        if sheets.requests_per_minute_per_user == 0 || sheets.requests_per_minute_per_project == 0 {
+            return fail(
+                "destinations.google_sheets.requests_per_minute_per_user",
+                "the per-user and per-project quotas must be at least 1",
+            );
         }
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");

@@ -148,10 +148,15 @@ pub async fn sync_fixture(pool: &Pool, keys: &KeyRing, options: SyncOptions) -> 
     .expect("account is new");
     let destination = destinations::insert(
         &client,
-        tenant.id,
-        DestinationKind::Warehouse,
-        "Warehouse",
-        &serde_json::json!({"schema": "warehouse"}),
+        destinations::NewDestination {
+            id: shared::domain::DestinationId::new(),
+            tenant_id: tenant.id,
+            kind: DestinationKind::Warehouse,
+            name: "Warehouse",
+            settings: &serde_json::json!({"schema": "warehouse"}),
+            sealed: None,
+            access_token_expires_at: None,
+        },
     )
     .await
     .expect("insert destination");

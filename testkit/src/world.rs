@@ -316,9 +316,9 @@ impl ApiClient {
     }
 }
 
-/// The configuration that points every connector's API and token endpoint at a sandbox served
-/// at `sandbox_url` (each platform under its own prefix, as the sandbox documents), with
-/// sandbox client credentials.
+/// The configuration that points every connector's API and token endpoint, and the Google
+/// Sheets destination's, at a sandbox served at `sandbox_url` (each under its own prefix, as
+/// the sandbox documents), with sandbox client credentials.
 pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
     let s = sandbox_url.trim_end_matches('/');
     let credentials = [
@@ -364,5 +364,14 @@ pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
     .into_iter()
     .chain(credentials)
     .map(|(key, value)| (format!("ADSYNC__CONNECTORS__{key}"), value))
+    .chain(
+        [
+            ("BASE_URL", format!("{s}/google_sheets")),
+            ("TOKEN_URL", format!("{s}/google_sheets/oauth2/token")),
+            ("CLIENT_ID", "sandbox-client".to_owned()),
+            ("CLIENT_SECRET", "sandbox-secret".to_owned()),
+        ]
+        .map(|(key, value)| (format!("ADSYNC__DESTINATIONS__GOOGLE_SHEETS__{key}"), value)),
+    )
     .collect()
 }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, warn};
 
 use crate::batch::recv_batch;
-use crate::execute::{AttemptFailure, Execute};
+use crate::execute::{AttemptFailure, Credentials, Execute};
 use crate::metrics;
 use crate::retry::{Decision, RetryPolicy, decide};
 
@@ -340,18 +340,8 @@ impl<E: Execute> Engine<E> {
                 )
             }
             Decision::Fail | Decision::FailNeedsReauth => {
-                if decision == Decision::FailNeedsReauth
-                    && let Some(account) =
-                        accounts::get(&transaction, job.tenant_id, job.account_id).await?
-                {
-                    tracing::error!(error = %message, "the connection needs re-authorisation");
-                    connections::mark_needs_reauth(
-                        &transaction,
-                        job.tenant_id,
-                        account.connection_id,
-                        message,
-                    )
-                    .await?;
+                if decision == Decision::FailNeedsReauth {
+                    needs_reauth(&transaction, job, failure.credentials, message).await?;
                 }
                 tracing::error!(error = %message, class = class_name, "job failed");
                 let fail = Failure::Fail {
@@ -435,4 +425,41 @@ async fn heartbeat(pool: Pool, leases: Arc<Leases>, lease: Duration, stop: Cance
             warn!(%error, "heartbeat failed");
         }
     }
+}
+
+/// Marks whichever credentials stopped working as needing re-authorisation, which pauses the
+/// syncs that depend on them.
+async fn needs_reauth(
+    client: &impl shared::db::GenericClient,
+    job: &Job,
+    credentials: Credentials,
+    message: &str,
+) -> Result<(), DbError> {
+    match credentials {
+        Credentials::Connection => {
+            if let Some(account) = accounts::get(client, job.tenant_id, job.account_id).await? {
+                tracing::error!(error = %message, "the connection needs re-authorisation");
+                connections::mark_needs_reauth(
+                    client,
+                    job.tenant_id,
+                    account.connection_id,
+                    message,
+                )
+                .await?;
+            }
+        }
+        Credentials::Destination => {
+            if let Some(sync) = shared::db::syncs::get(client, job.tenant_id, job.sync_id).await? {
+                tracing::error!(error = %message, "the destination needs re-authorisation");
+                shared::db::destinations::mark_needs_reauth(
+                    client,
+                    job.tenant_id,
+                    sync.destination_id,
+                    message,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }

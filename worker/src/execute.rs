@@ -20,15 +20,27 @@ pub struct AttemptFailure {
     pub class: ErrorClass,
     pub message: String,
     pub counts: JobCounts,
+    /// For an `Auth` failure: whose credentials stopped working.
+    pub credentials: Credentials,
+}
+
+/// Whose credentials an `Auth` failure is about: the account's connection (the platform
+/// refused), or the sync's destination (the Google Sheet refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Credentials {
+    #[default]
+    Connection,
+    Destination,
 }
 
 impl AttemptFailure {
-    /// A failure from a classified error.
+    /// A failure from a classified error, about the connection's credentials if `Auth`.
     pub fn from_error<E: Classify + std::fmt::Display>(error: &E, counts: JobCounts) -> Self {
         Self {
             class: error.class(),
             message: error.to_string(),
             counts,
+            credentials: Credentials::Connection,
         }
     }
 }

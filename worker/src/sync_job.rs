@@ -18,8 +18,10 @@ use shared::error::{Classify, ErrorClass};
 use crate::budget::Budgets;
 use crate::connectors::platform::Platform;
 use crate::connectors::{self, ConnectorError, ReportRequest};
-use crate::destinations::{self, DestinationError, WriteTarget, Writer};
-use crate::execute::{AttemptFailure, Execute};
+use crate::destinations::{
+    self, DestinationContext, DestinationError, SheetsContext, WriteTarget, Writer,
+};
+use crate::execute::{AttemptFailure, Credentials, Execute};
 use crate::metrics;
 use crate::rows;
 use crate::tokens::{TokenError, TokenSource};
@@ -31,6 +33,7 @@ pub struct SyncJob {
     client: reqwest::Client,
     connectors: Arc<ConnectorsConfig>,
     budgets: Budgets,
+    destinations: DestinationContext,
 }
 
 /// Why a sync attempt failed.
@@ -69,8 +72,15 @@ impl SyncJob {
             .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()?;
+        let budgets = Budgets::new(pool.clone(), &config.connectors);
+        let sheets = SheetsContext {
+            client: client.clone(),
+            config: config.destinations.google_sheets.clone(),
+            budgets: budgets.clone(),
+        };
         Ok(Self {
-            budgets: Budgets::new(pool.clone(), &config.connectors),
+            destinations: DestinationContext::new(pool.clone(), keys.clone(), sheets),
+            budgets,
             pool,
             keys,
             client,
@@ -132,7 +142,7 @@ impl SyncJob {
             report: sync.report.clone(),
             window: job.window,
         };
-        let mut writer = destinations::open(&self.pool, &destination, target).await?;
+        let mut writer = destinations::open(&self.destinations, &destination, target).await?;
         let chunks = match sync.report.stream {
             Stream::Performance => job
                 .window
@@ -188,8 +198,14 @@ impl Execute for SyncJob {
         let calls = Arc::new(AtomicU32::new(0));
         let result = self.read_and_write(job, calls.clone(), &mut counts).await;
         counts.api_calls = i32::try_from(calls.load(Ordering::Relaxed)).unwrap_or(i32::MAX);
-        result
-            .map(|()| counts)
-            .map_err(|error| AttemptFailure::from_error(&error, counts))
+        result.map(|()| counts).map_err(|error| {
+            let mut failure = AttemptFailure::from_error(&error, counts);
+            if let SyncError::Destination(error) = &error
+                && error.is_credentials()
+            {
+                failure.credentials = Credentials::Destination;
+            }
+            failure
+        })
     }
 }

@@ -1,7 +1,8 @@
-//! A connection's tokens during a job: opened from the database, refreshed shortly before they
-//! expire and once when the platform rejects them as expired, and stored again encrypted. Jobs
-//! of one connection refresh in turn (the connection row is locked), so a platform that rotates
-//! refresh tokens never sees one used twice.
+//! The tokens of a connection (or of a destination that has its own, such as a Google Sheet)
+//! during a job: opened from the database, refreshed shortly before they expire and once when
+//! the platform rejects them as expired, and stored again encrypted. Jobs of one owner refresh
+//! in turn (its row is locked), so a platform that rotates refresh tokens never sees one used
+//! twice.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shared::crypto::KeyRing;
 use shared::db::connections::{self, OAuthTokens, StoredTokens, TokensError};
-use shared::db::{DbError, Pool};
-use shared::domain::{ConnectionId, TenantId};
+use shared::db::destinations::{self, CredentialsError};
+use shared::db::{DbError, GenericClient, Pool};
+use shared::domain::{ConnectionId, DestinationId, TenantId};
 use shared::error::{Classify, ErrorClass};
 use tokio::sync::Mutex;
 
@@ -29,6 +31,8 @@ pub struct Refreshed {
 pub enum TokenError {
     #[error(transparent)]
     Stored(#[from] TokensError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     #[error(transparent)]
     Db(#[from] DbError),
     /// The platform refused the refresh: the user must authorise again.
@@ -51,6 +55,12 @@ impl Classify for TokenError {
                 | TokensError::Crypto { .. }
                 | TokensError::Malformed(_) => ErrorClass::Permanent,
             },
+            TokenError::Credentials(error) => match error {
+                CredentialsError::Db(_) => ErrorClass::Transient { retry_after: None },
+                CredentialsError::Missing(_)
+                | CredentialsError::Crypto { .. }
+                | CredentialsError::Malformed(_) => ErrorClass::Permanent,
+            },
             TokenError::Db(_) | TokenError::Unavailable(_) => {
                 ErrorClass::Transient { retry_after: None }
             }
@@ -66,12 +76,56 @@ pub type RefreshFn = Box<
         + Sync,
 >;
 
-/// One job's view of its connection's tokens.
+/// Whose tokens they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOwner {
+    Connection(ConnectionId),
+    Destination(DestinationId),
+}
+
+impl TokenOwner {
+    async fn read(
+        self,
+        client: &impl GenericClient,
+        keys: &KeyRing,
+        tenant_id: TenantId,
+        lock: bool,
+    ) -> Result<StoredTokens, TokenError> {
+        Ok(match self {
+            TokenOwner::Connection(id) => {
+                connections::read_tokens(client, keys, tenant_id, id, lock).await?
+            }
+            TokenOwner::Destination(id) => {
+                destinations::read_tokens(client, keys, tenant_id, id, lock).await?
+            }
+        })
+    }
+
+    async fn store(
+        self,
+        client: &impl GenericClient,
+        keys: &KeyRing,
+        tenant_id: TenantId,
+        stored: &StoredTokens,
+    ) -> Result<(), TokenError> {
+        match self {
+            TokenOwner::Connection(id) => {
+                connections::store_tokens(client, keys, tenant_id, id, stored).await?;
+            }
+            TokenOwner::Destination(id) => {
+                destinations::store_tokens(client, keys, tenant_id, id, stored).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One job's view of a connection's (or destination's) tokens.
 pub struct TokenSource {
     pool: Pool,
     keys: KeyRing,
     tenant_id: TenantId,
-    connection_id: ConnectionId,
+    owner: TokenOwner,
     current: Mutex<StoredTokens>,
     refresh: Option<RefreshFn>,
     /// Refresh when the access token expires within this.
@@ -80,26 +134,26 @@ pub struct TokenSource {
 }
 
 impl TokenSource {
-    /// Opens the connection's tokens. `refresh` is `None` for platforms without refresh;
-    /// tokens expiring within `margin` are refreshed before use.
+    /// Opens the owner's tokens. `refresh` is `None` for platforms without refresh; tokens
+    /// expiring within `margin` are refreshed before use.
     pub async fn open(
         pool: Pool,
         keys: KeyRing,
         tenant_id: TenantId,
-        connection_id: ConnectionId,
+        owner: impl Into<TokenOwner>,
         platform: &'static str,
         refresh: Option<RefreshFn>,
         margin: Duration,
     ) -> Result<Self, TokenError> {
+        let owner = owner.into();
         let client = pool.get().await.map_err(DbError::from)?;
-        let stored =
-            connections::read_tokens(&client, &keys, tenant_id, connection_id, false).await?;
+        let stored = owner.read(&client, &keys, tenant_id, false).await?;
         drop(client);
         Ok(Self {
             pool,
             keys,
             tenant_id,
-            connection_id,
+            owner,
             current: Mutex::new(stored),
             refresh,
             margin,
@@ -135,14 +189,10 @@ impl TokenSource {
         let mut current = self.current.lock().await;
         let mut client = self.pool.get().await.map_err(DbError::from)?;
         let transaction = client.transaction().await.map_err(DbError::from)?;
-        let stored = connections::read_tokens(
-            &transaction,
-            &self.keys,
-            self.tenant_id,
-            self.connection_id,
-            true,
-        )
-        .await?;
+        let stored = self
+            .owner
+            .read(&transaction, &self.keys, self.tenant_id, true)
+            .await?;
         if stored.tokens.access_token != stale {
             // Another job refreshed this connection while we waited for the lock.
             *current = stored;
@@ -162,18 +212,25 @@ impl TokenSource {
             },
             expires_at: refreshed.expires_at,
         };
-        connections::store_tokens(
-            &transaction,
-            &self.keys,
-            self.tenant_id,
-            self.connection_id,
-            &renewed,
-        )
-        .await?;
+        self.owner
+            .store(&transaction, &self.keys, self.tenant_id, &renewed)
+            .await?;
         transaction.commit().await.map_err(DbError::from)?;
         crate::metrics::record_token_refresh(self.platform, true);
-        tracing::info!(connection_id = %self.connection_id, "refreshed the connection's access token");
+        tracing::info!(owner = ?self.owner, "refreshed the access token");
         *current = renewed;
         Ok(current.tokens.access_token.clone())
+    }
+}
+
+impl From<ConnectionId> for TokenOwner {
+    fn from(id: ConnectionId) -> Self {
+        TokenOwner::Connection(id)
+    }
+}
+
+impl From<DestinationId> for TokenOwner {
+    fn from(id: DestinationId) -> Self {
+        TokenOwner::Destination(id)
     }
 }

@@ -1,16 +1,18 @@
-//! `/v1/destinations`: where syncs write. Settings are validated per kind at creation.
+//! `/v1/destinations`: where syncs write. Settings and credentials are validated per kind at
+//! creation; credentials are sealed and never shown again.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::db::destinations::{self, Destination};
-use shared::domain::destination::WarehouseSettings;
+use shared::db::connections::OAuthTokens;
+use shared::db::destinations::{self, Credentials, Destination, NewDestination};
+use shared::domain::destination::{SheetsSettings, WarehouseSettings};
 use shared::domain::{DestinationId, DestinationKind, InvalidField};
 
 use super::{check_name, db};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, missing_field};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +22,23 @@ pub struct CreateDestination {
     name: String,
     #[serde(default)]
     settings: Option<serde_json::Value>,
+    /// google_sheets: the Google OAuth tokens; warehouse: optionally the `url` of a PostgreSQL
+    /// database other than adsync's own.
+    #[serde(default)]
+    credentials: Option<CredentialsBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsBody {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    access_token_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,6 +47,11 @@ pub struct DestinationView {
     kind: DestinationKind,
     name: String,
     settings: serde_json::Value,
+    /// Whether credentials are stored; they are never shown.
+    has_credentials: bool,
+    access_token_expires_at: Option<DateTime<Utc>>,
+    status: String,
+    status_reason: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -38,6 +62,10 @@ impl From<Destination> for DestinationView {
             kind: destination.kind,
             name: destination.name,
             settings: destination.settings,
+            has_credentials: destination.has_credentials,
+            access_token_expires_at: destination.access_token_expires_at,
+            status: destination.status,
+            status_reason: destination.status_reason,
             created_at: destination.created_at,
         }
     }
@@ -48,18 +76,102 @@ fn validate_settings(
     kind: DestinationKind,
     settings: serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
-    match kind {
+    let canonical = match kind {
         DestinationKind::Warehouse => {
-            let parsed: WarehouseSettings = serde_json::from_value(settings)
-                .map_err(|error| InvalidField::new("settings", error.to_string()))?;
-            let valid = parsed.validate()?;
-            serde_json::to_value(valid).map_err(|error| ApiError::Internal(error.into()))
+            let parsed: WarehouseSettings = parse_settings(settings)?;
+            serde_json::to_value(parsed.validate()?)
         }
-        DestinationKind::GoogleSheets => Err(InvalidField::new(
-            "kind",
-            "google_sheets destinations are not supported yet",
-        )
-        .into()),
+        DestinationKind::GoogleSheets => {
+            let parsed: SheetsSettings = parse_settings(settings)?;
+            serde_json::to_value(parsed.validate()?)
+        }
+    };
+    canonical.map_err(|error| ApiError::Internal(error.into()))
+}
+
+fn parse_settings<T: serde::de::DeserializeOwned>(
+    settings: serde_json::Value,
+) -> Result<T, InvalidField> {
+    serde_path_to_error::deserialize(settings).map_err(|error| {
+        let path = error.path().to_string();
+        let mut field = if path == "." {
+            "settings".to_owned()
+        } else {
+            format!("settings.{path}")
+        };
+        let message = error.inner().to_string();
+        // The path of an unknown field names it; a missing one only its parent.
+        if let Some(name) = missing_field(&message) {
+            field = format!("{field}.{name}");
+        }
+        InvalidField::new(field, message)
+    })
+}
+
+/// Credentials as posted, with the access token's expiry when they are OAuth tokens.
+type PostedCredentials = (Credentials, Option<DateTime<Utc>>);
+
+/// Checks a kind's credentials: what it needs, nothing it does not.
+fn validate_credentials(
+    kind: DestinationKind,
+    credentials: Option<CredentialsBody>,
+) -> Result<Option<PostedCredentials>, InvalidField> {
+    let refuse = |field: &str, message: &str| {
+        Err(InvalidField::new(
+            format!("credentials.{field}"),
+            message.to_owned(),
+        ))
+    };
+    match (kind, credentials) {
+        (DestinationKind::Warehouse, None) => Ok(None),
+        (DestinationKind::Warehouse, Some(body)) => {
+            if body.access_token.is_some()
+                || body.refresh_token.is_some()
+                || body.access_token_expires_at.is_some()
+            {
+                return refuse("access_token", "a warehouse takes only a url");
+            }
+            let Some(url) = body.url.filter(|url| !url.trim().is_empty()) else {
+                return refuse("url", "is required: the PostgreSQL URL of the warehouse");
+            };
+            // The URL holds a password: the message must not repeat it.
+            if !url.starts_with("postgres://") && !url.starts_with("postgresql://")
+                || url.parse::<tokio_postgres::Config>().is_err()
+            {
+                return refuse(
+                    "url",
+                    "is not a PostgreSQL URL (postgres://user:password@host:port/database)",
+                );
+            }
+            Ok(Some((Credentials::DatabaseUrl(url), None)))
+        }
+        (DestinationKind::GoogleSheets, None) => Err(InvalidField::new(
+            "credentials",
+            "a google_sheets destination needs the Google account's OAuth tokens",
+        )),
+        (DestinationKind::GoogleSheets, Some(body)) => {
+            if body.url.is_some() {
+                return refuse("url", "a google_sheets destination takes OAuth tokens");
+            }
+            let Some(access_token) = body.access_token.filter(|token| !token.trim().is_empty())
+            else {
+                return refuse("access_token", "is required");
+            };
+            if body
+                .refresh_token
+                .as_ref()
+                .is_some_and(|token| token.trim().is_empty())
+            {
+                return refuse("refresh_token", "must not be empty");
+            }
+            Ok(Some((
+                Credentials::OAuth(OAuthTokens {
+                    access_token,
+                    refresh_token: body.refresh_token,
+                }),
+                body.access_token_expires_at,
+            )))
+        }
     }
 }
 
@@ -72,9 +184,29 @@ pub async fn create(
     let kind: DestinationKind = body.kind.parse()?;
     check_name("name", &body.name)?;
     let settings = validate_settings(kind, body.settings.unwrap_or_else(|| serde_json::json!({})))?;
+    let credentials = validate_credentials(kind, body.credentials)?;
+    let id = DestinationId::new();
+    let sealed = credentials
+        .as_ref()
+        .map(|(credentials, _)| {
+            destinations::seal_credentials(&state.keys, tenant, id, credentials)
+                .map_err(|error| ApiError::Internal(error.into()))
+        })
+        .transpose()?;
     let client = db(&state).await?;
-    let destination =
-        destinations::insert(&client, tenant, kind, body.name.trim(), &settings).await?;
+    let destination = destinations::insert(
+        &client,
+        NewDestination {
+            id,
+            tenant_id: tenant,
+            kind,
+            name: body.name.trim(),
+            settings: &settings,
+            sealed: sealed.as_ref(),
+            access_token_expires_at: credentials.and_then(|(_, expires_at)| expires_at),
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(destination.into())))
 }
 

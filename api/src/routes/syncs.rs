@@ -124,9 +124,16 @@ pub async fn create(
     let account = accounts::get(&client, tenant, body.account_id)
         .await?
         .ok_or(ApiError::NotFound("account"))?;
-    destinations::get(&client, tenant, body.destination_id)
+    let destination = destinations::get(&client, tenant, body.destination_id)
         .await?
         .ok_or(ApiError::NotFound("destination"))?;
+    if destination.kind == shared::domain::DestinationKind::GoogleSheets
+        && destinations::sync_count(&client, tenant, destination.id).await? > 0
+    {
+        return Err(ApiError::Conflict(
+            "this spreadsheet tab already receives another sync's rows; create a destination with another tab".into(),
+        ));
+    }
     let report = ReportSpec::parse(
         account.connector,
         RawReport {

@@ -137,7 +137,23 @@ async fn wrong_destination_input_is_refused_naming_the_field() {
     let setup = setup().await;
     let cases = [
         (json!({"kind": "s3", "name": "n"}), 422, "kind"),
-        (json!({"kind": "google_sheets", "name": "n"}), 422, "kind"),
+        (
+            json!({"kind": "google_sheets", "name": "n"}),
+            422,
+            "settings.spreadsheet_id",
+        ),
+        (
+            json!({"kind": "google_sheets", "name": "n",
+                   "settings": {"spreadsheet_id": "short", "tab": "t"}}),
+            422,
+            "settings.spreadsheet_id",
+        ),
+        (
+            json!({"kind": "google_sheets", "name": "n",
+                   "settings": {"spreadsheet_id": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms", "tab": "a/b"}}),
+            422,
+            "settings.tab",
+        ),
         (
             json!({"kind": "warehouse", "name": "n", "settings": {"schema": "Robert'); DROP"}}),
             422,
@@ -146,7 +162,7 @@ async fn wrong_destination_input_is_refused_naming_the_field() {
         (
             json!({"kind": "warehouse", "name": "n", "settings": {"shcema": "x"}}),
             422,
-            "settings",
+            "settings.shcema",
         ),
     ];
     for (body, status, field) in cases {

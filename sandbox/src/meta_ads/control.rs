@@ -1,5 +1,8 @@
-//! Sandbox-only Meta routes under `/_sandbox/meta_ads`: an account's facts and the truth rows a
-//! sync should have produced, for demo scripts and tests that talk to the sandbox over HTTP.
+//! Sandbox-only Meta routes under `/_sandbox/meta_ads`: an account's facts, the truth rows a
+//! sync should have produced (`/truth?level=&since=&until=&time_increment=&breakdowns=`, rows as
+//! reported on the account's today) and the entities an entity sync should have
+//! (`/entities?kind=campaign|adset|ad`), for demo scripts and tests that talk to the sandbox
+//! over HTTP.
 
 use std::collections::HashMap;
 
@@ -11,7 +14,9 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::data::{self, AccountFacts, Level, TimeIncrement};
+use super::breakdowns::{Breakdown, is_allowed_combination};
+use super::data::{self, AccountFacts, Level, RowsQuery, TimeIncrement};
+use super::entities::{EntityKind, entities_truth};
 use crate::control::{ControlError, control_error};
 use crate::state::Sandbox;
 use crate::wire;
@@ -20,6 +25,7 @@ pub(super) fn router() -> Router<Sandbox> {
     Router::new()
         .route("/accounts/{account_id}", get(account))
         .route("/accounts/{account_id}/truth", get(truth))
+        .route("/accounts/{account_id}/entities", get(entities))
 }
 
 #[derive(Serialize)]
@@ -30,6 +36,8 @@ struct AccountView {
     currency: &'static str,
     currency_decimals: u32,
     today: NaiveDate,
+    countries: &'static [&'static str],
+    active_ads: usize,
     campaigns: Vec<CampaignView>,
 }
 
@@ -62,6 +70,8 @@ fn view(account: &AccountFacts, today: NaiveDate) -> AccountView {
         currency: account.currency.code(),
         currency_decimals: account.currency.decimals(),
         today,
+        countries: account.countries,
+        active_ads: account.active_ads(),
         campaigns: account
             .campaigns
             .iter()
@@ -154,10 +164,71 @@ async fn truth(
                 ));
             }
         };
+        let breakdowns = match params.get("breakdowns") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .filter(|name| !name.is_empty())
+                .map(|name| {
+                    name.trim().parse::<Breakdown>().map_err(|expected| {
+                        control_error(
+                            StatusCode::BAD_REQUEST,
+                            "breakdowns",
+                            format!("'{name}' {expected}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        if !is_allowed_combination(&breakdowns) {
+            return Err(control_error(
+                StatusCode::BAD_REQUEST,
+                "breakdowns",
+                "Meta does not serve this combination of breakdowns",
+            ));
+        }
         let since = date_param(&params, "since")?;
         let until = date_param(&params, "until")?;
         let today = sandbox.today_for(&account);
-        Ok(data::rows(&account, level, since, until, today, increment))
+        Ok(data::rows(
+            &account,
+            &RowsQuery {
+                level,
+                breakdowns,
+                since,
+                until,
+                today,
+                increment,
+            },
+        ))
+    })();
+    match result {
+        Ok(rows) => wire::json(StatusCode::OK, &rows),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn entities(
+    State(sandbox): State<Sandbox>,
+    Path(account_id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let result = (|| {
+        let account = find_account(&account_id)?;
+        let kind = match params.get("kind").map(String::as_str) {
+            None | Some("campaign") => EntityKind::Campaign,
+            Some("adset") => EntityKind::AdSet,
+            Some("ad") => EntityKind::Ad,
+            Some(other) => {
+                return Err(control_error(
+                    StatusCode::BAD_REQUEST,
+                    "kind",
+                    format!("kind must be campaign, adset or ad, got '{other}'"),
+                ));
+            }
+        };
+        let today = sandbox.today_for(&account);
+        Ok(entities_truth(&account.id, kind, today))
     })();
     match result {
         Ok(rows) => wire::json(StatusCode::OK, &rows),

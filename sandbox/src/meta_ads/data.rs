@@ -1,12 +1,17 @@
 //! Deterministic Meta ad accounts and their delivery data.
 //!
-//! Every account id made of digits exists. Its name, time zone, currency and campaign tree come
-//! from a stable hash of the id. Metrics are generated per (account, ad, date) and summed up the
-//! tree, so every level agrees with the others. The insights endpoint renders exactly these rows,
-//! and tests compare what a client synced against [`insights_truth`].
+//! Every account id made of digits exists. Its name, time zone, currency and campaign tree
+//! (campaigns with status, objective and budget; ad sets; ads with their creative) come from a
+//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all. Metrics are
+//! generated per (account, ad, date), split over breakdown cells per ad (see `breakdowns`), and
+//! summed up the tree, so every level and every breakdown agrees with the others. The insights
+//! endpoint renders exactly these rows, and tests compare what a client synced against
+//! [`insights_truth`] and [`insights_truth_for`].
 //!
-//! The data for a date never changes. Restatement will later add a revision input to
-//! [`ad_day_metrics`]; nothing else depends on how the numbers are made.
+//! Delivery numbers (impressions, clicks, reach, spend) for a date never change. Conversions
+//! (`purchase` actions and their value) are restated: they grow with the age of the day until
+//! [`RESTATEMENT_HORIZON_DAYS`] (see `crate::restatement`), so re-reading a window after the clock
+//! moved gives new numbers, as Meta's attribution does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,9 +20,28 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::breakdowns::{self, Breakdown, Cells, Key};
 use crate::decimal;
+use crate::restatement::restated;
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
+
+/// Days after which a day's conversions are final (Meta freezes insights after 28 days).
+pub const RESTATEMENT_HORIZON_DAYS: u32 = 28;
+
+/// An ad account that exists but has no campaigns, hence no entities and no insights rows.
+pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
+
+/// The ad accounts every sandbox login reaches (`/me/adaccounts`) by default.
+pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
+
+/// The accounts of [`REACHABLE_ACCOUNT_IDS`].
+pub fn reachable_accounts() -> Vec<AccountFacts> {
+    REACHABLE_ACCOUNT_IDS
+        .iter()
+        .filter_map(|id| account(id))
+        .collect()
+}
 
 /// The aggregation level of an insights report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,6 +147,23 @@ impl Currency {
         }
     }
 
+    /// The country most of the account's delivery is in.
+    pub const fn home_country(self) -> &'static str {
+        match self {
+            Currency::Usd => "US",
+            Currency::Eur => "DE",
+            Currency::Gbp => "GB",
+            Currency::Jpy => "JP",
+            Currency::Aud => "AU",
+            Currency::Brl => "BR",
+        }
+    }
+
+    /// Budgets are whole multiples of this many minor units (one dollar; a hundred yen).
+    const fn budget_step(self) -> u64 {
+        100
+    }
+
     /// The range of the cost per thousand impressions, in minor units.
     const fn cpm_range(self) -> (u64, u64) {
         match self {
@@ -159,8 +200,64 @@ pub struct AccountFacts {
     pub time_zone: Tz,
     /// The account's currency.
     pub currency: Currency,
+    /// The countries the account delivers in (`country` breakdown values), home market first.
+    pub countries: &'static [&'static str],
     /// The campaigns, in ascending id order.
     pub campaigns: Vec<CampaignFacts>,
+}
+
+impl AccountFacts {
+    /// Ads whose own, ad set and campaign status are all `ACTIVE` (Meta's rate limits grow with
+    /// them).
+    pub fn active_ads(&self) -> usize {
+        self.campaigns
+            .iter()
+            .filter(|campaign| campaign.status == Status::Active)
+            .flat_map(|campaign| &campaign.adsets)
+            .filter(|adset| adset.status == Status::Active)
+            .flat_map(|adset| &adset.ads)
+            .filter(|ad| ad.status == Status::Active)
+            .count()
+    }
+}
+
+/// The configured status of a campaign, ad set or ad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Delivering (if its parents are).
+    Active,
+    /// Paused by the advertiser.
+    Paused,
+}
+
+impl Status {
+    /// The name Meta uses in `status` and `effective_status`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "ACTIVE",
+            Status::Paused => "PAUSED",
+        }
+    }
+}
+
+/// A budget, in the currency's minor units (cents; whole yen for JPY), as Meta sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Budget {
+    /// `daily_budget`.
+    Daily(u64),
+    /// `lifetime_budget`.
+    Lifetime(u64),
+}
+
+/// The creative an ad shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreativeFacts {
+    /// Numeric id as a string; larger than 2^53.
+    pub id: String,
+    /// Display name.
+    pub name: String,
 }
 
 impl AccountTimeZone for AccountFacts {
@@ -176,6 +273,12 @@ pub struct CampaignFacts {
     pub id: String,
     /// Display name, sometimes with non-ASCII characters.
     pub name: String,
+    /// `ACTIVE` or `PAUSED`.
+    pub status: Status,
+    /// The ODAX objective, e.g. `OUTCOME_SALES`.
+    pub objective: &'static str,
+    /// The campaign budget (Advantage campaign budget); `None` when the ad sets carry budgets.
+    pub budget: Option<Budget>,
     /// When the campaign started delivering; no rows exist before it.
     pub start: CampaignStart,
     /// The ad sets, in ascending id order.
@@ -219,6 +322,10 @@ pub struct AdSetFacts {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// `ACTIVE` or `PAUSED`.
+    pub status: Status,
+    /// The ad set's budget; `None` when its campaign has one.
+    pub budget: Option<Budget>,
     /// The ads, in ascending id order.
     pub ads: Vec<AdFacts>,
 }
@@ -230,6 +337,10 @@ pub struct AdFacts {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// `ACTIVE` or `PAUSED`.
+    pub status: Status,
+    /// The creative the ad shows.
+    pub creative: CreativeFacts,
 }
 
 /// Whether `account_id` is a valid Meta ad account id (digits, without `act_`).
@@ -261,6 +372,15 @@ const AUDIENCES: &[&str] = &[
     "Remarketing 30d",
 ];
 
+const OBJECTIVES: &[&str] = &[
+    "OUTCOME_SALES",
+    "OUTCOME_TRAFFIC",
+    "OUTCOME_AWARENESS",
+    "OUTCOME_ENGAGEMENT",
+    "OUTCOME_LEADS",
+    "OUTCOME_APP_PROMOTION",
+];
+
 const CREATIVES: &[&str] = &[
     "Video 15s",
     "Carousel – Shoes",
@@ -273,66 +393,23 @@ const CREATIVES: &[&str] = &[
 /// like real Meta ids and in ascending order within an account.
 const ID_BASE: u64 = 120_200_000_000_000_000;
 
-/// An account that exists but has no campaigns, so no delivery at all.
-pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
-
-/// The ad accounts every sandbox login reaches (`/me/adaccounts`).
-pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
-
-/// The accounts of [`REACHABLE_ACCOUNT_IDS`].
-pub fn reachable_accounts() -> Vec<AccountFacts> {
-    REACHABLE_ACCOUNT_IDS
-        .iter()
-        .filter_map(|id| account(id))
-        .collect()
-}
-
-/// One campaign, ad set or ad as the entity edges describe it, in adsync's entity columns
-/// (`id, name, campaign_id, ad_group_id, status, objective, creative_id, creative_name`) and
-/// budgets in major units as decimal text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntityTruth {
-    pub texts: Vec<Option<String>>,
-    pub budgets: [Option<String>; 2],
-}
-
-/// The entities of `level` (`campaign`, `ad_group` or `ad`) of an account.
-pub fn entities_truth(account_id: &str, level: &str) -> Vec<EntityTruth> {
-    let Some(account) = account(account_id) else {
-        return Vec::new();
-    };
-    let mut entities = Vec::new();
-    for campaign in &account.campaigns {
-        let row = |id: &str, name: &str, adset: Option<&str>| EntityTruth {
-            texts: vec![
-                Some(id.to_owned()),
-                Some(name.to_owned()),
-                Some(campaign.id.clone()),
-                adset.map(str::to_owned),
-                Some("ACTIVE".to_owned()),
-                None,
-                None,
-                None,
-            ],
-            budgets: [None, None],
-        };
-        match level {
-            "campaign" => entities.push(row(&campaign.id, &campaign.name, None)),
-            "ad_group" => entities.extend(
-                campaign
-                    .adsets
-                    .iter()
-                    .map(|adset| row(&adset.id, &adset.name, Some(&adset.id))),
-            ),
-            _ => entities.extend(campaign.adsets.iter().flat_map(|adset| {
-                adset
-                    .ads
-                    .iter()
-                    .map(move |ad| row(&ad.id, &ad.name, Some(&adset.id)))
-            })),
-        }
+/// One in five objects is paused, the rest active.
+fn status(seed: Seed) -> Status {
+    if seed.below(5) == 0 {
+        Status::Paused
+    } else {
+        Status::Active
     }
-    entities
+}
+
+/// A daily budget (two in three) or a lifetime budget, in whole budget steps.
+fn budget(seed: Seed, currency: Currency) -> Budget {
+    let step = currency.budget_step();
+    if seed.with_u64(1).below(3) < 2 {
+        Budget::Daily(seed.with_u64(2).between(20, 500) * step)
+    } else {
+        Budget::Lifetime(seed.with_u64(3).between(500, 20_000) * step)
+    }
 }
 
 /// The account facts for `account_id`, or `None` if it is not a valid id.
@@ -373,6 +450,9 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
                         .unwrap_or(epoch),
                 )
             };
+            // About half the campaigns use a campaign budget; the others budget their ad sets.
+            let campaign_budget =
+                (cs.with_u64(6).below(2) == 0).then(|| budget(cs.with_u64(7), currency));
             let adset_count = cs.with_u64(5).between(1, 3);
             let adsets = (1..=adset_count)
                 .map(|a| {
@@ -382,15 +462,26 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
                     let ads = (1..=ad_count)
                         .map(|d| {
                             let creative = asd.with_u64(300 + d).pick(CREATIVES).unwrap_or("Ad");
+                            let ad_id = id_prefix + c * 100 + a * 10 + d;
                             AdFacts {
-                                id: (id_prefix + c * 100 + a * 10 + d).to_string(),
+                                id: ad_id.to_string(),
                                 name: format!("Ad {c}.{a}.{d} · {creative}"),
+                                status: status(asd.with_u64(400 + d)),
+                                creative: CreativeFacts {
+                                    // Creatives live in their own id range, above the ads'.
+                                    id: (ad_id + 50_000_000_000_000).to_string(),
+                                    name: format!("{creative} #{c}{a}{d}"),
+                                },
                             }
                         })
                         .collect();
                     AdSetFacts {
                         id: (id_prefix + c * 100 + a * 10).to_string(),
                         name: format!("Ad Set {c}.{a} · {audience}"),
+                        status: status(asd.with_u64(3)),
+                        budget: campaign_budget
+                            .is_none()
+                            .then(|| budget(asd.with_u64(4), currency)),
                         ads,
                     }
                 })
@@ -398,6 +489,14 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
             CampaignFacts {
                 id: (id_prefix + c * 100).to_string(),
                 name: format!("Campaign {c} · {theme}"),
+                // The first campaign always runs, so every account delivers today.
+                status: if c == 1 {
+                    Status::Active
+                } else {
+                    status(cs.with_u64(8))
+                },
+                objective: cs.with_u64(9).pick(OBJECTIVES).unwrap_or("OUTCOME_SALES"),
+                budget: campaign_budget,
                 start,
                 adsets,
             }
@@ -409,6 +508,7 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
         name: format!("Sandbox Account {account_id}"),
         time_zone,
         currency,
+        countries: breakdowns::countries_for(currency.home_country()),
         campaigns,
     })
 }
@@ -418,20 +518,45 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
 pub struct Metrics {
     /// Times an ad was shown.
     pub impressions: u64,
-    /// Clicks, never more than impressions.
+    /// Clicks of any kind, never more than impressions.
     pub clicks: u64,
+    /// Link clicks (`inline_link_clicks`, the `link_click` action), at most the clicks.
+    pub link_clicks: u64,
     /// People reached (summed, not deduplicated, across children), never more than impressions.
     pub reach: u64,
     /// Amount spent in minor units (cents; whole yen for JPY).
     pub spend_minor: u64,
+    /// Purchases attributed to the ad (the `purchase` and
+    /// `offsite_conversion.fb_pixel_purchase` actions).
+    pub purchases: u64,
+    /// The value of those purchases, in minor units.
+    pub purchase_value_minor: u64,
 }
 
 impl Metrics {
-    fn add(&mut self, other: Metrics) {
+    pub(crate) fn add(&mut self, other: Metrics) {
         self.impressions += other.impressions;
         self.clicks += other.clicks;
+        self.link_clicks += other.link_clicks;
         self.reach += other.reach;
         self.spend_minor += other.spend_minor;
+        self.purchases += other.purchases;
+        self.purchase_value_minor += other.purchase_value_minor;
+    }
+
+    /// The same delivery with conversions as reported on `today` for a day of `date`: the
+    /// purchases grow until the day is [`RESTATEMENT_HORIZON_DAYS`] old, and their value with
+    /// them (the purchases attributed so far, at the day's average order value).
+    pub fn restated(self, date: NaiveDate, today: NaiveDate) -> Metrics {
+        let age = (today - date).num_days();
+        let purchases = restated(self.purchases, age, RESTATEMENT_HORIZON_DAYS);
+        let value = u128::from(self.purchase_value_minor) * u128::from(purchases)
+            / u128::from(self.purchases.max(1));
+        Metrics {
+            purchases,
+            purchase_value_minor: u64::try_from(value).unwrap_or(self.purchase_value_minor),
+            ..self
+        }
     }
 }
 
@@ -448,8 +573,9 @@ const fn weekday_factor(weekday: Weekday) -> u64 {
     }
 }
 
-/// The delivery of one ad on one date, or `None` when it had none (Meta omits such rows).
-/// Does not know about campaign start dates; callers check those.
+/// The final delivery of one ad on one date (conversions as they are once the day is settled;
+/// see [`Metrics::restated`]), or `None` when it had none (Meta omits such rows). Does not know
+/// about campaign start dates; callers check those.
 pub fn ad_day_metrics(
     account_id: &str,
     currency: Currency,
@@ -478,16 +604,27 @@ pub fn ad_day_metrics(
     // Click-through rate in units of 1/10 000 (0.3 % to about 3.9 %).
     let ctr = ad.with_u64(2).between(30, 300) * day.with_u64(2).between(700, 1_300) / 1_000;
     let clicks = impressions * ctr / 10_000;
+    let link_clicks = clicks * day.with_u64(5).between(550, 900) / 1_000;
     let reach = (impressions * day.with_u64(3).between(550, 950) / 1_000).max(1);
     let (cpm_low, cpm_high) = currency.cpm_range();
     let cpm_minor =
         ad.with_u64(3).between(cpm_low, cpm_high) * day.with_u64(4).between(850, 1_150) / 1_000;
     let spend_minor = impressions * cpm_minor / 1_000;
+    // Conversion rate per click in units of 1/10 000 (1 % to about 10 %), and an average order
+    // value of 15 to 200 budget steps (dollars; hundreds of yen).
+    let cvr = ad.with_u64(4).between(100, 800) * day.with_u64(6).between(600, 1_400) / 1_000;
+    let purchases = clicks * cvr / 10_000;
+    let order_value = ad.with_u64(5).between(1_500, 20_000) * currency.budget_step() / 100;
+    let purchase_value_minor =
+        purchases * order_value * day.with_u64(7).between(800, 1_200) / 1_000;
     Some(Metrics {
         impressions,
         clicks,
+        link_clicks,
         reach,
         spend_minor,
+        purchases,
+        purchase_value_minor,
     })
 }
 
@@ -501,8 +638,8 @@ pub enum TimeIncrement {
     AllDays,
 }
 
-/// One insights row as the platform knows it: dimensions, dates, exact metrics, and the text the
-/// API renders for each metric.
+/// One insights row as the platform knows it: dimensions, breakdown values, dates, exact
+/// metrics, and the text the API renders for each metric.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TruthRow {
     /// The account id without `act_`.
@@ -529,6 +666,21 @@ pub struct TruthRow {
     /// Present at ad level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad_name: Option<String>,
+    /// Present with the `age` breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    /// Present with the `gender` breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Present with the `country` breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Present with the `publisher_platform` breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_platform: Option<String>,
+    /// Present with the `platform_position` breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_position: Option<String>,
     /// First day of the row's bucket.
     pub date_start: NaiveDate,
     /// Last day of the row's bucket.
@@ -537,12 +689,24 @@ pub struct TruthRow {
     pub impressions: u64,
     /// Clicks.
     pub clicks: u64,
+    /// Link clicks (`inline_link_clicks` and the `link_click` action).
+    #[serde(default)]
+    pub link_clicks: u64,
     /// Reach.
     pub reach: u64,
     /// Spend in minor units (cents; whole yen for JPY).
     pub spend_minor: u64,
     /// Spend exactly as the API renders it, e.g. `"5339.5"`.
     pub spend: String,
+    /// Purchases as reported on the sandbox's today (restated until the day is settled).
+    #[serde(default)]
+    pub purchases: u64,
+    /// Their value in minor units.
+    #[serde(default)]
+    pub purchase_value_minor: u64,
+    /// Their value exactly as the API renders it in `action_values`.
+    #[serde(default)]
+    pub purchase_value: String,
     /// Click-through rate in percent as rendered; `None` without impressions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctr: Option<String>,
@@ -564,6 +728,7 @@ impl TruthRow {
     fn new(
         account: &AccountFacts,
         entity: &Entity<'_>,
+        key: &Key,
         date_start: NaiveDate,
         date_stop: NaiveDate,
         metrics: Metrics,
@@ -573,8 +738,11 @@ impl TruthRow {
         let Metrics {
             impressions,
             clicks,
+            link_clicks,
             reach,
             spend_minor,
+            purchases,
+            purchase_value_minor,
         } = metrics;
         let (impressions_128, clicks_128, reach_128, spend_128) = (
             u128::from(impressions),
@@ -582,6 +750,11 @@ impl TruthRow {
             u128::from(reach),
             u128::from(spend_minor),
         );
+        let value_of = |breakdown: Breakdown| {
+            key.iter()
+                .find(|(b, _)| *b == breakdown)
+                .map(|(_, value)| (*value).to_owned())
+        };
         TruthRow {
             account_id: account.id.clone(),
             account_name: account.name.clone(),
@@ -592,17 +765,37 @@ impl TruthRow {
             adset_name: entity.adset.map(|a| a.name.clone()),
             ad_id: entity.ad.map(|a| a.id.clone()),
             ad_name: entity.ad.map(|a| a.name.clone()),
+            age: value_of(Breakdown::Age),
+            gender: value_of(Breakdown::Gender),
+            country: value_of(Breakdown::Country),
+            publisher_platform: value_of(Breakdown::PublisherPlatform),
+            platform_position: value_of(Breakdown::PlatformPosition),
             date_start,
             date_stop,
             impressions,
             clicks,
+            link_clicks,
             reach,
             spend_minor,
             spend: decimal::minor_units(spend_minor, currency.decimals()),
+            purchases,
+            purchase_value_minor,
+            purchase_value: decimal::minor_units(purchase_value_minor, currency.decimals()),
             ctr: decimal::ratio(clicks_128 * 100, impressions_128, RATIO_DECIMALS),
             cpc: decimal::ratio(spend_128, clicks_128 * unit, RATIO_DECIMALS),
             cpm: decimal::ratio(spend_128 * 1_000, impressions_128 * unit, RATIO_DECIMALS),
             frequency: decimal::ratio(impressions_128, reach_128, RATIO_DECIMALS),
+        }
+    }
+
+    /// The value of one breakdown in this row.
+    pub fn breakdown(&self, breakdown: Breakdown) -> Option<&str> {
+        match breakdown {
+            Breakdown::Age => self.age.as_deref(),
+            Breakdown::Gender => self.gender.as_deref(),
+            Breakdown::Country => self.country.as_deref(),
+            Breakdown::PublisherPlatform => self.publisher_platform.as_deref(),
+            Breakdown::PlatformPosition => self.platform_position.as_deref(),
         }
     }
 }
@@ -686,17 +879,51 @@ fn entities(account: &AccountFacts, level: Level, today: NaiveDate) -> Vec<Entit
     }
 }
 
-/// The summed delivery of `entity` on `date`.
-fn entity_day(account: &AccountFacts, entity: &Entity<'_>, date: NaiveDate) -> Metrics {
-    let mut total = Metrics::default();
+/// Adds the delivery of `entity` on `date` (as reported on `today`), per family cell, to `cells`.
+fn add_entity_day(
+    account: &AccountFacts,
+    entity: &Entity<'_>,
+    split: &Cells,
+    date: NaiveDate,
+    today: NaiveDate,
+    cells: &mut [Metrics],
+) {
     for (ad, start) in &entity.ads {
-        if date >= *start
-            && let Some(metrics) = ad_day_metrics(&account.id, account.currency, &ad.id, date)
-        {
-            total.add(metrics);
+        if date < *start {
+            continue;
+        }
+        let Some(metrics) = ad_day_metrics(&account.id, account.currency, &ad.id, date) else {
+            continue;
+        };
+        let parts = split.split_ad_day(&account.id, &ad.id, date, metrics.restated(date, today));
+        for (cell, part) in cells.iter_mut().zip(parts) {
+            cell.add(part);
         }
     }
-    total
+}
+
+/// The rows of one entity for one bucket: the family cells grouped by row key (in cell order),
+/// without the keys that had no impressions.
+fn bucket_rows(
+    account: &AccountFacts,
+    entity: &Entity<'_>,
+    split: &Cells,
+    cells: &[Metrics],
+    (date_start, date_stop): (NaiveDate, NaiveDate),
+) -> Vec<TruthRow> {
+    let mut grouped: Vec<(Key, Metrics)> = Vec::new();
+    for (index, metrics) in cells.iter().enumerate() {
+        let key = split.key(index);
+        match grouped.iter_mut().find(|(known, _)| *known == key) {
+            Some((_, total)) => total.add(*metrics),
+            None => grouped.push((key, *metrics)),
+        }
+    }
+    grouped
+        .into_iter()
+        .filter(|(_, metrics)| metrics.impressions > 0)
+        .map(|(key, metrics)| TruthRow::new(account, entity, &key, date_start, date_stop, metrics))
+        .collect()
 }
 
 /// The dates from `since` to the earlier of `until` and `today`, inclusive.
@@ -705,42 +932,57 @@ fn dates(since: NaiveDate, until: NaiveDate, today: NaiveDate) -> impl Iterator<
     since.iter_days().take_while(move |date| *date <= last)
 }
 
-/// The rows the insights endpoint returns for `account` (already resolved) at `level`.
-pub(crate) fn rows(
-    account: &AccountFacts,
-    level: Level,
-    since: NaiveDate,
-    until: NaiveDate,
-    today: NaiveDate,
-    increment: TimeIncrement,
-) -> Vec<TruthRow> {
-    let entities = entities(account, level, today);
-    match increment {
+/// What an insights request asks for, as far as the rows are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowsQuery {
+    /// The level of the rows.
+    pub level: Level,
+    /// The breakdowns (an allowed combination), in request order.
+    pub breakdowns: Vec<Breakdown>,
+    /// The first day.
+    pub since: NaiveDate,
+    /// The last day (days after the account's today have no rows).
+    pub until: NaiveDate,
+    /// The account's today, on which restated numbers are reported.
+    pub today: NaiveDate,
+    /// Daily rows or one row for the whole range.
+    pub increment: TimeIncrement,
+}
+
+/// The rows the insights endpoint returns for `account` (already resolved): by date (for daily
+/// rows), then object id, then breakdown cell.
+pub(crate) fn rows(account: &AccountFacts, query: &RowsQuery) -> Vec<TruthRow> {
+    let entities = entities(account, query.level, query.today);
+    let split = Cells::new(account, &query.breakdowns);
+    let (since, until, today) = (query.since, query.until, query.today);
+    match query.increment {
         TimeIncrement::Daily => dates(since, until, today)
             .flat_map(|date| {
-                entities.iter().filter_map(move |entity| {
-                    let metrics = entity_day(account, entity, date);
-                    (metrics.impressions > 0)
-                        .then(|| TruthRow::new(account, entity, date, date, metrics))
+                let split = &split;
+                entities.iter().flat_map(move |entity| {
+                    let mut cells = vec![Metrics::default(); split.len()];
+                    add_entity_day(account, entity, split, date, today, &mut cells);
+                    bucket_rows(account, entity, split, &cells, (date, date))
                 })
             })
             .collect(),
         TimeIncrement::AllDays => entities
             .iter()
-            .filter_map(|entity| {
-                let mut total = Metrics::default();
+            .flat_map(|entity| {
+                let mut cells = vec![Metrics::default(); split.len()];
                 for date in dates(since, until, today) {
-                    total.add(entity_day(account, entity, date));
+                    add_entity_day(account, entity, &split, date, today, &mut cells);
                 }
-                (total.impressions > 0).then(|| TruthRow::new(account, entity, since, until, total))
+                bucket_rows(account, entity, &split, &cells, (since, until))
             })
             .collect(),
     }
 }
 
-/// The daily insights rows (`time_increment=1`) for an account, ordered by date and then by
-/// object id, exactly as the API pages through them. `today` is the account's today (see
-/// [`crate::Sandbox::today_for`]); later dates have no rows. An invalid account id gives no rows.
+/// The daily insights rows (`time_increment=1`, no breakdowns) for an account, ordered by date
+/// and then by object id, exactly as the API pages through them. `today` is the account's today
+/// (see [`crate::Sandbox::today_for`]); later dates have no rows, and conversions are as reported
+/// on `today`. An invalid account id gives no rows.
 pub fn insights_truth(
     account_id: &str,
     level: Level,
@@ -761,9 +1003,27 @@ pub fn insights_truth_with(
     today: NaiveDate,
     increment: TimeIncrement,
 ) -> Vec<TruthRow> {
+    insights_truth_for(
+        account_id,
+        &RowsQuery {
+            level,
+            breakdowns: Vec::new(),
+            since,
+            until,
+            today,
+            increment,
+        },
+    )
+}
+
+/// The insights rows of any query, breakdowns included. An invalid account id, or a breakdown
+/// combination Meta refuses, gives no rows.
+pub fn insights_truth_for(account_id: &str, query: &RowsQuery) -> Vec<TruthRow> {
     match account(account_id) {
-        Some(account) => rows(&account, level, since, until, today, increment),
-        None => Vec::new(),
+        Some(account) if breakdowns::is_allowed_combination(&query.breakdowns) => {
+            rows(&account, query)
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -775,6 +1035,54 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn rows_of(
+        account: &AccountFacts,
+        level: Level,
+        breakdowns: &[Breakdown],
+        (since, until): (NaiveDate, NaiveDate),
+        today: NaiveDate,
+        increment: TimeIncrement,
+    ) -> Vec<TruthRow> {
+        rows(
+            account,
+            &RowsQuery {
+                level,
+                breakdowns: breakdowns.to_vec(),
+                since,
+                until,
+                today,
+                increment,
+            },
+        )
+    }
+
+    fn daily(account: &AccountFacts, level: Level, since: &str, today: &str) -> Vec<TruthRow> {
+        let today = date(today);
+        rows_of(
+            account,
+            level,
+            &[],
+            (date(since), today),
+            today,
+            TimeIncrement::Daily,
+        )
+    }
+
+    /// (impressions, clicks, link clicks, reach, spend, purchases, purchase value) summed.
+    fn totals(rows: &[TruthRow]) -> [u64; 7] {
+        rows.iter().fold([0; 7], |acc, row| {
+            [
+                acc[0] + row.impressions,
+                acc[1] + row.clicks,
+                acc[2] + row.link_clicks,
+                acc[3] + row.reach,
+                acc[4] + row.spend_minor,
+                acc[5] + row.purchases,
+                acc[6] + row.purchase_value_minor,
+            ]
+        })
+    }
+
     #[test]
     fn accounts_are_deterministic_and_well_formed() {
         for id in ["1", "123", "987654321", "100000000000001"] {
@@ -782,23 +1090,44 @@ mod tests {
             assert_eq!(account, super::account(id).unwrap());
             assert_eq!(account.name, format!("Sandbox Account {id}"));
             assert!((2..=6).contains(&account.campaigns.len()));
+            assert_eq!(account.countries[0], account.currency.home_country());
             let mut ids = Vec::new();
             for campaign in &account.campaigns {
                 ids.push(campaign.id.parse::<u64>().unwrap());
                 assert!((1..=3).contains(&campaign.adsets.len()));
+                assert!(campaign.objective.starts_with("OUTCOME_"));
                 for adset in &campaign.adsets {
                     ids.push(adset.id.parse::<u64>().unwrap());
                     assert!((1..=3).contains(&adset.ads.len()));
+                    assert_ne!(
+                        campaign.budget.is_some(),
+                        adset.budget.is_some(),
+                        "a budget at exactly one level"
+                    );
                     ids.extend(adset.ads.iter().map(|ad| ad.id.parse::<u64>().unwrap()));
+                    for ad in &adset.ads {
+                        assert!(ad.creative.id.parse::<u64>().unwrap() > 1 << 53);
+                    }
                 }
             }
             assert!(ids.iter().all(|id| *id > 1 << 53));
             assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids ascend");
             assert!(matches!(account.campaigns[0].start, CampaignStart::On(_)));
+            assert_eq!(account.campaigns[0].status, Status::Active);
             assert!(matches!(
                 account.campaigns[1].start,
                 CampaignStart::DaysBeforeToday(_)
             ));
+        }
+    }
+
+    #[test]
+    fn the_empty_account_exists_without_campaigns_or_rows() {
+        let account = account(EMPTY_ACCOUNT_ID).unwrap();
+        assert!(account.campaigns.is_empty());
+        assert_eq!(account.active_ads(), 0);
+        for level in Level::ALL {
+            assert!(daily(&account, *level, "2025-01-01", "2025-06-30").is_empty());
         }
     }
 
@@ -822,44 +1151,125 @@ mod tests {
     #[test]
     fn metrics_respect_their_invariants() {
         let account = account("123").unwrap();
-        let today = date("2025-06-30");
-        let rows = rows(
-            &account,
-            Level::Ad,
-            date("2025-05-01"),
-            today,
-            today,
-            TimeIncrement::Daily,
-        );
+        let rows = daily(&account, Level::Ad, "2025-05-01", "2025-06-30");
         assert!(!rows.is_empty());
-        for row in rows {
+        for row in &rows {
             assert!(row.impressions > 0);
             assert!(row.clicks <= row.impressions);
+            assert!(row.link_clicks <= row.clicks);
             assert!(row.reach <= row.impressions && row.reach > 0);
         }
+        assert!(rows.iter().any(|row| row.purchases > 0));
+        assert!(
+            rows.iter()
+                .all(|row| (row.purchases == 0) == (row.purchase_value_minor == 0))
+        );
     }
 
     #[test]
     fn higher_levels_are_sums_of_lower_levels() {
         let account = account("4242").unwrap();
-        let today = date("2025-06-30");
-        let since = date("2025-06-01");
-        let total = |level| {
-            rows(&account, level, since, today, today, TimeIncrement::Daily)
-                .iter()
-                .fold((0, 0, 0, 0), |acc, row| {
-                    (
-                        acc.0 + row.impressions,
-                        acc.1 + row.clicks,
-                        acc.2 + row.reach,
-                        acc.3 + row.spend_minor,
-                    )
-                })
-        };
-        let account_total = total(Level::Account);
+        let account_total = totals(&daily(&account, Level::Account, "2025-06-01", "2025-06-30"));
         for level in [Level::Campaign, Level::AdSet, Level::Ad] {
-            assert_eq!(total(level), account_total, "{level}");
+            let total = totals(&daily(&account, level, "2025-06-01", "2025-06-30"));
+            assert_eq!(total, account_total, "{level}");
         }
+    }
+
+    #[test]
+    fn breakdown_rows_sum_to_the_unbroken_rows_and_carry_their_values() {
+        use Breakdown::*;
+        let account = account("4242").unwrap();
+        let today = date("2025-06-30");
+        let window = (date("2025-06-20"), today);
+        for level in [Level::Account, Level::Campaign, Level::Ad] {
+            let unbroken = rows_of(&account, level, &[], window, today, TimeIncrement::Daily);
+            for set in [
+                vec![Age],
+                vec![Gender],
+                vec![Age, Gender],
+                vec![Country],
+                vec![PublisherPlatform],
+                vec![PublisherPlatform, PlatformPosition],
+            ] {
+                let broken = rows_of(&account, level, &set, window, today, TimeIncrement::Daily);
+                assert!(broken.len() > unbroken.len(), "{level} {set:?}");
+                for row in &unbroken {
+                    let parts: Vec<TruthRow> = broken
+                        .iter()
+                        .filter(|part| {
+                            part.date_start == row.date_start
+                                && part.campaign_id == row.campaign_id
+                                && part.ad_id == row.ad_id
+                        })
+                        .cloned()
+                        .collect();
+                    assert_eq!(
+                        totals(&parts),
+                        totals(std::slice::from_ref(row)),
+                        "{level} {set:?}"
+                    );
+                    for part in &parts {
+                        assert!(part.impressions > 0);
+                        for breakdown in Breakdown::ALL {
+                            assert_eq!(
+                                part.breakdown(*breakdown).is_some(),
+                                set.contains(breakdown),
+                                "{breakdown}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let countries = rows_of(
+            &account,
+            Level::Account,
+            &[Country],
+            window,
+            today,
+            TimeIncrement::AllDays,
+        );
+        let codes: Vec<&str> = countries
+            .iter()
+            .filter_map(|r| r.country.as_deref())
+            .collect();
+        assert_eq!(codes, account.countries);
+    }
+
+    #[test]
+    fn conversions_are_restated_until_the_day_is_28_days_old_and_delivery_never() {
+        let account = account("4242").unwrap();
+        // The first campaign started long ago; recent ones start relative to today.
+        let old = account.campaigns[0].id.clone();
+        let day = date("2025-06-01");
+        let seen = |today: &str| {
+            let rows: Vec<TruthRow> = rows_of(
+                &account,
+                Level::Campaign,
+                &[],
+                (day, day),
+                date(today),
+                TimeIncrement::Daily,
+            )
+            .into_iter()
+            .filter(|row| row.campaign_id.as_ref() == Some(&old))
+            .collect();
+            totals(&rows)
+        };
+        let (fresh, later, settled, final_) = (
+            seen("2025-06-01"),
+            seen("2025-06-15"),
+            seen("2025-06-29"),
+            seen("2025-09-01"),
+        );
+        assert_eq!(fresh[..5], final_[..5], "delivery is never restated");
+        assert!(
+            fresh[5] < later[5] && later[5] < settled[5],
+            "purchases grow"
+        );
+        assert!(fresh[6] < later[6] && later[6] < settled[6], "value grows");
+        assert_eq!(settled, final_, "settled after 28 days");
     }
 
     #[test]
@@ -868,11 +1278,11 @@ mod tests {
         let today = date("2025-06-30");
         let recent = &account.campaigns[1];
         let start = recent.start_date(today);
-        let rows = rows(
+        let rows = rows_of(
             &account,
             Level::Campaign,
-            date("2025-01-01"),
-            date("2025-12-31"),
+            &[],
+            (date("2025-01-01"), date("2025-12-31")),
             today,
             TimeIncrement::Daily,
         );
@@ -889,29 +1299,29 @@ mod tests {
         let account = account("77").unwrap();
         let today = date("2025-06-30");
         let since = date("2025-06-10");
-        let daily = rows(
+        let daily = rows_of(
             &account,
             Level::Campaign,
-            since,
-            today,
+            &[],
+            (since, today),
             today,
             TimeIncrement::Daily,
         );
-        let totals = rows(
+        let all = rows_of(
             &account,
             Level::Campaign,
-            since,
-            today,
+            &[],
+            (since, today),
             today,
             TimeIncrement::AllDays,
         );
-        for total in &totals {
-            let sum: u64 = daily
+        for total in &all {
+            let days: Vec<TruthRow> = daily
                 .iter()
                 .filter(|row| row.campaign_id == total.campaign_id)
-                .map(|row| row.spend_minor)
-                .sum();
-            assert_eq!(sum, total.spend_minor);
+                .cloned()
+                .collect();
+            assert_eq!(totals(&days), totals(std::slice::from_ref(total)));
             assert_eq!((total.date_start, total.date_stop), (since, today));
         }
     }
@@ -923,6 +1333,7 @@ mod tests {
             name: "n".into(),
             time_zone: Tz::UTC,
             currency: Currency::Usd,
+            countries: &["US"],
             campaigns: Vec::new(),
         };
         let entity = Entity {
@@ -936,15 +1347,13 @@ mod tests {
             clicks: 30,
             reach: 2_000,
             spend_minor: 4_550,
+            purchase_value_minor: 12_345,
+            ..Metrics::default()
         };
-        let row = TruthRow::new(
-            &account,
-            &entity,
-            date("2025-01-01"),
-            date("2025-01-01"),
-            metrics,
-        );
+        let day = date("2025-01-01");
+        let row = TruthRow::new(&account, &entity, &Vec::new(), day, day, metrics);
         assert_eq!(row.spend, "45.5");
+        assert_eq!(row.purchase_value, "123.45");
         assert_eq!(row.ctr.as_deref(), Some("1"));
         assert_eq!(row.cpc.as_deref(), Some("1.516667"));
         assert_eq!(row.cpm.as_deref(), Some("15.166667"));
@@ -952,8 +1361,9 @@ mod tests {
         let no_clicks = TruthRow::new(
             &account,
             &entity,
-            date("2025-01-01"),
-            date("2025-01-01"),
+            &Vec::new(),
+            day,
+            day,
             Metrics {
                 clicks: 0,
                 ..metrics

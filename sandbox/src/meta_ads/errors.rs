@@ -9,6 +9,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::usage::UseCase;
 use crate::state::Sandbox;
 use crate::wire;
 
@@ -178,14 +179,29 @@ impl MetaError {
         )
     }
 
-    /// Code 80000, subcode 2446079: the ad account's `ads_insights` budget is used up.
-    pub(crate) fn account_throttled() -> Self {
+    /// Code 80000 (`ads_insights`) or 80004 (`ads_management`), subcode 2446079: the ad
+    /// account's budget for the use case is used up.
+    pub(crate) fn account_throttled(use_case: UseCase) -> Self {
+        let code = match use_case {
+            UseCase::AdsInsights => 80000,
+            UseCase::AdsManagement => 80004,
+        };
         Self::new(
             StatusCode::BAD_REQUEST,
-            80000,
+            code,
             format!(
-                "(#80000) There have been too many calls from this ad-account. Wait a bit and try again. For more info, please refer to {RATE_LIMIT_DOCS}."
+                "(#{code}) There have been too many calls from this ad-account. Wait a bit and try again. For more info, please refer to {RATE_LIMIT_DOCS}."
             ),
+        )
+        .subcode(2446079)
+    }
+
+    /// Code 17, subcode 2446079: the user's request budget is used up (calls on `me`).
+    pub(crate) fn user_throttled() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            17,
+            "(#17) User request limit reached",
         )
         .subcode(2446079)
     }
@@ -218,6 +234,32 @@ impl MetaError {
             1,
             "Please reduce the amount of data you're asking for, then retry your request",
         )
+    }
+
+    /// Code 100: breakdowns Meta does not serve together (`names` as requested).
+    pub(crate) fn invalid_breakdown_combination(names: &[&str]) -> Self {
+        Self::invalid_parameter(format!(
+            "Current combination of data breakdown columns ({}) is invalid",
+            names.join(", ")
+        ))
+    }
+
+    /// Code 100: the results of a report run that has not completed (the sandbox's wording;
+    /// Meta's is not documented).
+    pub(crate) fn report_run_not_ready(id: &str, status: &str) -> Self {
+        Self::invalid_parameter(format!(
+            "The report run {id} has no results: its async_status is '{status}'"
+        ))
+    }
+
+    /// Code 100, subcode 36009: an authorization code that was exchanged before.
+    pub(crate) fn code_used() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            "This authorization code has been used.",
+        )
+        .subcode(36009)
     }
 
     /// Code 2500 (HTTP 404 here, 400 at Meta): a path the sandbox does not serve.

@@ -1,37 +1,42 @@
 //! `GET /v{N}.0/act_{id}/insights`: the synchronous Ads Insights report, with Meta's parameters,
-//! validation errors, cursor paging and string-encoded metrics.
+//! validation errors, breakdowns, cursor paging, string-encoded metrics and `actions` /
+//! `action_values` arrays. The parsing and rendering here is shared with report runs
+//! (`report_runs`), which take the same parameters.
+//!
+//! A synchronous request whose result would have more than `max_sync_rows` rows is refused with
+//! HTTP 500 code 1 ("Please reduce the amount of data you're asking for"), the way Meta refuses
+//! heavy synchronous queries; report runs have no such limit.
 
-use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine as _;
 use chrono::{Datelike, Days, Months, NaiveDate};
-use serde::Serialize;
+use serde_json::{Value, json};
 
-use super::data::{self, AccountFacts, Level, TimeIncrement, TruthRow};
+use super::breakdowns::{Breakdown, is_allowed_combination};
+use super::data::{self, AccountFacts, Level, RowsQuery, TimeIncrement, TruthRow};
 use super::errors::{CONTENT_TYPE, MetaError};
-use super::usage::{Admission, Usage};
-use super::{Call, Prelude};
+use super::paging::{self, Window};
+use super::usage::UseCase;
+use super::{Request, RouteKind, param};
+use crate::faults::FaultKind;
 use crate::rng::Seed;
-use crate::state::Sandbox;
 use crate::wire::{self, OrderedObject};
 
 /// The templated route, as recorded in the request log.
 pub(crate) const ROUTE: &str = "/v{version}/act_{account_id}/insights";
 
-/// Rows per page when `limit` is absent.
-const DEFAULT_LIMIT: usize = 25;
-/// The largest `limit` accepted.
-const MAX_LIMIT: usize = 5_000;
 /// The longest time range, and how far back it may start.
 const MAX_RANGE_MONTHS: u32 = 37;
 
 const FIELDS_DOCS: &str =
     "https://developers.facebook.com/docs/marketing-api/reference/ads-insights/";
 
+/// The text a malformed fault puts where a number belongs.
+pub(crate) const MALFORMED_NUMBER: &str = "12,34x";
+
 /// The insights fields the sandbox serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     AccountId,
     AccountName,
     AccountCurrency,
@@ -45,12 +50,15 @@ enum Field {
     DateStop,
     Impressions,
     Clicks,
+    InlineLinkClicks,
     Spend,
     Reach,
     Frequency,
     Cpm,
     Cpc,
     Ctr,
+    Actions,
+    ActionValues,
 }
 
 impl Field {
@@ -68,15 +76,33 @@ impl Field {
         Field::DateStop,
         Field::Impressions,
         Field::Clicks,
+        Field::InlineLinkClicks,
         Field::Spend,
         Field::Reach,
         Field::Frequency,
         Field::Cpm,
         Field::Cpc,
         Field::Ctr,
+        Field::Actions,
+        Field::ActionValues,
     ];
 
-    const fn name(self) -> &'static str {
+    /// The numeric fields a malformed fault breaks, most likely first.
+    const BREAKABLE: &'static [Field] = &[
+        Field::Spend,
+        Field::Impressions,
+        Field::Clicks,
+        Field::Reach,
+        Field::InlineLinkClicks,
+        Field::Cpm,
+        Field::Cpc,
+        Field::Ctr,
+        Field::Frequency,
+        Field::Actions,
+        Field::ActionValues,
+    ];
+
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Field::AccountId => "account_id",
             Field::AccountName => "account_name",
@@ -91,12 +117,15 @@ impl Field {
             Field::DateStop => "date_stop",
             Field::Impressions => "impressions",
             Field::Clicks => "clicks",
+            Field::InlineLinkClicks => "inline_link_clicks",
             Field::Spend => "spend",
             Field::Reach => "reach",
             Field::Frequency => "frequency",
             Field::Cpm => "cpm",
             Field::Cpc => "cpc",
             Field::Ctr => "ctr",
+            Field::Actions => "actions",
+            Field::ActionValues => "action_values",
         }
     }
 
@@ -110,68 +139,97 @@ impl Field {
         }
     }
 
-    /// The field's value in `row`, as the JSON string Meta sends; `None` leaves it out.
-    fn value(self, row: &TruthRow) -> Option<String> {
+    /// The field's value in `row`, as Meta sends it (numbers as strings, actions as lists);
+    /// `None` leaves it out.
+    fn value(self, row: &TruthRow) -> Option<Value> {
+        let text = |value: &str| Some(Value::String(value.to_owned()));
         match self {
-            Field::AccountId => Some(row.account_id.clone()),
-            Field::AccountName => Some(row.account_name.clone()),
-            Field::AccountCurrency => Some(row.account_currency.clone()),
-            Field::CampaignId => row.campaign_id.clone(),
-            Field::CampaignName => row.campaign_name.clone(),
-            Field::AdsetId => row.adset_id.clone(),
-            Field::AdsetName => row.adset_name.clone(),
-            Field::AdId => row.ad_id.clone(),
-            Field::AdName => row.ad_name.clone(),
-            Field::DateStart => Some(row.date_start.to_string()),
-            Field::DateStop => Some(row.date_stop.to_string()),
-            Field::Impressions => Some(row.impressions.to_string()),
-            Field::Clicks => Some(row.clicks.to_string()),
-            Field::Spend => Some(row.spend.clone()),
-            Field::Reach => Some(row.reach.to_string()),
-            Field::Frequency => row.frequency.clone(),
-            Field::Cpm => row.cpm.clone(),
-            Field::Cpc => row.cpc.clone(),
-            Field::Ctr => row.ctr.clone(),
+            Field::AccountId => text(&row.account_id),
+            Field::AccountName => text(&row.account_name),
+            Field::AccountCurrency => text(&row.account_currency),
+            Field::CampaignId => row.campaign_id.as_deref().and_then(text),
+            Field::CampaignName => row.campaign_name.as_deref().and_then(text),
+            Field::AdsetId => row.adset_id.as_deref().and_then(text),
+            Field::AdsetName => row.adset_name.as_deref().and_then(text),
+            Field::AdId => row.ad_id.as_deref().and_then(text),
+            Field::AdName => row.ad_name.as_deref().and_then(text),
+            Field::DateStart => text(&row.date_start.to_string()),
+            Field::DateStop => text(&row.date_stop.to_string()),
+            Field::Impressions => text(&row.impressions.to_string()),
+            Field::Clicks => text(&row.clicks.to_string()),
+            Field::InlineLinkClicks => text(&row.link_clicks.to_string()),
+            Field::Spend => text(&row.spend),
+            Field::Reach => text(&row.reach.to_string()),
+            Field::Frequency => row.frequency.as_deref().and_then(text),
+            Field::Cpm => row.cpm.as_deref().and_then(text),
+            Field::Cpc => row.cpc.as_deref().and_then(text),
+            Field::Ctr => row.ctr.as_deref().and_then(text),
+            Field::Actions => {
+                let purchases = row.purchases.to_string();
+                actions(&[
+                    ("link_click", row.link_clicks, &row.link_clicks.to_string()),
+                    (PIXEL_PURCHASE, row.purchases, &purchases),
+                    ("omni_purchase", row.purchases, &purchases),
+                    ("purchase", row.purchases, &purchases),
+                ])
+            }
+            Field::ActionValues => actions(&[
+                (
+                    PIXEL_PURCHASE,
+                    row.purchase_value_minor,
+                    &row.purchase_value,
+                ),
+                (
+                    "omni_purchase",
+                    row.purchase_value_minor,
+                    &row.purchase_value,
+                ),
+                ("purchase", row.purchase_value_minor, &row.purchase_value),
+            ]),
         }
     }
 }
 
-/// The validated parameters of one insights request.
+/// The pixel's purchase action, which Meta reports next to the deduplicated `purchase`.
+const PIXEL_PURCHASE: &str = "offsite_conversion.fb_pixel_purchase";
+
+/// An `actions`-style list of the entries with a non-zero amount; `None` (the field is left out,
+/// as Meta does) when there are none.
+fn actions(entries: &[(&str, u64, &str)]) -> Option<Value> {
+    let list: Vec<Value> = entries
+        .iter()
+        .filter(|(_, amount, _)| *amount > 0)
+        .map(|(kind, _, value)| json!({"action_type": kind, "value": value}))
+        .collect();
+    (!list.is_empty()).then_some(Value::Array(list))
+}
+
+/// The validated parameters of one insights request (sync or report run), without paging.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct InsightsQuery {
-    level: Level,
-    since: NaiveDate,
-    until: NaiveDate,
-    increment: TimeIncrement,
-    fields: Vec<Field>,
-    limit: usize,
-    offset: usize,
+pub(crate) struct InsightsQuery {
+    pub(crate) rows: RowsQuery,
+    pub(crate) fields: Vec<Field>,
 }
 
 impl InsightsQuery {
     /// Identifies the row set a cursor points into. The page size and the fields may change
     /// between pages (clients shrink them after "reduce the amount of data"); the rows may not.
-    fn fingerprint(&self, account_id: &str) -> u64 {
-        Seed::new("meta_ads/cursor")
+    pub(crate) fn fingerprint(&self, account_id: &str) -> u64 {
+        let day = |date: NaiveDate| u64::try_from(date.num_days_from_ce()).unwrap_or(0);
+        let mut seed = Seed::new("meta_ads/cursor")
             .with_str(account_id)
-            .with_str(self.level.as_str())
-            .with_u64(u64::try_from(self.since.num_days_from_ce()).unwrap_or(0))
-            .with_u64(u64::try_from(self.until.num_days_from_ce()).unwrap_or(0))
-            .with_u64(match self.increment {
+            .with_str(self.rows.level.as_str())
+            .with_u64(day(self.rows.since))
+            .with_u64(day(self.rows.until))
+            .with_u64(match self.rows.increment {
                 TimeIncrement::Daily => 1,
                 TimeIncrement::AllDays => 0,
-            })
-            .value()
+            });
+        for breakdown in &self.rows.breakdowns {
+            seed = seed.with_str(breakdown.as_str());
+        }
+        seed.value()
     }
-}
-
-/// The last value of parameter `name`.
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
 }
 
 fn parse_date(text: &str, which: &str) -> Result<NaiveDate, MetaError> {
@@ -198,7 +256,7 @@ fn parse_range(
                 "time_range must be a JSON object like {{\"since\":\"YYYY-MM-DD\",\"until\":\"YYYY-MM-DD\"}}, got '{text}'"
             ))
         };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| invalid())?;
+        let value: Value = serde_json::from_str(text).map_err(|_| invalid())?;
         let since = value
             .get("since")
             .and_then(|v| v.as_str())
@@ -316,25 +374,40 @@ fn parse_fields(params: &[(String, String)], level: Level) -> Result<Vec<Field>,
     Ok(fields)
 }
 
-fn cursor_engine() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+/// `breakdowns` as a comma list (or a JSON array, as some SDKs send it), checked against Meta's
+/// allowed combinations.
+fn parse_breakdowns(params: &[(String, String)]) -> Result<Vec<Breakdown>, MetaError> {
+    let Some(text) = param(params, "breakdowns") else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<String> = match serde_json::from_str::<Vec<String>>(text) {
+        Ok(list) => list,
+        Err(_) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let mut breakdowns = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        let breakdown: Breakdown = name.parse().map_err(|expected| {
+            MetaError::invalid_parameter(format!("breakdowns[{index}] {expected}"))
+        })?;
+        if !breakdowns.contains(&breakdown) {
+            breakdowns.push(breakdown);
+        }
+    }
+    if !is_allowed_combination(&breakdowns) {
+        let names: Vec<&str> = breakdowns.iter().map(|b| b.as_str()).collect();
+        return Err(MetaError::invalid_breakdown_combination(&names));
+    }
+    Ok(breakdowns)
 }
 
-fn encode_cursor(fingerprint: u64, offset: usize) -> String {
-    cursor_engine().encode(format!("{fingerprint:016x}:{offset}"))
-}
-
-fn decode_cursor(cursor: &str, fingerprint: u64) -> Option<usize> {
-    let bytes = cursor_engine().decode(cursor.trim_end_matches('=')).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (print, offset) = text.split_once(':')?;
-    (u64::from_str_radix(print, 16).ok()? == fingerprint).then_some(())?;
-    offset.parse().ok()
-}
-
-fn parse_query(
+/// Validates the report parameters of an insights request (sync or report run).
+pub(crate) fn parse_query(
     params: &[(String, String)],
-    account_id: &str,
     today: NaiveDate,
 ) -> Result<InsightsQuery, MetaError> {
     let level = match param(params, "level") {
@@ -346,6 +419,7 @@ fn parse_query(
         })?,
     };
     let fields = parse_fields(params, level)?;
+    let breakdowns = parse_breakdowns(params)?;
     let (since, until) = parse_range(params, today)?;
     let increment = match param(params, "time_increment") {
         None | Some("all_days") => TimeIncrement::AllDays,
@@ -356,56 +430,24 @@ fn parse_query(
             )));
         }
     };
-    let limit = match param(params, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
-            _ => {
-                return Err(MetaError::invalid_parameter(format!(
-                    "param limit must be an integer between 1 and {MAX_LIMIT}, got '{text}'"
-                )));
-            }
+    Ok(InsightsQuery {
+        rows: RowsQuery {
+            level,
+            breakdowns,
+            since,
+            until,
+            today,
+            increment,
         },
-    };
-    let mut query = InsightsQuery {
-        level,
-        since,
-        until,
-        increment,
         fields,
-        limit,
-        offset: 0,
-    };
-    if let Some(cursor) = param(params, "after") {
-        query.offset = decode_cursor(cursor, query.fingerprint(account_id))
-            .ok_or_else(MetaError::invalid_cursor)?;
-    }
-    Ok(query)
+    })
 }
 
-#[derive(Serialize)]
-struct Page {
-    data: Vec<OrderedObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    paging: Option<Paging>,
-}
-
-#[derive(Serialize)]
-struct Paging {
-    cursors: Cursors,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Cursors {
-    before: String,
-    after: String,
-}
-
-fn render_row(row: &TruthRow, fields: &[Field]) -> OrderedObject {
+/// One row as Meta renders it: the requested fields in order, then the dates, then the
+/// breakdown values in request order.
+pub(crate) fn render_row(row: &TruthRow, query: &InsightsQuery) -> OrderedObject {
     let mut object = OrderedObject::default();
-    for field in fields {
+    for field in &query.fields {
         if let Some(value) = field.value(row) {
             object.push(field.name(), value);
         }
@@ -417,116 +459,115 @@ fn render_row(row: &TruthRow, fields: &[Field]) -> OrderedObject {
             object.push(field.name(), value);
         }
     }
+    for breakdown in &query.rows.breakdowns {
+        if let Some(value) = row.breakdown(*breakdown) {
+            object.push(breakdown.as_str(), value.to_owned());
+        }
+    }
     object
 }
 
-/// Answers one insights page for an admitted call.
-fn page(
-    account: &AccountFacts,
+/// Breaks one numeric field of a rendered row (for a malformed fault): the first requested
+/// metric the row has becomes [`MALFORMED_NUMBER`] (in an action list, the first entry's
+/// value); without any, `date_start` stops being a date.
+pub(crate) fn break_row(object: &mut OrderedObject, fields: &[Field]) {
+    for field in Field::BREAKABLE {
+        if !fields.contains(field) {
+            continue;
+        }
+        let Some((_, value)) = object.0.iter_mut().find(|(key, _)| *key == field.name()) else {
+            continue;
+        };
+        match value {
+            Value::Array(entries) => {
+                if let Some(Value::Object(entry)) = entries.first_mut() {
+                    entry.insert("value".to_owned(), MALFORMED_NUMBER.into());
+                }
+            }
+            other => *other = MALFORMED_NUMBER.into(),
+        }
+        return;
+    }
+    if let Some((_, value)) = object.0.iter_mut().find(|(key, _)| *key == "date_start") {
+        *value = "2025-13-45".into();
+    }
+}
+
+/// Renders a page of `rows`, breaking the first row if `malformed`.
+pub(crate) fn render_page(
+    rows: &[TruthRow],
     query: &InsightsQuery,
-    today: NaiveDate,
+    window: Window,
+    fingerprint: u64,
     params: &[(String, String)],
     next_base: &str,
-) -> Result<Page, MetaError> {
-    let rows = data::rows(
-        account,
-        query.level,
-        query.since,
-        query.until,
-        today,
-        query.increment,
-    );
-    if query.offset > rows.len() {
-        return Err(MetaError::invalid_cursor());
+    malformed: bool,
+) -> Result<paging::Page, MetaError> {
+    let mut page = paging::page(rows, window, fingerprint, params, next_base, |row| {
+        render_row(row, query)
+    })?;
+    if malformed && let Some(first) = page.data.first_mut() {
+        break_row(first, &query.fields);
     }
-    let end = (query.offset + query.limit).min(rows.len());
-    let slice = rows.get(query.offset..end).unwrap_or_default();
-    if slice.is_empty() {
-        return Ok(Page {
-            data: Vec::new(),
-            paging: None,
-        });
-    }
-    let fingerprint = query.fingerprint(&account.id);
-    let after = encode_cursor(fingerprint, end);
-    let next = (end < rows.len()).then(|| {
-        let mut next_params: Vec<(String, String)> = params
-            .iter()
-            .filter(|(name, _)| name != "after" && name != "before")
-            .cloned()
-            .collect();
-        next_params.push(("after".to_owned(), after.clone()));
-        format!("{next_base}?{}", wire::build_query(&next_params))
-    });
-    Ok(Page {
-        data: slice
-            .iter()
-            .map(|row| render_row(row, &query.fields))
-            .collect(),
-        paging: Some(Paging {
-            cursors: Cursors {
-                before: encode_cursor(fingerprint, query.offset),
-                after,
-            },
-            next,
-        }),
-    })
+    Ok(page)
 }
 
-/// Adds the usage headers to a response.
-fn with_usage(mut response: Response, usage: Usage, account_id: &str) -> Response {
-    usage.write_headers(account_id, response.headers_mut());
-    response
+/// The absolute URL of the request's path, for `paging.next`.
+pub(crate) fn next_base(request: &Request<'_>) -> String {
+    format!(
+        "{}{}",
+        wire::origin(request.headers, request.uri),
+        request.uri.path()
+    )
 }
 
-/// The handler.
-pub(crate) async fn handler(
-    State(sandbox): State<Sandbox>,
-    OriginalUri(uri): OriginalUri,
-    Path((version, node)): Path<(String, String)>,
-    headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let params = query.map(|Query(params)| params).unwrap_or_default();
-    let prelude = Prelude::begin(&sandbox, ROUTE, &version, &node, &uri).await;
-    let call = match prelude.check(&sandbox, &headers, &params) {
-        Ok(call) => call,
-        Err(rejection) => return prelude.reject(&sandbox, rejection),
-    };
-    let response = answer(&sandbox, &call, &params, &headers, &uri);
-    prelude.finish(response)
-}
-
+/// Answers one synchronous insights page for an admitted call.
 fn answer(
-    sandbox: &Sandbox,
-    call: &Call,
-    params: &[(String, String)],
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-) -> Response {
-    let account = &call.account;
-    let state = sandbox.meta_ads();
-    let now = sandbox.now();
-    let usage = match state.usage.admit(&account.id, now, &state.config) {
-        Admission::Admitted(usage) => usage,
-        Admission::AccountThrottled(usage) => {
-            let response = MetaError::account_throttled().into_response(sandbox);
-            return with_usage(response, usage, &account.id);
-        }
-        Admission::AppThrottled(usage) => {
-            let response = MetaError::app_throttled().into_response(sandbox);
-            return with_usage(response, usage, &account.id);
-        }
-    };
+    request: &Request<'_>,
+    account: &AccountFacts,
+    malformed: bool,
+) -> Result<paging::Page, MetaError> {
+    let sandbox = request.sandbox;
     let today = sandbox.today_for(account);
-    let next_base = format!("{}{}", wire::origin(headers, uri), uri.path());
-    let result = parse_query(params, &account.id, today)
-        .and_then(|query| page(account, &query, today, params, &next_base));
+    let query = parse_query(request.params, today)?;
+    let fingerprint = query.fingerprint(&account.id);
+    let window = Window::parse(request.params, fingerprint)?;
+    let rows = data::rows(account, &query.rows);
+    if rows.len() > sandbox.meta_ads().config.max_sync_rows {
+        return Err(MetaError::reduce_data());
+    }
+    render_page(
+        &rows,
+        &query,
+        window,
+        fingerprint,
+        request.params,
+        &next_base(request),
+        malformed,
+    )
+}
+
+/// The handler of `GET /v{N}/act_{id}/insights`.
+pub(crate) async fn sync_handler(request: Request<'_>) -> Response {
+    let sandbox = request.sandbox;
+    let kind = RouteKind {
+        route: ROUTE,
+        use_case: Some(UseCase::AdsInsights),
+        run_poll: false,
+    };
+    let (prelude, call) = match super::Prelude::enter(sandbox, kind, &request).await {
+        Ok(entered) => entered,
+        Err(response) => return response,
+    };
+    let result = match &call.account {
+        Some(account) => answer(&request, account, call.fault == Some(FaultKind::Malformed)),
+        None => Err(MetaError::unknown_object(request.node)),
+    };
     let response = match result {
         Ok(page) => wire::json_with_type(StatusCode::OK, &page, CONTENT_TYPE),
         Err(error) => error.into_response(sandbox),
     };
-    with_usage(response, usage, &account.id)
+    prelude.finish(sandbox, response)
 }
 
 #[cfg(test)]
@@ -545,22 +586,15 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_reject_other_queries() {
-        let cursor = encode_cursor(42, 75);
-        assert_eq!(decode_cursor(&cursor, 42), Some(75));
-        assert_eq!(decode_cursor(&cursor, 43), None);
-        assert_eq!(decode_cursor("not a cursor!", 42), None);
-        assert_eq!(decode_cursor("MAZDZD", 42), None);
-    }
-
-    #[test]
     fn defaults_are_account_level_all_days_over_the_last_30_days() {
-        let query = parse_query(&[], "1", today()).unwrap();
-        assert_eq!(query.level, Level::Account);
-        assert_eq!(query.increment, TimeIncrement::AllDays);
-        assert_eq!(query.limit, 25);
-        assert_eq!(query.since, "2025-05-31".parse::<NaiveDate>().unwrap());
-        assert_eq!(query.until, "2025-06-29".parse::<NaiveDate>().unwrap());
+        let query = parse_query(&[], today()).unwrap();
+        assert_eq!(query.rows.level, Level::Account);
+        assert_eq!(query.rows.increment, TimeIncrement::AllDays);
+        assert!(query.rows.breakdowns.is_empty());
+        assert_eq!(query.rows.since, "2025-05-31".parse::<NaiveDate>().unwrap());
+        assert_eq!(query.rows.until, "2025-06-29".parse::<NaiveDate>().unwrap());
+        let window = Window::parse(&[], query.fingerprint("1")).unwrap();
+        assert_eq!(window.limit, 25);
     }
 
     #[test]
@@ -570,12 +604,11 @@ mod tests {
                 ("time_range[since]", "2025-06-01"),
                 ("time_range[until]", "2025-06-02"),
             ]),
-            "1",
             today(),
         )
         .unwrap();
         assert_eq!(
-            (query.since.to_string(), query.until.to_string()),
+            (query.rows.since.to_string(), query.rows.until.to_string()),
             ("2025-06-01".to_owned(), "2025-06-02".to_owned())
         );
     }
@@ -587,7 +620,6 @@ mod tests {
                 "time_range",
                 r#"{"since":"2022-01-01","until":"2022-01-02"}"#,
             )]),
-            "1",
             today(),
         )
         .unwrap_err();
@@ -595,13 +627,88 @@ mod tests {
     }
 
     #[test]
-    fn requested_dates_are_not_repeated() {
-        let row = data::insights_truth("1", Level::Account, today(), today(), today())
-            .into_iter()
-            .next()
-            .unwrap();
-        let object = render_row(&row, &[Field::DateStart, Field::Spend]);
+    fn breakdowns_are_validated_by_name_and_combination() {
+        let ok = parse_query(
+            &params(&[("breakdowns", "publisher_platform,platform_position")]),
+            today(),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.rows.breakdowns,
+            vec![Breakdown::PublisherPlatform, Breakdown::PlatformPosition]
+        );
+        let json = parse_query(&params(&[("breakdowns", r#"["age","gender"]"#)]), today());
+        assert_eq!(
+            json.unwrap().rows.breakdowns,
+            vec![Breakdown::Age, Breakdown::Gender]
+        );
+        let unknown = parse_query(&params(&[("breakdowns", "age,region")]), today()).unwrap_err();
+        assert_eq!(unknown.code, 100);
+        assert!(
+            unknown.message.starts_with(
+                "(#100) breakdowns[1] must be one of the following values: age, country"
+            ),
+            "{}",
+            unknown.message
+        );
+        let combination =
+            parse_query(&params(&[("breakdowns", "age,country")]), today()).unwrap_err();
+        assert_eq!(
+            combination.message,
+            "(#100) Current combination of data breakdown columns (age, country) is invalid"
+        );
+    }
+
+    #[test]
+    fn rows_render_fields_then_dates_then_breakdowns_and_actions_as_lists() {
+        let today = today();
+        let query = parse_query(
+            &params(&[
+                ("fields", "spend,actions,action_values"),
+                ("breakdowns", "country"),
+                ("time_increment", "1"),
+                (
+                    "time_range",
+                    r#"{"since":"2025-06-01","until":"2025-06-30"}"#,
+                ),
+            ]),
+            today,
+        )
+        .unwrap();
+        let account = data::account("4242").unwrap();
+        let rows = data::rows(&account, &query.rows);
+        let row = rows.iter().find(|row| row.purchases > 0).unwrap();
+        let object = render_row(row, &query);
         let keys: Vec<&str> = object.0.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, vec!["date_start", "spend", "date_stop"]);
+        assert_eq!(
+            keys,
+            vec![
+                "spend",
+                "actions",
+                "action_values",
+                "date_start",
+                "date_stop",
+                "country"
+            ]
+        );
+        let actions = &object.0[1].1;
+        assert!(
+            actions
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["action_type"] == "purchase"
+                    && a["value"].as_str() == Some(row.purchases.to_string().as_str()))
+        );
+        let values = &object.0[2].1;
+        assert_eq!(values[0]["action_type"], PIXEL_PURCHASE);
+        assert_eq!(values[0]["value"], row.purchase_value.as_str());
+
+        let mut broken = object.clone();
+        break_row(&mut broken, &query.fields);
+        assert_eq!(broken.0[0].1, MALFORMED_NUMBER);
+        let mut only_actions = object;
+        break_row(&mut only_actions, &[Field::Actions]);
+        assert_eq!(only_actions.0[1].1[0]["value"], MALFORMED_NUMBER);
     }
 }

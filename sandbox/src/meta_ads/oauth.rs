@@ -1,7 +1,9 @@
 //! `GET /v{N}.0/oauth/access_token?grant_type=fb_exchange_token&client_id=…&client_secret=…&fb_exchange_token=…`:
 //! exchanges a still-valid token for a long-lived one (about 60 days). Meta has no refresh
 //! grant: an expired or invalidated token cannot be exchanged (code 190), and the user must log
-//! in again.
+//! in again. Without `grant_type`, `code=…` (with `client_id`, `client_secret`, `redirect_uri`)
+//! exchanges a login redirect's code for a short-lived token (2 hours here); a code works once
+//! (code 100, subcode 36009 after that).
 
 use std::time::Duration;
 
@@ -23,6 +25,10 @@ pub(crate) const ROUTE: &str = "/v{version}/oauth/access_token";
 
 /// How long an exchanged token lives (Meta answers `expires_in` ≈ 5,184,000 s).
 pub(crate) const LONG_LIVED: Duration = Duration::from_secs(60 * 24 * 3600);
+
+/// How long the user token from a code exchange lives (a short-lived token, to be exchanged for
+/// a long-lived one).
+pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(2 * 3600);
 
 /// The handler.
 pub(crate) async fn handler(
@@ -64,6 +70,11 @@ fn exchange(
             .find(|(key, value)| key == name && !value.is_empty())
             .map(|(_, value)| value.as_str())
     };
+    if param("grant_type").is_none()
+        && let Some(code) = param("code")
+    {
+        return exchange_code(sandbox, code, param);
+    }
     for required in [
         "grant_type",
         "client_id",
@@ -90,6 +101,31 @@ fn exchange(
     let issued = sandbox
         .exchange_token(Connector::MetaAds, token, Some(LONG_LIVED))
         .map_err(|_| MetaError::revoked_token())?;
+    Ok(json!({
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+    }))
+}
+
+/// `GET /oauth/access_token?client_id=…&redirect_uri=…&client_secret=…&code=…`: the login
+/// redirect's code for a short-lived user token. Any non-empty code works once.
+fn exchange_code<'a>(
+    sandbox: &Sandbox,
+    code: &str,
+    param: impl Fn(&str) -> Option<&'a str>,
+) -> Result<serde_json::Value, MetaError> {
+    for required in ["client_id", "client_secret", "redirect_uri"] {
+        if param(required).is_none() {
+            return Err(MetaError::invalid_parameter(format!(
+                "Missing parameter: {required}"
+            )));
+        }
+    }
+    if !sandbox.meta_ads().use_code(code) {
+        return Err(MetaError::code_used());
+    }
+    let issued = sandbox.issue_tokens(Connector::MetaAds, Some(SHORT_LIVED), false);
     Ok(json!({
         "access_token": issued.access_token,
         "token_type": "bearer",

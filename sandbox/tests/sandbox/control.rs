@@ -82,13 +82,13 @@ async fn requests_to_unknown_routes_are_recorded_as_failures() {
     // Act
     let under_prefix = sandbox
         .get(
-            "/meta_ads/v24.0/act_1/campaigns",
+            "/meta_ads/v24.0/act_1/customaudiences",
             &[("access_token", "t".to_owned())],
         )
         .await;
-    let async_report = sandbox
+    let deletion = sandbox
         .client
-        .post(sandbox.url("/meta_ads/v24.0/act_1/insights?access_token=t"))
+        .delete(sandbox.url("/meta_ads/v24.0/act_1/insights?access_token=t"))
         .send()
         .await
         .unwrap();
@@ -105,7 +105,7 @@ async fn requests_to_unknown_routes_are_recorded_as_failures() {
     // Assert
     assert_eq!(under_prefix.status, 404);
     assert_eq!(under_prefix.meta_error().0, 2500);
-    assert_eq!(async_report.status(), 404);
+    assert_eq!(deletion.status(), 404);
     assert_eq!(no_prefix.status, 404);
 
     let failures = sandbox.sandbox.unknown_routes();
@@ -116,7 +116,10 @@ async fn requests_to_unknown_routes_are_recorded_as_failures() {
     assert_eq!(
         paths,
         vec![
-            ("/meta_ads/v24.0/act_1/campaigns", Some(Connector::MetaAds)),
+            (
+                "/meta_ads/v24.0/act_1/customaudiences",
+                Some(Connector::MetaAds)
+            ),
             ("/meta_ads/v24.0/act_1/insights", Some(Connector::MetaAds)),
             ("/v24.0/act_1/insights", None),
         ]
@@ -126,7 +129,7 @@ async fn requests_to_unknown_routes_are_recorded_as_failures() {
             .iter()
             .all(|record| record.unknown_route && record.route.is_none())
     );
-    assert_eq!(failures[1].method, "POST");
+    assert_eq!(failures[1].method, "DELETE");
     assert_eq!(failures[0].query["access_token"], "[redacted]");
 
     let over_http = sandbox.get("/_sandbox/failures", &[]).await;

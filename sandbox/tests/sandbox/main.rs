@@ -3,7 +3,9 @@
 //!
 //! Modules: `paging` (cursors and `paging.next`), `data` (determinism, dates, currencies, level
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
-//! headers and code 80000), `control` (request log, unknown routes, control API).
+//! headers and code 80000), `control` (request log, unknown routes, control API), and one module
+//! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
+//! malformed pages, code exchange), `tiktok_ads`, `google_sheets`.
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -14,11 +16,13 @@ mod data;
 mod errors;
 mod faults;
 mod google_sheets;
+mod meta_ads;
 mod paging;
 mod throttling;
+mod tiktok_ads;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sandbox::meta_ads::{self, AccountFacts, TruthRow};
+use sandbox::meta_ads::{AccountFacts, TruthRow};
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
@@ -192,7 +196,7 @@ pub(crate) fn time_range(since: &str, until: &str) -> String {
 /// The first account (trying ids from 1000 up) with the wanted property.
 pub(crate) fn find_account(wanted: impl Fn(&AccountFacts) -> bool) -> AccountFacts {
     (1000..20_000)
-        .map(|id| meta_ads::account(&id.to_string()).unwrap())
+        .map(|id| sandbox::meta_ads::account(&id.to_string()).unwrap())
         .find(|account| wanted(account))
         .expect("some account has the property")
 }

@@ -92,6 +92,7 @@ async fn the_app_budget_is_shared_by_all_accounts() {
         meta_ads: MetaAdsConfig {
             calls_per_hour_per_account: 100,
             calls_per_hour_per_app: 3,
+            ..MetaAdsConfig::default()
         },
         ..SandboxConfig::default()
     })

@@ -1,10 +1,13 @@
-//! Destination settings, validated when a destination is created.
+//! Destination settings, validated when a destination is created. Credentials (OAuth tokens, a
+//! database URL with its password) are not settings: they are sealed apart
+//! (`db::destinations::Credentials`) and never shown.
 
 use serde::{Deserialize, Serialize};
 
 use super::InvalidField;
 
-/// Where the warehouse destination writes: a schema in adsync's own database.
+/// Where the warehouse destination writes: a schema in adsync's own database, or in the
+/// database whose URL the destination's credentials hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseSettings {
@@ -31,6 +34,56 @@ impl WarehouseSettings {
     }
 }
 
+/// Where a google_sheets destination writes: one tab of one spreadsheet, which receives the rows
+/// of one sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetsSettings {
+    /// The id in the spreadsheet's URL, `https://docs.google.com/spreadsheets/d/<id>/edit`.
+    pub spreadsheet_id: String,
+    /// The tab's title; created if missing.
+    pub tab: String,
+}
+
+impl SheetsSettings {
+    pub fn validate(self) -> Result<Self, InvalidField> {
+        let id = &self.spreadsheet_id;
+        if id.len() < 10
+            || id.len() > 100
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(InvalidField::new(
+                "settings.spreadsheet_id",
+                format!(
+                    "{id:?} is not a spreadsheet id (10 to 100 letters, digits, '-' or '_', as in the sheet's URL)"
+                ),
+            ));
+        }
+        let tab = self.tab.trim();
+        if tab.is_empty() || tab.chars().count() > 100 {
+            return Err(InvalidField::new(
+                "settings.tab",
+                "must be 1 to 100 characters",
+            ));
+        }
+        if let Some(bad) = tab
+            .chars()
+            .find(|c| "[]*?/\\:".contains(*c) || c.is_control())
+        {
+            return Err(InvalidField::new(
+                "settings.tab",
+                format!("Google Sheets does not allow {bad:?} in a tab title"),
+            ));
+        }
+        Ok(Self {
+            spreadsheet_id: self.spreadsheet_id,
+            tab: tab.to_owned(),
+        })
+    }
+}
+
 /// A plain lowercase SQL identifier that needs no quoting.
 pub fn is_sql_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -42,6 +95,32 @@ pub fn is_sql_identifier(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sheet_settings_name_the_field_at_fault() {
+        let ok = SheetsSettings {
+            spreadsheet_id: "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms".into(),
+            tab: "  Meta – daily ".into(),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(ok.tab, "Meta – daily");
+        for (id, tab, field) in [
+            ("short", "x", "settings.spreadsheet_id"),
+            ("1BxiMVs0XRA5nFMd/Kv", "x", "settings.spreadsheet_id"),
+            ("1BxiMVs0XRA5nFMdKv", " ", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", "a/b", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", &"x".repeat(101), "settings.tab"),
+        ] {
+            let error = SheetsSettings {
+                spreadsheet_id: id.into(),
+                tab: tab.into(),
+            }
+            .validate()
+            .unwrap_err();
+            assert_eq!(error.field, field, "{id} {tab}");
+        }
+    }
 
     #[test]
     fn schema_names_must_be_plain_identifiers() {

@@ -256,7 +256,8 @@ impl Stream {
     }
 }
 
-/// The text columns of an entities row, in order.
+/// The text columns of an entities row, in order. `campaign_id` and `ad_group_id` name the
+/// entity's parents: a campaign has neither, an ad group only its campaign.
 pub const ENTITY_TEXTS: [&str; 8] = [
     "id",
     "name",

@@ -3,16 +3,27 @@
 //! staged as they arrive and swapped in at [`Writer::commit`]; until then the previous rows are
 //! untouched. The registry is [`open`], an exhaustive `match` over `DestinationKind`.
 
+pub mod google_sheets;
 pub mod warehouse;
 
-use shared::db::Pool;
-use shared::db::destinations::Destination;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use shared::config::DatabaseConfig;
+use shared::crypto::KeyRing;
+use shared::db::destinations::{
+    self as destination_rows, Credentials, CredentialsError, Destination,
+};
+use shared::db::{DbError, Pool};
+use shared::domain::destination::{SheetsSettings, WarehouseSettings};
 use shared::domain::{
     ConnectorKind, DateWindow, DestinationKind, JobId, ReportSpec, SyncId, TenantId,
 };
 use shared::error::{Classify, ErrorClass};
 
-use crate::rows::Row;
+pub use google_sheets::SheetsContext;
+
+use crate::rows::{Layout, Row};
 
 /// Whose rows a job writes, and what they look like.
 #[derive(Debug, Clone)]
@@ -31,30 +42,133 @@ pub struct WriteTarget {
     pub window: DateWindow,
 }
 
+/// A row that does not fit the job: a bug upstream, never written.
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("row for {date} is outside the job's window {start}..={end}")]
+    OutsideWindow {
+        date: chrono::NaiveDate,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    },
+    #[error("row has {got} values for {expected} columns")]
+    Shape { expected: usize, got: usize },
+    #[error("a performance row has no date")]
+    MissingDate,
+}
+
+/// Rows must have the report's shape and, if dated, fall in the job's window.
+pub fn check_rows(layout: &Layout, window: DateWindow, rows: &[Row]) -> Result<(), RowError> {
+    let expected = layout.texts.len() + layout.numbers.len();
+    for row in rows {
+        if row.texts.len() != layout.texts.len() || row.numbers.len() != layout.numbers.len() {
+            return Err(RowError::Shape {
+                expected,
+                got: row.texts.len() + row.numbers.len(),
+            });
+        }
+        if layout.dated {
+            let date = row.date.ok_or(RowError::MissingDate)?;
+            if !window.contains(date) {
+                return Err(RowError::OutsideWindow {
+                    date,
+                    start: window.start(),
+                    end: window.end(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DestinationError {
     #[error("warehouse: {0}")]
     Warehouse(#[from] warehouse::WarehouseError),
+    #[error(transparent)]
+    Sheets(#[from] google_sheets::SheetsError),
     #[error("destination settings are invalid: {0}")]
     Settings(String),
-    #[error("destination {0} is not implemented yet")]
-    NotImplemented(DestinationKind),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("the warehouse database: {0}")]
+    Database(#[from] DbError),
 }
 
 impl Classify for DestinationError {
     fn class(&self) -> ErrorClass {
         match self {
             DestinationError::Warehouse(error) => error.class(),
-            DestinationError::Settings(_) | DestinationError::NotImplemented(_) => {
-                ErrorClass::Permanent
-            }
+            DestinationError::Sheets(error) => error.class(),
+            DestinationError::Credentials(CredentialsError::Db(_))
+            | DestinationError::Database(_) => ErrorClass::Transient { retry_after: None },
+            DestinationError::Settings(_)
+            | DestinationError::Credentials(
+                CredentialsError::Missing(_)
+                | CredentialsError::Crypto { .. }
+                | CredentialsError::Malformed(_),
+            ) => ErrorClass::Permanent,
         }
+    }
+}
+
+impl DestinationError {
+    /// Whether an `Auth` failure is about the destination's own credentials.
+    pub fn is_credentials(&self) -> bool {
+        match self {
+            DestinationError::Sheets(error) => error.is_credentials(),
+            DestinationError::Warehouse(_)
+            | DestinationError::Settings(_)
+            | DestinationError::Credentials(_)
+            | DestinationError::Database(_) => false,
+        }
+    }
+}
+
+/// What every destination write of a worker shares: adsync's database, the key ring, the
+/// Sheets client and budgets, and pools for warehouses in other databases.
+#[derive(Clone)]
+pub struct DestinationContext {
+    pub pool: Pool,
+    pub keys: KeyRing,
+    pub sheets: SheetsContext,
+    /// Pools of remote warehouses, by URL, made on first use.
+    warehouses: Arc<Mutex<HashMap<String, Pool>>>,
+}
+
+impl DestinationContext {
+    pub fn new(pool: Pool, keys: KeyRing, sheets: SheetsContext) -> Self {
+        Self {
+            pool,
+            keys,
+            sheets,
+            warehouses: Arc::default(),
+        }
+    }
+
+    /// The pool of the warehouse at `url` (a handful of connections per worker).
+    fn warehouse_pool(&self, url: &str) -> Result<Pool, DbError> {
+        let mut pools = self
+            .warehouses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get(url) {
+            return Ok(pool.clone());
+        }
+        let pool = shared::db::pool(&DatabaseConfig {
+            url: shared::config::Secret::new(url),
+            pool_size: 4,
+            connect_timeout_ms: 10_000,
+        })?;
+        pools.insert(url.to_owned(), pool.clone());
+        Ok(pool)
     }
 }
 
 /// An open write of one job's window.
 pub enum Writer {
-    Warehouse(warehouse::WarehouseWriter),
+    Warehouse(Box<warehouse::WarehouseWriter>),
+    Sheets(Box<google_sheets::SheetsWriter>),
 }
 
 impl Writer {
@@ -62,6 +176,7 @@ impl Writer {
     pub async fn write(&mut self, rows: &[Row]) -> Result<(), DestinationError> {
         match self {
             Writer::Warehouse(writer) => Ok(writer.write(rows).await?),
+            Writer::Sheets(writer) => Ok(writer.write(rows)?),
         }
     }
 
@@ -69,6 +184,7 @@ impl Writer {
     pub async fn commit(self) -> Result<u64, DestinationError> {
         match self {
             Writer::Warehouse(writer) => Ok(writer.commit().await?),
+            Writer::Sheets(writer) => Ok(writer.commit().await?),
         }
     }
 
@@ -76,28 +192,67 @@ impl Writer {
     pub async fn abort(self) {
         match self {
             Writer::Warehouse(writer) => writer.abort().await,
+            Writer::Sheets(writer) => writer.abort(),
         }
     }
 }
 
+fn settings<T: serde::de::DeserializeOwned>(
+    destination: &Destination,
+) -> Result<T, DestinationError> {
+    serde_json::from_value(destination.settings.clone())
+        .map_err(|error| DestinationError::Settings(error.to_string()))
+}
+
 /// Opens a write to `destination` for `target`.
 pub async fn open(
-    pool: &Pool,
+    context: &DestinationContext,
     destination: &Destination,
     target: WriteTarget,
 ) -> Result<Writer, DestinationError> {
     match destination.kind {
         DestinationKind::Warehouse => {
-            let settings: shared::domain::destination::WarehouseSettings =
-                serde_json::from_value(destination.settings.clone())
-                    .map_err(|error| DestinationError::Settings(error.to_string()))?;
-            let settings = settings
+            let settings = settings::<WarehouseSettings>(destination)?
                 .validate()
                 .map_err(|error| DestinationError::Settings(error.to_string()))?;
-            Ok(Writer::Warehouse(
-                warehouse::WarehouseWriter::open(pool, &settings, target).await?,
-            ))
+            let pool = if destination.has_credentials {
+                let client = context.pool.get().await.map_err(DbError::from)?;
+                let (credentials, _) = destination_rows::read_credentials(
+                    &client,
+                    &context.keys,
+                    destination.tenant_id,
+                    destination.id,
+                    false,
+                )
+                .await?;
+                match credentials {
+                    Credentials::DatabaseUrl(url) => context.warehouse_pool(&url)?,
+                    Credentials::OAuth(_) => {
+                        return Err(CredentialsError::Malformed(destination.id).into());
+                    }
+                }
+            } else {
+                context.pool.clone()
+            };
+            Ok(Writer::Warehouse(Box::new(
+                warehouse::WarehouseWriter::open(&pool, &settings, target).await?,
+            )))
         }
-        DestinationKind::GoogleSheets => Err(DestinationError::NotImplemented(destination.kind)),
+        DestinationKind::GoogleSheets => {
+            let settings = settings::<SheetsSettings>(destination)?
+                .validate()
+                .map_err(|error| DestinationError::Settings(error.to_string()))?;
+            Ok(Writer::Sheets(Box::new(
+                google_sheets::SheetsWriter::open(
+                    context.sheets.clone(),
+                    &context.pool,
+                    &context.keys,
+                    destination.id,
+                    settings,
+                    target,
+                )
+                .await?,
+            )))
+        }
     }
 }

@@ -6,8 +6,10 @@
 
 mod conformance;
 mod consumer;
+mod destinations;
 mod faults;
 mod jobs;
+mod stored;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};

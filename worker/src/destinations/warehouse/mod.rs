@@ -26,7 +26,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::WriteTarget;
+use super::{RowError, WriteTarget, check_rows};
 use crate::rows::{Layout, Row};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,16 +35,8 @@ pub enum WarehouseError {
     Database(#[from] tokio_postgres::Error),
     #[error("no database connection: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
-    #[error("row for {date} is outside the job's window {start}..={end}")]
-    RowOutsideWindow {
-        date: chrono::NaiveDate,
-        start: chrono::NaiveDate,
-        end: chrono::NaiveDate,
-    },
-    #[error("row has {got} values for {expected} columns")]
-    RowShape { expected: usize, got: usize },
-    #[error("a performance row has no date")]
-    MissingDate,
+    #[error(transparent)]
+    Row(#[from] RowError),
     #[error("the report has two rows for the same day and entity: {0}")]
     DuplicateRow(String),
 }
@@ -55,10 +47,7 @@ impl Classify for WarehouseError {
             WarehouseError::Database(_) | WarehouseError::Pool(_) => {
                 ErrorClass::Transient { retry_after: None }
             }
-            WarehouseError::RowOutsideWindow { .. }
-            | WarehouseError::RowShape { .. }
-            | WarehouseError::MissingDate
-            | WarehouseError::DuplicateRow(_) => ErrorClass::Permanent,
+            WarehouseError::Row(_) | WarehouseError::DuplicateRow(_) => ErrorClass::Permanent,
         }
     }
 }
@@ -150,7 +139,7 @@ impl WarehouseWriter {
         if rows.is_empty() {
             return Ok(());
         }
-        self.check(rows)?;
+        check_rows(&self.layout, self.target.window, rows)?;
         let client = self.pool.get().await?;
         let mut types = self.types.clone();
         types.push(Type::INT4);
@@ -186,33 +175,6 @@ impl WarehouseWriter {
             writer.as_mut().write(&values).await?;
         }
         writer.finish().await?;
-        Ok(())
-    }
-
-    /// Rows must have the report's shape and, if dated, fall in the job's window.
-    fn check(&self, rows: &[Row]) -> Result<(), WarehouseError> {
-        let window = self.target.window;
-        let expected = self.layout.texts.len() + self.layout.numbers.len();
-        for row in rows {
-            if row.texts.len() != self.layout.texts.len()
-                || row.numbers.len() != self.layout.numbers.len()
-            {
-                return Err(WarehouseError::RowShape {
-                    expected,
-                    got: row.texts.len() + row.numbers.len(),
-                });
-            }
-            if self.layout.dated {
-                let date = row.date.ok_or(WarehouseError::MissingDate)?;
-                if !window.contains(date) {
-                    return Err(WarehouseError::RowOutsideWindow {
-                        date,
-                        start: window.start(),
-                        end: window.end(),
-                    });
-                }
-            }
-        }
         Ok(())
     }
 

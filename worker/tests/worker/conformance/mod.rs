@@ -9,6 +9,7 @@
 //! under it) and asserts that the connector called no route the sandbox does not know.
 
 mod meta_ads;
+mod tiktok_ads;
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sandbox::{Fault, FaultKind, IssuedTokens, Sandbox, SandboxConfig};
 use shared::db::connections::{self, OAuthTokens};
 use shared::db::jobs::{self as job_rows, Enqueued, NewJob};
@@ -28,10 +28,11 @@ use worker::Outcome;
 use worker::budget::Budgets;
 use worker::connectors::platform::Platform;
 use worker::connectors::{self, AccountInfo};
-use worker::rows::{Layout, Row, derive};
+use worker::rows::{Row, derive};
 use worker::tokens::TokenSource;
 
 use crate::job;
+use crate::stored::{self, sorted};
 
 /// An account of the platform as a connection stores it.
 #[derive(Debug, Clone)]
@@ -48,7 +49,6 @@ pub(crate) enum TokenRenewal {
     /// as `route` (e.g. `/oauth2/token`).
     Renews { route: &'static str },
     /// Not at all: an expired token means the user must authorise again.
-    #[allow(dead_code)] // until the first such platform joins the suite
     Never,
 }
 
@@ -329,67 +329,20 @@ async fn retry_when_due(world: &TestWorld, id: JobId) -> Outcome {
     .await
 }
 
-/// The sync's rows in its warehouse table, in the stored layout, sorted.
+/// What the warehouse holds for `sync_id` in the stored layout of `report`, sorted.
 async fn stored_rows(
     world: &TestWorld,
     sync_id: shared::domain::SyncId,
     report: &ReportSpec,
 ) -> Vec<Row> {
-    let layout = Layout::stored(report);
-    let suffix = match report.stream {
-        shared::domain::Stream::Performance => "",
-        shared::domain::Stream::Entities => "_entities",
-    };
-    let connector = world
-        .pool
-        .get()
-        .await
-        .unwrap()
+    let client = world.pool.get().await.unwrap();
+    let connector = client
         .query_one("SELECT connector FROM syncs WHERE id = $1", &[&sync_id])
         .await
         .unwrap()
         .get::<_, String>(0);
-    let table = format!("warehouse.{connector}_{}{suffix}", report.level);
-    let date = if layout.dated { "date" } else { "NULL::date" };
-    let mut columns = vec![date.to_string()];
-    columns.extend(layout.texts.iter().map(|c| c.to_string()));
-    columns.extend(layout.numbers.iter().map(|c| c.to_string()));
-    let client = world.pool.get().await.unwrap();
-    let exists: bool = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-        .await
-        .unwrap()
-        .get(0);
-    if !exists {
-        return Vec::new();
-    }
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {} FROM {table} WHERE sync_id = $1",
-                columns.join(", ")
-            ),
-            &[&sync_id],
-        )
-        .await
-        .unwrap();
-    let texts = layout.texts.len();
-    sorted(
-        rows.iter()
-            .map(|row| Row {
-                date: row.get(0),
-                texts: (0..texts).map(|i| row.get(1 + i)).collect(),
-                numbers: (0..layout.numbers.len())
-                    .map(|i| row.get::<_, Option<Decimal>>(1 + texts + i))
-                    .collect(),
-            })
-            .collect(),
-    )
-}
-
-fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
-    rows.sort_by(|a, b| (a.date, &a.texts).cmp(&(b.date, &b.texts)));
-    rows
+    let connector = connector.parse().unwrap();
+    stored::warehouse_rows(&client, "warehouse", connector, sync_id, report).await
 }
 
 /// Compares rows, showing the first difference rather than two long lists.

@@ -1,0 +1,370 @@
+//! The destination conformance suite (DESIGN.md section 8): the same checks for every
+//! destination, on the real PostgreSQL (and the sandbox's Google Sheets), through the writer the
+//! worker uses — open, write pages, commit or abort — and read back from the destination itself.
+//!
+//! A destination joins with a unit struct implementing [`DestinationUnderTest`] and one
+//! `destination_suite!(Struct)` line.
+
+mod warehouse;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use shared::db::destinations::Destination;
+use shared::domain::{ConnectorKind, DateWindow, JobId, RawReport, ReportSpec, SyncId};
+use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::{TestDatabase, TestWorld};
+use worker::budget::Budgets;
+use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
+use worker::rows::Row;
+
+use crate::stored::sorted;
+
+/// What the suite needs to know about one destination.
+pub(crate) trait DestinationUnderTest {
+    /// A destination of this kind for the fixture's tenant, ready to be written, and what must
+    /// live as long as the test (a second database for a remote warehouse).
+    async fn create(
+        world: &TestWorld,
+        fixture: &SyncFixture,
+    ) -> (Destination, Option<TestDatabase>);
+    /// What the destination holds for `sync`, in the stored layout of `report`, sorted.
+    async fn read(
+        world: &TestWorld,
+        destination: &Destination,
+        sync: SyncId,
+        report: &ReportSpec,
+    ) -> Vec<Row>;
+}
+
+/// Writes the suite's tests for a destination, in the module that invokes it.
+#[macro_export]
+macro_rules! destination_suite {
+    ($destination:ty) => {
+        #[tokio::test]
+        async fn the_same_job_written_twice_leaves_the_same_rows() {
+            $crate::destinations::the_same_job_written_twice_leaves_the_same_rows::<$destination>().await;
+        }
+        #[tokio::test]
+        async fn a_window_that_shrinks_removes_the_rows_that_left_it_and_keeps_the_rest() {
+            $crate::destinations::a_window_that_shrinks_removes_the_rows_that_left_it_and_keeps_the_rest::<$destination>().await;
+        }
+        #[tokio::test]
+        async fn a_failure_midway_leaves_the_previous_rows_intact() {
+            $crate::destinations::a_failure_midway_leaves_the_previous_rows_intact::<$destination>().await;
+        }
+        #[tokio::test]
+        async fn values_round_trip_exactly() {
+            $crate::destinations::values_round_trip_exactly::<$destination>().await;
+        }
+        #[tokio::test]
+        async fn a_new_field_adds_a_column_and_keeps_the_rows() {
+            $crate::destinations::a_new_field_adds_a_column_and_keeps_the_rows::<$destination>().await;
+        }
+        #[tokio::test]
+        async fn entities_are_replaced_whole() {
+            $crate::destinations::entities_are_replaced_whole::<$destination>().await;
+        }
+    };
+}
+
+/// A tenant with a sync, and a destination of the kind under test.
+pub(crate) struct Case {
+    pub(crate) world: TestWorld,
+    pub(crate) fixture: SyncFixture,
+    pub(crate) destination: Destination,
+    pub(crate) context: DestinationContext,
+    _remote: Option<TestDatabase>,
+}
+
+impl Case {
+    pub(crate) async fn start<D: DestinationUnderTest>(overrides: &[(&str, &str)]) -> Self {
+        let world = TestWorld::start_with(sandbox::SandboxConfig::default(), overrides).await;
+        let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+        let (destination, remote) = D::create(&world, &fixture).await;
+        let sheets = SheetsContext {
+            client: reqwest::Client::new(),
+            config: world.config.destinations.google_sheets.clone(),
+            budgets: Budgets::new(world.pool.clone(), &world.config.connectors),
+        };
+        let context = DestinationContext::new(world.pool.clone(), world.keys.clone(), sheets);
+        Self {
+            world,
+            fixture,
+            destination,
+            context,
+            _remote: remote,
+        }
+    }
+
+    pub(crate) fn target(&self, report: &ReportSpec, window: DateWindow) -> WriteTarget {
+        WriteTarget {
+            tenant_id: self.fixture.tenant.id,
+            sync_id: self.fixture.sync.id,
+            job_id: JobId::new(),
+            attempt: 1,
+            connector: ConnectorKind::MetaAds,
+            account_id: self.fixture.account.external_id.clone(),
+            currency: "EUR".into(),
+            time_zone: "Europe/Berlin".into(),
+            report: report.clone(),
+            window,
+        }
+    }
+
+    /// One job: opens a write, stages `pages`, commits. Returns rows written.
+    pub(crate) async fn job(
+        &self,
+        report: &ReportSpec,
+        window: DateWindow,
+        pages: &[Vec<Row>],
+    ) -> Result<u64, destinations::DestinationError> {
+        let mut writer = destinations::open(
+            &self.context,
+            &self.destination,
+            self.target(report, window),
+        )
+        .await?;
+        for page in pages {
+            if let Err(error) = writer.write(page).await {
+                writer.abort().await;
+                return Err(error);
+            }
+        }
+        writer.commit().await
+    }
+
+    pub(crate) async fn read<D: DestinationUnderTest>(&self, report: &ReportSpec) -> Vec<Row> {
+        D::read(&self.world, &self.destination, self.fixture.sync.id, report).await
+    }
+}
+
+pub(crate) fn report() -> ReportSpec {
+    ReportSpec::performance(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &["impressions", "spend", "clicks", "ctr"],
+    )
+    .unwrap()
+}
+
+pub(crate) fn day(offset: u64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + chrono::Days::new(offset)
+}
+
+pub(crate) fn window(first: u64, last: u64) -> DateWindow {
+    DateWindow::new(day(first), day(last)).unwrap()
+}
+
+fn d(text: &str) -> Option<Decimal> {
+    Some(text.parse().unwrap())
+}
+
+/// Rows for two campaigns on each day of `days`, their numbers shifted by `version` so two
+/// versions of the same day differ.
+pub(crate) fn rows(days: std::ops::RangeInclusive<u64>, version: u32) -> Vec<Row> {
+    days.flat_map(|offset| {
+        [("101", "Spring Sale"), ("102", "Brand")].map(|(id, name)| {
+            let impressions = 1_000 + offset * 10 + u64::from(version);
+            Row {
+                date: Some(day(offset)),
+                texts: vec![Some(id.into()), Some(name.into())],
+                numbers: vec![
+                    Some(Decimal::from(impressions)),
+                    d(&format!("{}.{:02}", 12 + offset, version)),
+                    Some(Decimal::from(40 + offset)),
+                    d("1.5"),
+                ],
+            }
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn the_same_job_written_twice_leaves_the_same_rows<D: DestinationUnderTest>() {
+    // Arrange
+    let case = Case::start::<D>(&[]).await;
+    let report = report();
+    let pages = [rows(0..=1, 1), rows(2..=4, 1)];
+
+    // Act
+    let first = case.job(&report, window(0, 4), &pages).await.unwrap();
+    let once = case.read::<D>(&report).await;
+    let second = case.job(&report, window(0, 4), &pages).await.unwrap();
+
+    // Assert
+    assert_eq!((first, second), (10, 10));
+    assert_eq!(once, sorted(rows(0..=4, 1)));
+    assert_eq!(case.read::<D>(&report).await, once);
+}
+
+pub(crate) async fn a_window_that_shrinks_removes_the_rows_that_left_it_and_keeps_the_rest<
+    D: DestinationUnderTest,
+>() {
+    // Arrange: ten days written.
+    let case = Case::start::<D>(&[]).await;
+    let report = report();
+    case.job(&report, window(0, 9), &[rows(0..=9, 1)])
+        .await
+        .unwrap();
+
+    // Act: the platform now reports days 5..=9 with nothing for 8 and 9 and new numbers.
+    case.job(&report, window(5, 9), &[rows(5..=7, 2)])
+        .await
+        .unwrap();
+
+    // Assert
+    let mut expected = rows(0..=4, 1);
+    expected.extend(rows(5..=7, 2));
+    assert_eq!(case.read::<D>(&report).await, sorted(expected));
+}
+
+pub(crate) async fn a_failure_midway_leaves_the_previous_rows_intact<D: DestinationUnderTest>() {
+    // Arrange
+    let case = Case::start::<D>(&[]).await;
+    let report = report();
+    case.job(&report, window(0, 4), &[rows(0..=4, 1)])
+        .await
+        .unwrap();
+
+    // Act: the next job's second page has a row outside its window.
+    let broken = case
+        .job(&report, window(0, 4), &[rows(0..=2, 2), rows(3..=5, 2)])
+        .await;
+
+    // Assert
+    let error = broken.unwrap_err().to_string();
+    assert!(error.contains("outside the job's window"), "{error}");
+    assert_eq!(case.read::<D>(&report).await, sorted(rows(0..=4, 1)));
+}
+
+pub(crate) async fn values_round_trip_exactly<D: DestinationUnderTest>() {
+    // Arrange
+    let case = Case::start::<D>(&[]).await;
+    let report = report();
+    let names = [
+        "新春キャンペーン",
+        "Été 2026 – «soldes»",
+        "Comma, \"quote\" and 'apostrophe'",
+        "=SUM(A1:A2)",
+    ];
+    let numbers = [
+        ["0", "0.000001", "0", "0"],
+        ["9007199254740993", "1234567.891234", "1", "99.999999"],
+        ["1", "12345678901234567.89", "2", "0.5"],
+    ];
+    let written: Vec<Row> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Row {
+            date: Some(day(u64::try_from(i).unwrap())),
+            texts: vec![Some(format!("9{i}")), Some((*name).into())],
+            numbers: numbers[i % numbers.len()].iter().map(|n| d(n)).collect(),
+        })
+        .chain([Row {
+            date: Some(day(3)),
+            texts: vec![Some("99".into()), Some("No clicks".into())],
+            numbers: vec![d("10"), d("1.1"), d("0"), None],
+        }])
+        .collect();
+
+    // Act
+    case.job(&report, window(0, 3), std::slice::from_ref(&written))
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(case.read::<D>(&report).await, sorted(written));
+}
+
+pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationUnderTest>() {
+    // Arrange: five days written with the report's first fields.
+    let case = Case::start::<D>(&[]).await;
+    case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
+        .await
+        .unwrap();
+    let wider = ReportSpec::performance(
+        ConnectorKind::MetaAds,
+        "campaign",
+        &["impressions", "spend", "clicks", "ctr", "reach"],
+    )
+    .unwrap();
+    let with_reach = |rows: Vec<Row>, reach: Option<Decimal>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|mut row| {
+                row.numbers.push(reach);
+                row
+            })
+            .collect()
+    };
+
+    // Act: the sync gains `reach`; the next job rewrites the last two days.
+    case.job(
+        &wider,
+        window(3, 4),
+        &[with_reach(rows(3..=4, 2), d("750"))],
+    )
+    .await
+    .unwrap();
+
+    // Assert: the older days keep their numbers, without reach.
+    let mut expected = with_reach(rows(0..=2, 1), None);
+    expected.extend(with_reach(rows(3..=4, 2), d("750")));
+    assert_eq!(case.read::<D>(&wider).await, sorted(expected));
+}
+
+pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
+    // Arrange
+    let case = Case::start::<D>(&[]).await;
+    let report = ReportSpec::parse(
+        ConnectorKind::MetaAds,
+        RawReport {
+            stream: Some("entities"),
+            level: "campaign",
+            metrics: &[],
+            breakdowns: &[],
+        },
+    )
+    .unwrap();
+    let entity = |id: &str, name: &str, budget: &str| Row {
+        date: None,
+        texts: vec![
+            Some(id.into()),
+            Some(name.into()),
+            None,
+            None,
+            Some("ACTIVE".into()),
+            Some("SALES".into()),
+            None,
+            None,
+        ],
+        numbers: vec![d(budget), None],
+    };
+    case.job(
+        &report,
+        window(0, 0),
+        &[vec![entity("1", "Old", "10"), entity("2", "Gone", "20")]],
+    )
+    .await
+    .unwrap();
+
+    // Act
+    case.job(
+        &report,
+        window(5, 5),
+        &[vec![
+            entity("1", "Renamed", "12.5"),
+            entity("3", "New", "7"),
+        ]],
+    )
+    .await
+    .unwrap();
+
+    // Assert
+    assert_eq!(
+        case.read::<D>(&report).await,
+        sorted(vec![
+            entity("1", "Renamed", "12.5"),
+            entity("3", "New", "7")
+        ])
+    );
+}
