@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -162,7 +162,21 @@ fn to_bytes(body: &impl Serialize) -> Result<Vec<u8>, SheetsError> {
     serde_json::to_vec(body).map_err(|_| SheetsError::internal())
 }
 
-fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, SheetsError> {
+/// The request body, or Google's refusal of a body too large (or unreadable).
+fn payload(body: &Result<Bytes, BytesRejection>) -> Result<&[u8], SheetsError> {
+    match body {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(SheetsError::invalid(format!(
+            "Request payload size exceeds the limit: {} bytes.",
+            super::MAX_BODY_BYTES
+        ))),
+    }
+}
+
+fn parse_body<'a, T: Deserialize<'a>>(
+    body: &'a Result<Bytes, BytesRejection>,
+) -> Result<T, SheetsError> {
+    let body = payload(body)?;
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -345,7 +359,7 @@ pub(crate) async fn post_spreadsheet(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(id) = segment.strip_suffix(":batchUpdate") else {
         return unknown_route(&sandbox, uri.path());
@@ -653,7 +667,7 @@ pub(crate) async fn put_values(
     Path((id, range)): Path<(String, String)>,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let params = params(query);
     serve(
@@ -701,7 +715,7 @@ pub(crate) async fn post_values(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let params = params(query);
     if let Some(range) = segment.strip_suffix(":append") {
@@ -762,7 +776,7 @@ fn append(
     id: &str,
     range: &str,
     params: &[(String, String)],
-    body: &[u8],
+    body: &Result<Bytes, BytesRejection>,
 ) -> Result<Vec<u8>, SheetsError> {
     let option = input_option(param(params, "valueInputOption"))?;
     let insert_rows = match param(params, "insertDataOption") {
@@ -855,7 +869,7 @@ pub(crate) async fn post_action(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let params = params(query);
     match action.as_str() {
@@ -890,7 +904,11 @@ pub(crate) async fn post_action(
     }
 }
 
-fn batch_update_values(sandbox: &Sandbox, id: &str, body: &[u8]) -> Result<Vec<u8>, SheetsError> {
+fn batch_update_values(
+    sandbox: &Sandbox,
+    id: &str,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<Vec<u8>, SheetsError> {
     let input: BatchValuesBody = parse_body(body)?;
     let option = input_option(input.value_input_option.as_deref())?;
     let render = render_options(

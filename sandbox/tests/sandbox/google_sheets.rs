@@ -882,3 +882,60 @@ async fn the_control_api_creates_and_shows_spreadsheets() {
     assert_eq!(unknown.status, 404);
     assert_eq!(sandbox.sandbox.unknown_routes().len(), 1);
 }
+
+#[tokio::test]
+async fn updates_can_echo_values_and_batch_clear_clears_every_range() {
+    let sandbox = start_frozen().await;
+    let id = sandbox
+        .sandbox
+        .create_spreadsheet(NewSpreadsheet::titled("t"));
+    // The token may also come as the `access_token` parameter.
+    let echoed = sandbox
+        .sheets(
+            Method::PUT,
+            &format!("/v4/spreadsheets/{id}/values/{}", encode("Sheet1!B2")),
+            &[
+                ("valueInputOption", "USER_ENTERED"),
+                ("includeValuesInResponse", "true"),
+                ("responseValueRenderOption", "UNFORMATTED_VALUE"),
+                ("access_token", TOKEN),
+            ],
+            Some(json!({"majorDimension": "COLUMNS", "values": [["1", "2"], ["x"]]})),
+            None,
+        )
+        .await;
+    assert_eq!(echoed.status, 200, "{}", echoed.body);
+    assert_eq!(echoed.body["updatedRange"], "Sheet1!B2:C3");
+    assert_eq!(echoed.body["updatedRows"], 2);
+    assert_eq!(echoed.body["updatedColumns"], 2);
+    assert_eq!(echoed.body["updatedCells"], 3);
+    assert_eq!(echoed.body["updatedData"]["values"], json!([[1, "x"], [2]]));
+    let log = sandbox.sandbox.requests_for(Connector::GoogleSheets);
+    assert_eq!(log[0].query["access_token"], "[redacted]");
+    let cleared = sandbox
+        .sheets(
+            Method::POST,
+            &format!("/v4/spreadsheets/{id}/values:batchClear"),
+            &[],
+            Some(json!({"ranges": ["Sheet1!B2", "C:C"]})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(
+        cleared.body["clearedRanges"],
+        json!(["Sheet1!B2", "Sheet1!C1:C1000"])
+    );
+    assert_eq!(
+        sandbox.sandbox.spreadsheet_tabs(&id)[0].1,
+        vec![
+            vec![],
+            vec![],
+            vec![CellValue::Empty, CellValue::Number(2.0)]
+        ]
+    );
+    let list = sandbox
+        .put_values(&id, "A1", "RAW", json!([[1, [2]]]))
+        .await;
+    assert_eq!(list.message(), "Invalid values[0][1]: list_value");
+}
