@@ -5,12 +5,14 @@
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
 //! headers and code 80000), `control` (request log, unknown routes, control API), and one module
 //! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
-//! malformed pages, code exchange), `tiktok_ads`, `google_sheets`.
+//! malformed pages, code exchange), `snapchat_ads` (the Snapchat Marketing API module end to
+//! end), `tiktok_ads`, `google_sheets` (the Sheets API v4 imitation end to end).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
 #![allow(clippy::unwrap_used)]
 
+mod appsflyer;
 mod control;
 mod data;
 mod errors;
@@ -18,6 +20,7 @@ mod faults;
 mod google_sheets;
 mod meta_ads;
 mod paging;
+mod snapchat_ads;
 mod throttling;
 mod tiktok_ads;
 
