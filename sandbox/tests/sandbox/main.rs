@@ -7,7 +7,8 @@
 //! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
 //! malformed pages, code exchange), `google_ads` (searchStream batches, errors, limits, faults,
 //! tokens, customers, restatement), `snapchat_ads` (the Snapchat Marketing API module end to
-//! end), `tiktok_ads`.
+//! end), `tiktok_ads`, `appsflyer` (CSV reports, quotas, the app list), `google_sheets` (the
+//! Sheets API v4 imitation end to end).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -19,6 +20,7 @@ mod data;
 mod errors;
 mod faults;
 mod google_ads;
+mod google_sheets;
 mod meta_ads;
 mod paging;
 mod snapchat_ads;
