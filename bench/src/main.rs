@@ -15,8 +15,11 @@
 mod broker;
 mod destinations;
 mod fanout;
+mod large_report;
 mod memory;
+mod process;
 mod setup;
+mod sync;
 mod throughput;
 
 use std::process::ExitCode;
@@ -28,7 +31,10 @@ const USAGE: &str = "usage: bench <scenario> [options]
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
   fanout     [--syncs N (100000)]
   memory     (needs target/release/worker: cargo build --release --bins)
-  destinations [--rows N (100000)]";
+  destinations [--rows N (100000)] [--days D (34)]
+  large-report [--days D (34)]
+  sync       [--accounts N (200)]
+             (both need target/release/worker)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -43,6 +49,13 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn days(days: usize) -> anyhow::Result<u32> {
+    u32::try_from(days)
+        .ok()
+        .filter(|days| (1..=366).contains(days))
+        .context("--days must be 1 to 366")
 }
 
 async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
@@ -60,7 +73,16 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
     };
     for name in flags.iter().filter(|f| f.starts_with("--")) {
-        if !["--jobs", "--rate", "--latency-jobs", "--syncs", "--rows"].contains(&name.as_str()) {
+        if ![
+            "--jobs",
+            "--rate",
+            "--latency-jobs",
+            "--syncs",
+            "--rows",
+            "--days",
+        ]
+        .contains(&name.as_str())
+        {
             bail!("unknown option {name}\n\n{USAGE}");
         }
     }
@@ -75,7 +97,11 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
         "memory" => memory::run().await,
-        "destinations" => destinations::run(flag("--rows", 100_000)?).await,
+        "destinations" => {
+            destinations::run(flag("--rows", 100_000)?, days(flag("--days", 34)?)?).await
+        }
+        "sync" => sync::run(flag("--accounts", 200)?).await,
+        "large-report" => large_report::run(days(flag("--days", 34)?)?).await,
         other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
     }
 }

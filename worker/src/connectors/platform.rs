@@ -175,6 +175,7 @@ impl Platform {
 
     /// The platform throttled a bucket until `until`: every worker waits.
     pub async fn block(&self, bucket: &Bucket, until: DateTime<Utc>) {
+        crate::metrics::record_throttle(self.connector.as_str());
         if let Err(error) = self.budgets.block(bucket, until).await {
             tracing::warn!(%error, key = %bucket.key, "recording a throttle failed");
         }
