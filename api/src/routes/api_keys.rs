@@ -9,7 +9,7 @@ use shared::domain::ApiKeyId;
 
 use super::{check_name, db};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -52,4 +52,53 @@ pub async fn create(
     let stored =
         api_keys::insert(&client, tenant, body.name.trim(), &hash_key(&key), &prefix).await?;
     Ok((StatusCode::CREATED, ApiJson(CreatedKey::new(stored, key))))
+}
+
+/// A key as listed: never the key itself, only the prefix people tell keys apart by.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    #[schema(value_type = uuid::Uuid)]
+    id: ApiKeyId,
+    name: String,
+    prefix: String,
+    created_at: DateTime<Utc>,
+    /// When the key stopped working; `null` while it works.
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for KeyView {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+/// The calling tenant's keys, newest first, revoked ones included.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<Vec<KeyView>>, ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    let keys = api_keys::list(&client, tenant).await?;
+    Ok(ApiJson(keys.into_iter().map(KeyView::from).collect()))
+}
+
+/// Revokes one of the calling tenant's keys: it stops working with the next request.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ApiKeyId>,
+) -> Result<ApiJson<KeyView>, ApiError> {
+    let tenant = caller.tenant()?;
+    let client = db(&state).await?;
+    api_keys::revoke(&client, tenant, id)
+        .await?
+        .map(|key| ApiJson(key.into()))
+        .ok_or(ApiError::NotFound("api key"))
 }

@@ -131,3 +131,177 @@ pub async fn get(
         .map(|connection| ApiJson(connection.into()))
         .ok_or(ApiError::NotFound("connection"))
 }
+
+/// Deletes a connection's access: erases its sealed tokens, marks it `revoked` and pauses every
+/// sync reading through it (none of the sandboxed platforms offers a token revocation endpoint
+/// yet, so nothing is called at the platform). The row stays, for the accounts and job history
+/// that name it. Deleting a revoked connection answers it again.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ConnectionId>,
+) -> Result<ApiJson<ConnectionView>, ApiError> {
+    let tenant = caller.tenant()?;
+    let mut client = db(&state).await?;
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    let connection = connections::revoke(&transaction, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    transaction
+        .commit()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    tracing::info!(connection_id = %id, "connection revoked; its tokens are erased");
+    Ok(ApiJson(connection.into()))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverBody {
+    /// Also create the accounts not created yet (default false: only list them).
+    #[serde(default)]
+    create: bool,
+}
+
+/// An account the connection reaches, and the adsync account for it if there is one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DiscoveredAccount {
+    external_id: String,
+    name: String,
+    time_zone: String,
+    currency: String,
+    /// The adsync account for it; `null` when none exists.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    account_id: Option<shared::domain::AccountId>,
+    /// Whether this request created that account.
+    created: bool,
+}
+
+/// Lists the accounts the connection reaches, through the worker's connector for the platform,
+/// and with `{"create": true}` creates those not created yet.
+pub async fn discover(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ConnectionId>,
+    body: axum::body::Bytes,
+) -> Result<ApiJson<Vec<DiscoveredAccount>>, ApiError> {
+    let tenant = caller.tenant()?;
+    let create = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        crate::error::parse_json::<DiscoverBody>(&body)?.create
+    };
+    let client = db(&state).await?;
+    let connection = connections::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    if connection.status != "active" {
+        return Err(ApiError::Conflict(format!(
+            "the connection is {}: authorise it again",
+            connection.status
+        )));
+    }
+    drop(client);
+    let found = discovery::list_accounts(&state, &connection).await?;
+    let client = db(&state).await?;
+    let existing = shared::db::accounts::list(&client, tenant).await?;
+    let mut answer = Vec::with_capacity(found.len());
+    for info in found {
+        let mut account_id = existing
+            .iter()
+            .find(|account| account.connection_id == id && account.external_id == info.external_id)
+            .map(|account| account.id);
+        let mut created = false;
+        let name: String = info.name.trim().chars().take(200).collect();
+        if create
+            && account_id.is_none()
+            && !name.is_empty()
+            && let Ok(external_id) = connection.connector.parse_account_id(&info.external_id)
+            && let Some(account) = shared::db::accounts::insert(
+                &client,
+                shared::db::accounts::NewAccount {
+                    tenant_id: tenant,
+                    connection_id: id,
+                    connector: connection.connector,
+                    external_id: &external_id,
+                    name: &name,
+                    time_zone: &info.time_zone,
+                    currency: &info.currency,
+                },
+            )
+            .await?
+        {
+            account_id = Some(account.id);
+            created = true;
+        }
+        answer.push(DiscoveredAccount {
+            external_id: info.external_id,
+            name: info.name,
+            time_zone: info.time_zone,
+            currency: info.currency,
+            account_id,
+            created,
+        });
+    }
+    Ok(ApiJson(answer))
+}
+
+/// The worker's connectors, driven from the API: a [`worker::connectors::platform::Platform`]
+/// built the way the worker builds one for a job.
+mod discovery {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU32;
+
+    use shared::db::connections::Connection;
+    use shared::error::{Classify, ErrorClass};
+    use worker::budget::Budgets;
+    use worker::connectors::{self, AccountInfo, platform::Platform};
+    use worker::tokens::TokenSource;
+
+    use crate::error::ApiError;
+    use crate::state::AppState;
+
+    pub(super) async fn list_accounts(
+        state: &AppState,
+        connection: &Connection,
+    ) -> Result<Vec<AccountInfo>, ApiError> {
+        let connector = connection.connector;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let settings = state.config.connectors.platform(connector).clone();
+        let tokens = TokenSource::open(
+            state.pool.clone(),
+            state.keys.clone(),
+            connection.tenant_id,
+            connection.id,
+            connector.as_str(),
+            connectors::refresher(connector, client.clone(), settings.clone()),
+            connectors::refresh_margin(connector),
+        )
+        .await
+        .map_err(|error| ApiError::Platform(format!("{connector}: {error}")))?;
+        let platform = Platform::new(
+            connector,
+            client,
+            settings,
+            connection.settings.clone(),
+            tokens,
+            Budgets::new(state.pool.clone(), &state.config.connectors),
+            Arc::new(AtomicU32::new(0)),
+        );
+        connectors::list_accounts(&platform)
+            .await
+            .map_err(|error| match error.class() {
+                ErrorClass::Auth => ApiError::Conflict(format!(
+                    "{connector} refused the connection's token: authorise it again"
+                )),
+                _ => ApiError::Platform(format!("{connector}: {error}")),
+            })
+    }
+}

@@ -228,23 +228,44 @@ pub async fn run(
     let sync = syncs::get(&client, tenant, id)
         .await?
         .ok_or(ApiError::NotFound("sync"))?;
+    let enqueued = enqueue_run(&state, &client, &sync, Trigger::Manual).await?;
+    run_answer(&state, &client, enqueued).await
+}
+
+/// Inserts a run of `sync` now, unless it has an active run job already (one dedup key per
+/// sync, so bursts of runs and webhook calls collapse into the one active job).
+pub(crate) async fn enqueue_run(
+    state: &AppState,
+    client: &impl shared::db::GenericClient,
+    sync: &SyncDefinition,
+    trigger: Trigger,
+) -> Result<Enqueued, ApiError> {
     if let Some(reason) = &sync.paused_reason {
         return Err(ApiError::Conflict(format!("the sync is paused: {reason}")));
     }
     let new = NewJob {
-        tenant_id: tenant,
+        tenant_id: sync.tenant_id,
         sync_id: sync.id,
         account_id: sync.account_id,
         connector: sync.connector,
-        trigger: Trigger::Manual,
+        trigger,
         window: sync.window_at(Utc::now()),
         max_attempts: i32::from(state.config.jobs.max_attempts),
         run_after: Utc::now(),
         dedup_key: NewJob::run_key(sync.id),
     };
-    match jobs::insert(&client, &new).await? {
+    Ok(jobs::insert(client, &new).await?)
+}
+
+/// Publishes a created run and answers 202, or answers the active job with 200.
+pub(crate) async fn run_answer(
+    state: &AppState,
+    client: &shared::db::Object,
+    enqueued: Enqueued,
+) -> Result<(StatusCode, ApiJson<RunAnswer>), ApiError> {
+    match enqueued {
         Enqueued::Created(job) => {
-            let job = publish_now(&state, &client, job).await?;
+            let job = publish_now(state, client, job).await?;
             Ok((
                 StatusCode::ACCEPTED,
                 ApiJson(RunAnswer {

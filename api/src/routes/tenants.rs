@@ -9,7 +9,7 @@ use shared::domain::{InvalidField, Plan, TenantId};
 
 use super::{check_name, db};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::routes::api_keys::CreatedKey;
 use crate::state::AppState;
 
@@ -98,4 +98,51 @@ pub async fn list(
     let client = db(&state).await?;
     let tenants = tenants::list(&client).await?;
     Ok(ApiJson(tenants.into_iter().map(TenantView::from).collect()))
+}
+
+/// One tenant: the operator sees any, a tenant only itself (another tenant answers 404).
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<TenantId>,
+) -> Result<ApiJson<TenantView>, ApiError> {
+    if caller.scope().is_some_and(|tenant| tenant != id) {
+        return Err(ApiError::NotFound("tenant"));
+    }
+    let client = db(&state).await?;
+    tenants::get(&client, id)
+        .await?
+        .map(|tenant| ApiJson(tenant.into()))
+        .ok_or(ApiError::NotFound("tenant"))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    /// `free`, `pro` or `enterprise`.
+    #[serde(default)]
+    plan: Option<String>,
+    #[serde(default)]
+    max_running_jobs: Option<i32>,
+}
+
+/// Changes a tenant's plan or running-job cap (operator only).
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<TenantId>,
+    ApiJson(body): ApiJson<UpdateTenant>,
+) -> Result<ApiJson<TenantView>, ApiError> {
+    caller.require_operator()?;
+    let plan: Option<Plan> = body.plan.as_deref().map(str::parse).transpose()?;
+    if let Some(cap) = body.max_running_jobs
+        && !(1..=10_000).contains(&cap)
+    {
+        return Err(InvalidField::new("max_running_jobs", "must be between 1 and 10000").into());
+    }
+    let client = db(&state).await?;
+    tenants::update(&client, id, plan, body.max_running_jobs)
+        .await?
+        .map(|tenant| ApiJson(tenant.into()))
+        .ok_or(ApiError::NotFound("tenant"))
 }

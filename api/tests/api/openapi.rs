@@ -1,0 +1,1 @@
+//! The OpenAPI document covers every route.
