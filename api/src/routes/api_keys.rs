@@ -12,15 +12,16 @@ use crate::auth::{Caller, generate_key, hash_key};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
 }
 
 /// A key as returned once at creation: the only time `key` is ever shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
+    #[schema(value_type = uuid::Uuid)]
     id: ApiKeyId,
     name: String,
     prefix: String,
@@ -40,6 +41,19 @@ impl CreatedKey {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "the key, shown this once", body = CreatedKey),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +93,17 @@ impl From<ApiKey> for KeyView {
 }
 
 /// The calling tenant's keys, newest first, revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    responses(
+        (status = 200, description = "the tenant's keys, without secrets", body = Vec<KeyView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +115,20 @@ pub async fn list(
 }
 
 /// Revokes one of the calling tenant's keys: it stops working with the next request.
+#[utoipa::path(
+    delete,
+    path = "/v1/api_keys/{id}",
+    tag = "api_keys",
+    params(("id" = uuid::Uuid, Path, description = "API key id")),
+    responses(
+        (status = 200, description = "the key, revoked: it stops working at once", body = KeyView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// Tokens posted directly (headless use). The OAuth flow comes later.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
     connector: String,
@@ -29,9 +29,11 @@ pub struct CreateConnection {
     settings: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
+    #[schema(value_type = uuid::Uuid)]
     id: ConnectionId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
     name: String,
     status: String,
@@ -69,6 +71,19 @@ fn check_token(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/connections",
+    tag = "connections",
+    request_body = CreateConnection,
+    responses(
+        (status = 201, description = "the connection (tokens are never returned)", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +122,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(connection.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/connections",
+    tag = "connections",
+    responses(
+        (status = 200, description = "the tenant's connections", body = Vec<ConnectionView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,6 +145,20 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{id}",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    responses(
+        (status = 200, description = "the connection", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,6 +176,20 @@ pub async fn get(
 /// sync reading through it (none of the sandboxed platforms offers a token revocation endpoint
 /// yet, so nothing is called at the platform). The row stays, for the accounts and job history
 /// that name it. Deleting a revoked connection answers it again.
+#[utoipa::path(
+    delete,
+    path = "/v1/connections/{id}",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    responses(
+        (status = 200, description = "the connection, revoked: tokens erased, syncs paused", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,6 +236,23 @@ pub struct DiscoveredAccount {
 
 /// Lists the accounts the connection reaches, through the worker's connector for the platform,
 /// and with `{"create": true}` creates those not created yet.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{id}/accounts/discover",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    request_body(content = DiscoverBody, description = "optional", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the accounts the connection reaches", body = Vec<DiscoveredAccount>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn discover(
     State(state): State<AppState>,
     caller: Caller,

@@ -145,6 +145,21 @@ fn authorize_url(
 }
 
 /// Starts the OAuth flow for a new connection to `platform`.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{platform}/authorize",
+    tag = "connections",
+    params(("platform" = String, Path, description = "meta_ads, google_ads, tiktok_ads or snapchat_ads")),
+    request_body = AuthorizeBody,
+    responses(
+        (status = 200, description = "the platform's authorisation URL and the signed state", body = AuthorizeAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn authorize(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,6 +217,7 @@ pub async fn authorize(
 /// The redirect's parameters. Platforms add their own (`scope`, `authuser`…), so unknown ones
 /// are ignored; TikTok names the code `auth_code`.
 #[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackParams {
     #[serde(default, alias = "auth_code")]
     code: Option<String>,
@@ -240,6 +256,20 @@ fn verify_state(key: &[u8], state: &str) -> Result<(StatePayload, Vec<u8>), ApiE
 }
 
 /// `GET /v1/connections/callback?code=…&state=…`: where the platform's redirect lands.
+#[utoipa::path(
+    get,
+    path = "/v1/connections/callback",
+    tag = "connections",
+    params(CallbackParams),
+    responses(
+        (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
+        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 pub async fn callback_get(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CallbackParams>,
@@ -248,6 +278,20 @@ pub async fn callback_get(
 }
 
 /// `POST /v1/connections/callback {code, state}`: the same, for a front end relaying them.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/callback",
+    tag = "connections",
+    request_body = CallbackParams,
+    responses(
+        (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
+        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 pub async fn callback_post(
     State(state): State<AppState>,
     ApiJson(params): ApiJson<CallbackParams>,

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     /// `performance` (the default) or `entities`.
@@ -34,7 +34,7 @@ pub struct ReportBody {
     breakdowns: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     cron: String,
@@ -50,10 +50,12 @@ const DEFAULT_FRESH_DAYS: i32 = 3;
 /// How far back a backfill may reach: the platforms keep about 37 months of reporting history.
 const BACKFILL_MAX_DAYS: i64 = 1_110;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSync {
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
     report: ReportBody,
     schedule: ScheduleBody,
@@ -68,18 +70,23 @@ pub struct CreateSync {
     enabled: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     cron: String,
     time_zone: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncView {
+    #[schema(value_type = uuid::Uuid)]
     id: SyncId,
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
+    #[schema(value_type = Object)]
     report: ReportSpec,
     schedule: ScheduleView,
     fresh_days: i32,
@@ -114,6 +121,21 @@ impl From<SyncDefinition> for SyncView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/syncs",
+    tag = "syncs",
+    request_body = CreateSync,
+    responses(
+        (status = 201, description = "the sync", body = SyncView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -187,6 +209,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(sync.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/syncs",
+    tag = "syncs",
+    responses(
+        (status = 200, description = "the tenant's syncs", body = Vec<SyncView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,6 +230,20 @@ pub async fn list(
     Ok(ApiJson(list.into_iter().map(SyncView::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/syncs/{id}",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 200, description = "the sync", body = SyncView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,7 +257,7 @@ pub async fn get(
         .ok_or(ApiError::NotFound("sync"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunAnswer {
     /// `false` when the sync already had an active job, which is returned instead.
     created: bool,
@@ -218,6 +265,22 @@ pub struct RunAnswer {
 }
 
 /// Starts a run of the sync now, or returns its active job (debounce).
+#[utoipa::path(
+    post,
+    path = "/v1/syncs/{id}/run",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 202, description = "a run was created", body = RunAnswer),
+        (status = 200, description = "the sync's active run job (debounce)", body = RunAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
@@ -284,7 +347,7 @@ pub(crate) async fn run_answer(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackfillBody {
     /// First day, in the sync's time zone.
@@ -293,7 +356,7 @@ pub struct BackfillBody {
     to: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BackfillAnswer {
     /// One job per chunk the platform reads in a request, newest first; a chunk whose job is
     /// still active from an earlier request is listed with that job.
@@ -304,6 +367,22 @@ pub struct BackfillAnswer {
 
 /// Reads the sync's history from `from` to `to`: one job per chunk, newest first, at backfill
 /// priority (below scheduled and manual runs), each chunk debounced on its own key.
+#[utoipa::path(
+    post,
+    path = "/v1/syncs/{id}/backfill",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    request_body = BackfillBody,
+    responses(
+        (status = 202, description = "one job per chunk, newest first", body = BackfillAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn backfill(
     State(state): State<AppState>,
     caller: Caller,

@@ -48,6 +48,20 @@ pub struct CreatedWebhook {
 }
 
 /// Creates the sync's webhook secret, or rotates it (the old secret stops working at once).
+#[utoipa::path(
+    post,
+    path = "/v1/syncs/{id}/webhook",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 201, description = "the webhook secret, shown this once (rotates any previous one)", body = CreatedWebhook),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +93,20 @@ pub async fn create(
 }
 
 /// Removes the sync's webhook: signed requests are refused from now on.
+#[utoipa::path(
+    delete,
+    path = "/v1/syncs/{id}/webhook",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 204, description = "the webhook is gone"),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,6 +180,22 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 }
 
 /// Runs the sync if the request is signed with its webhook secret, fresh and not seen before.
+#[utoipa::path(
+    post,
+    path = "/v1/hooks/{sync_id}",
+    request_body(content = String, description = "any body (at most 2 MB); the signature covers it byte for byte", content_type = "application/json"),
+    tag = "webhooks",
+    params(("sync_id" = uuid::Uuid, Path, description = "sync id"), ("X-Adsync-Timestamp" = String, Header, description = "unix seconds"), ("X-Adsync-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of \"{timestamp}.{body}\">")),
+    responses(
+        (status = 202, description = "a run was created", body = RunAnswer),
+        (status = 200, description = "the sync's active run job (debounce)", body = RunAnswer),
+        (status = 401, description = "invalid_signature or timestamp_out_of_window", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "replayed, or the sync is paused", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 pub async fn trigger(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<SyncId>,
