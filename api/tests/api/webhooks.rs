@@ -7,6 +7,9 @@ use shared::domain::SyncId;
 
 use crate::{Setup, logs, problem, setup};
 
+/// Headers sent (timestamp, signature) and the problem expected (status, code, field).
+type Case<'a> = (Option<&'a str>, Option<&'a str>, u16, &'a str, &'a str);
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -134,7 +137,7 @@ async fn bad_signatures_stale_timestamps_and_replays_are_refused_without_effect(
     let (old, old_signature) = signed(&secret, now - 400, body);
     let (future, future_signature) = signed(&secret, now + 400, body);
     let (_, for_other_body) = signed(&secret, now, r#"{"ping":false}"#);
-    let cases: [(Option<&str>, Option<&str>, u16, &str, &str); 9] = [
+    let cases: [Case; 9] = [
         (
             Some(&timestamp),
             Some(&other_signature),
