@@ -5,6 +5,7 @@
 //! cargo run --release -p bench -- throughput [--jobs N] [--rate R] [--latency-jobs M]
 //! cargo run --release -p bench -- fanout [--syncs N]
 //! cargo build --release --bins && target/release/bench memory
+//! cargo run --release -p bench -- destinations [--rows N]
 //! ```
 //!
 //! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
@@ -12,6 +13,7 @@
 //! prefix of its own.
 
 mod broker;
+mod destinations;
 mod fanout;
 mod memory;
 mod setup;
@@ -25,7 +27,8 @@ const USAGE: &str = "usage: bench <scenario> [options]
 
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
   fanout     [--syncs N (100000)]
-  memory     (needs target/release/worker: cargo build --release --bins)";
+  memory     (needs target/release/worker: cargo build --release --bins)
+  destinations [--rows N (100000)]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -57,7 +60,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
     };
     for name in flags.iter().filter(|f| f.starts_with("--")) {
-        if !["--jobs", "--rate", "--latency-jobs", "--syncs"].contains(&name.as_str()) {
+        if !["--jobs", "--rate", "--latency-jobs", "--syncs", "--rows"].contains(&name.as_str()) {
             bail!("unknown option {name}\n\n{USAGE}");
         }
     }
@@ -72,6 +75,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
         "memory" => memory::run().await,
+        "destinations" => destinations::run(flag("--rows", 100_000)?).await,
         other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
     }
 }
