@@ -243,6 +243,25 @@ async fn the_callback_exchanges_the_code_once_and_stores_the_tokens_sealed() {
         .unwrap();
     assert!(tiktok_tokens.access_token.starts_with("tiktok_ads.access."));
 
+    // Google and Snapchat: an authorization_code grant, with a refresh token.
+    let mut refresh_tokens = Vec::new();
+    for platform in ["google_ads", "snapchat_ads"] {
+        let (_, state) = authorize(&setup, platform, platform).await;
+        let code = format!("{platform}-code-1");
+        let (status, created) = callback(&setup, &[("code", &code), ("state", &state)]).await;
+        assert_eq!(status, 201, "{platform}: {created}");
+        assert!(created["access_token_expires_at"].is_string(), "{platform}");
+        let (tenant, id) = tenant_of(&setup, created["id"].as_str().unwrap()).await;
+        let stored = connections::open_tokens(&client, &setup.world.keys, tenant, id)
+            .await
+            .unwrap();
+        assert!(stored.access_token.starts_with(&format!("{platform}.access.")));
+        let refresh = stored.refresh_token.expect("a refresh token");
+        assert!(!created.to_string().contains(&refresh));
+        refresh_tokens.push(refresh);
+        refresh_tokens.push(stored.access_token);
+    }
+
     // A code the platform refuses (used already), with a fresh state: nothing stored.
     let (_, state) = authorize(&setup, "meta_ads", "again").await;
     let refused = callback(&setup, &[("code", "meta-code-1"), ("state", &state)]).await;
@@ -252,8 +271,10 @@ async fn the_callback_exchanges_the_code_once_and_stores_the_tokens_sealed() {
         "{:?}",
         refused.1
     );
-    assert_eq!(connection_count(&setup).await, before + 2);
+    assert_eq!(connection_count(&setup).await, before + 4);
 
+    let secrets: Vec<&str> = refresh_tokens.iter().map(String::as_str).collect();
+    logs::assert_clean(&secrets);
     logs::assert_clean(&[
         &tokens.access_token,
         &tiktok_tokens.access_token,
