@@ -467,6 +467,40 @@ mod tests {
     }
 
     #[test]
+    fn api_access_keys_have_defaults_and_are_checked() {
+        let config = load(&[]).unwrap();
+        assert!(config.api.oauth_state_key.is_empty());
+        assert_eq!(config.api.oauth_state_ttl_secs, 600);
+        assert_eq!(config.api.webhook_tolerance_secs, 300);
+        assert_eq!(
+            config.connectors.meta_ads.authorize_url,
+            "https://www.facebook.com/v24.0/dialog/oauth"
+        );
+        assert_eq!(config.connectors.meta_ads.scope, "ads_read");
+        assert!(config.connectors.appsflyer.authorize_url.is_empty());
+        for (key, value, named) in [
+            (
+                "ADSYNC__API__WEBHOOK_TOLERANCE_SECS",
+                "0",
+                "api.webhook_tolerance_secs",
+            ),
+            (
+                "ADSYNC__API__OAUTH_STATE_TTL_SECS",
+                "0",
+                "api.oauth_state_ttl_secs",
+            ),
+            (
+                "ADSYNC__CONNECTORS__TIKTOK_ADS__AUTHORIZE_URL",
+                "ftp://x",
+                "connectors.tiktok_ads.authorize_url",
+            ),
+        ] {
+            let error = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
     fn unknown_key_is_an_error_naming_it() {
         let error = load(&[("ADSYNC__DATABASE__POOL_SIZZLE", "3")])
             .unwrap_err()

@@ -255,7 +255,11 @@ async fn the_callback_exchanges_the_code_once_and_stores_the_tokens_sealed() {
         let stored = connections::open_tokens(&client, &setup.world.keys, tenant, id)
             .await
             .unwrap();
-        assert!(stored.access_token.starts_with(&format!("{platform}.access.")));
+        assert!(
+            stored
+                .access_token
+                .starts_with(&format!("{platform}.access."))
+        );
         let refresh = stored.refresh_token.expect("a refresh token");
         assert!(!created.to_string().contains(&refresh));
         refresh_tokens.push(refresh);

@@ -92,7 +92,7 @@ pub async fn open_secret(
 }
 
 /// Remembers an accepted signature until `expires_at`. Returns `false` when it was already
-/// remembered (a replay). Forgets the sync's signatures that have expired on the way.
+/// remembered (a replay). Forgets every signature that has expired on the way.
 pub async fn remember_signature(
     client: &impl GenericClient,
     sync_id: SyncId,
@@ -101,8 +101,8 @@ pub async fn remember_signature(
 ) -> Result<bool, DbError> {
     client
         .execute(
-            "DELETE FROM webhook_signatures WHERE sync_id = $1 AND expires_at < now()",
-            &[&sync_id],
+            "DELETE FROM webhook_signatures WHERE expires_at < now()",
+            &[],
         )
         .await?;
     let inserted = client
