@@ -62,7 +62,7 @@ async fn api_keys_are_listed_without_secrets_and_stop_working_when_revoked() {
 }
 
 #[tokio::test]
-async fn api_key_routes_refuse_bad_ids_other_tenants_and_the_operator() {
+async fn api_key_routes_refuse_bad_ids_other_tenants_and_bad_queries() {
     let setup = setup().await;
     let (_, other_key) = setup.api.create_tenant("Rival").await;
     let (_, mine) = setup.api.get("/v1/api_keys", &setup.key).await;
@@ -89,10 +89,16 @@ async fn api_key_routes_refuse_bad_ids_other_tenants_and_the_operator() {
         )
         .await;
     assert_eq!(problem(&response), (422, "invalid_field", "path"));
-    assert_eq!(
-        problem(&setup.api.get("/v1/api_keys", OPERATOR_KEY).await).0,
-        403
-    );
+    let response = setup
+        .api
+        .get(
+            &format!("/v1/api_keys?tenant_id={}", uuid::Uuid::new_v4()),
+            &setup.key,
+        )
+        .await;
+    assert_eq!(problem(&response), (422, "invalid_field", "tenant_id"));
+    let response = setup.api.get("/v1/api_keys?tenant=x", &setup.key).await;
+    assert_eq!(problem(&response), (422, "invalid_field", "query"));
     let response = setup
         .api
         .post(
@@ -205,5 +211,34 @@ async fn tenants_are_read_by_themselves_and_the_operator_and_replanned_by_the_op
     assert_eq!(problem(&response), (404, "not_found", ""));
     let (_, after) = setup.api.get(&path, &setup.key).await;
     assert_eq!(after["plan"], "enterprise");
+    setup.world.stop().await;
+}
+
+#[tokio::test]
+async fn the_operator_sees_every_tenants_keys_and_revokes_a_leaked_one() {
+    let setup = setup().await;
+    let (rival_id, rival_key) = setup.api.create_tenant("Rival").await;
+    let (status, all) = setup.api.get("/v1/api_keys", OPERATOR_KEY).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let (_, rivals) = setup
+        .api
+        .get(&format!("/v1/api_keys?tenant_id={rival_id}"), OPERATOR_KEY)
+        .await;
+    let rivals = rivals.as_array().unwrap();
+    assert_eq!(rivals.len(), 1);
+    assert_eq!(rivals[0]["tenant_id"], rival_id.as_str());
+    assert!(!serde_json::to_string(&all).unwrap().contains(&rival_key));
+    let path = format!("/v1/api_keys/{}", rivals[0]["id"].as_str().unwrap());
+    let (status, revoked) = setup
+        .api
+        .request(Method::DELETE, &path, Some(OPERATOR_KEY), None)
+        .await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(
+        problem(&setup.api.get("/v1/syncs", &rival_key).await).0,
+        401
+    );
+    assert_eq!(setup.api.get("/v1/syncs", &setup.key).await.0, 200);
     setup.world.stop().await;
 }

@@ -60,15 +60,16 @@ pub async fn tenant_for_hash(
         .transpose()?)
 }
 
-/// The tenant's keys, newest first, revoked ones included (without hashes).
+/// The keys of one tenant (`Some`) or of every tenant (`None`), newest first, revoked ones
+/// included (without hashes).
 pub async fn list(
     client: &impl GenericClient,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
 ) -> Result<Vec<ApiKey>, DbError> {
     client
         .query(
             "SELECT id, tenant_id, name, prefix, created_at, revoked_at FROM api_keys
-             WHERE tenant_id = $1 ORDER BY created_at DESC, id",
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id",
             &[&tenant_id],
         )
         .await?
@@ -77,17 +78,17 @@ pub async fn list(
         .collect()
 }
 
-/// Revokes one of the tenant's keys at once; `None` when the tenant has no such key. Revoking a
-/// revoked key keeps its first revocation time.
+/// Revokes a key of the tenant (`Some`) or of any tenant (`None`, the operator) at once;
+/// `None` when there is no such key. Revoking a revoked key keeps its first revocation time.
 pub async fn revoke(
     client: &impl GenericClient,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
     id: ApiKeyId,
 ) -> Result<Option<ApiKey>, DbError> {
     client
         .query_opt(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-             WHERE tenant_id = $1 AND id = $2
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) AND id = $2
              RETURNING id, tenant_id, name, prefix, created_at, revoked_at",
             &[&tenant_id, &id],
         )
