@@ -203,6 +203,10 @@ pub struct PlatformConfig {
     /// platform spells them); empty when the platform takes none in the URL.
     #[serde(default)]
     pub scope: String,
+    /// Where a deleted connection's grant is revoked (best effort); empty when the platform has
+    /// no revocation endpoint.
+    #[serde(default)]
+    pub revoke_url: String,
     pub client_id: String,
     pub client_secret: Secret,
     /// Google Ads only: the developer token sent with every request.
@@ -385,6 +389,12 @@ impl Config {
             let url_or_empty = |url: &str| {
                 url.is_empty() || url.starts_with("http://") || url.starts_with("https://")
             };
+            if !url_or_empty(&platform.revoke_url) {
+                return fail(
+                    &key("revoke_url"),
+                    "must be empty or start with http:// or https://",
+                );
+            }
             if !url_or_empty(&platform.authorize_url) {
                 return fail(
                     &key("authorize_url"),

@@ -351,6 +351,14 @@ pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
             "META_ADS__TOKEN_URL",
             format!("{s}/meta_ads/v24.0/oauth/access_token"),
         ),
+        (
+            "META_ADS__REVOKE_URL",
+            format!("{s}/meta_ads/v24.0/me/permissions"),
+        ),
+        (
+            "GOOGLE_ADS__REVOKE_URL",
+            format!("{s}/google_ads/oauth2/revoke"),
+        ),
         ("GOOGLE_ADS__BASE_URL", format!("{s}/google_ads")),
         (
             "GOOGLE_ADS__TOKEN_URL",

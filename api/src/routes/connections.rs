@@ -172,18 +172,19 @@ pub async fn get(
         .ok_or(ApiError::NotFound("connection"))
 }
 
-/// Deletes a connection's access: erases its sealed tokens, marks it `revoked` and pauses every
-/// sync reading through it (none of the sandboxed platforms offers a token revocation endpoint
-/// yet, so nothing is called at the platform). The row stays, for the accounts and job history
-/// that name it. Deleting a revoked connection answers it again.
+/// Deletes a connection's access: revokes its grant at the platform where the platform has a
+/// revocation endpoint (`connectors.<platform>.revoke_url`; best effort: a failure is logged and
+/// the deletion goes on), erases its sealed tokens, marks it `revoked` and pauses every sync
+/// reading through it. The row stays, for the accounts and job history that name it. Deleting a
+/// revoked connection answers it again.
 #[utoipa::path(
     delete,
     path = "/v1/connections/{id}",
     tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "connection id")),
     responses(
-        (status = 200, description = "the connection, revoked: tokens erased, syncs paused", body = ConnectionView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the connection, revoked: grant revoked at the platform where it can be, tokens erased, syncs paused", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
@@ -197,6 +198,16 @@ pub async fn delete(
 ) -> Result<ApiJson<ConnectionView>, ApiError> {
     let tenant = caller.tenant()?;
     let mut client = db(&state).await?;
+    let existing = connections::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    match connections::open_tokens(&client, &state.keys, tenant, id).await {
+        Ok(tokens) => revocation::revoke(&state, existing.connector, &tokens).await,
+        Err(connections::TokensError::Missing(_)) => {}
+        Err(error) => {
+            tracing::warn!(connection_id = %id, %error, "the tokens could not be opened to revoke them at the platform");
+        }
+    }
     let transaction = client
         .transaction()
         .await
@@ -374,5 +385,51 @@ mod discovery {
                 )),
                 _ => ApiError::Platform(format!("{connector}: {error}")),
             })
+    }
+}
+
+/// Revoking a grant at the platform, best effort.
+mod revocation {
+    use shared::db::connections::OAuthTokens;
+    use shared::domain::ConnectorKind;
+
+    use crate::state::AppState;
+
+    /// Asks the platform to revoke the grant; logs (without URL or token) when it cannot.
+    pub(super) async fn revoke(state: &AppState, connector: ConnectorKind, tokens: &OAuthTokens) {
+        let settings = state.config.connectors.platform(connector);
+        if settings.revoke_url.is_empty() {
+            return;
+        }
+        let client = reqwest::Client::new();
+        let request = match connector {
+            // Meta: the user's permissions edge; every token of the grant dies with it.
+            ConnectorKind::MetaAds => client
+                .delete(&settings.revoke_url)
+                .query(&[("access_token", tokens.access_token.as_str())]),
+            // Google (and OAuth 2 revocation generally): the refresh token revokes the grant.
+            _ => client.post(&settings.revoke_url).form(&[(
+                "token",
+                tokens
+                    .refresh_token
+                    .as_deref()
+                    .unwrap_or(&tokens.access_token),
+            )]),
+        };
+        let outcome = request
+            .timeout(std::time::Duration::from_millis(settings.timeout_ms))
+            .send()
+            .await;
+        match outcome {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(%connector, "grant revoked at the platform");
+            }
+            Ok(response) => {
+                tracing::warn!(%connector, status = response.status().as_u16(), "the platform refused to revoke the grant; its tokens are erased anyway");
+            }
+            Err(error) => {
+                tracing::warn!(%connector, error = %error.without_url(), "revoking the grant at the platform failed; its tokens are erased anyway");
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use reqwest::{Method, Url};
+use sandbox::{Connector, TokenStatus};
 use serde_json::{Value, json};
 use shared::db::connections;
 use shared::domain::{ConnectionId, TenantId};
@@ -265,6 +266,35 @@ async fn the_callback_exchanges_the_code_once_and_stores_the_tokens_sealed() {
         refresh_tokens.push(refresh);
         refresh_tokens.push(stored.access_token);
     }
+    // Deleting the Google connection revokes its grant at Google (the sandbox).
+    let google_id = {
+        let (_, list) = setup.api.get("/v1/connections", &setup.key).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["connector"] == "google_ads")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (status, _) = setup
+        .api
+        .request(
+            Method::DELETE,
+            &format!("/v1/connections/{google_id}"),
+            Some(&setup.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        setup
+            .world
+            .sandbox
+            .token_status(Connector::GoogleAds, &refresh_tokens[1]),
+        TokenStatus::Revoked
+    );
 
     // A code the platform refuses (used already), with a fresh state: nothing stored.
     let (_, state) = authorize(&setup, "meta_ads", "again").await;
@@ -373,12 +403,22 @@ async fn deleting_a_connection_erases_its_tokens_and_pauses_its_syncs() {
         .await;
     assert_eq!(problem(&response), (404, "not_found", ""));
 
+    let token = "EAAB-secret-token-123";
+    assert_eq!(
+        setup.world.sandbox.token_status(Connector::MetaAds, token),
+        TokenStatus::Valid
+    );
     let (status, deleted) = setup
         .api
         .request(Method::DELETE, &path, Some(&setup.key), None)
         .await;
     assert_eq!(status, 200, "{deleted}");
     assert_eq!(deleted["status"], "revoked");
+    // Revoked at the platform too.
+    assert_eq!(
+        setup.world.sandbox.token_status(Connector::MetaAds, token),
+        TokenStatus::Revoked
+    );
     let (_, read) = setup.api.get(&path, &setup.key).await;
     assert_eq!(read["status"], "revoked");
     let (tenant, connection_id) = tenant_of(&setup, id).await;
