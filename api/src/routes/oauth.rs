@@ -473,3 +473,48 @@ fn refused_code(connector: ConnectorKind, status: reqwest::StatusCode) -> ApiErr
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(expires: i64) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "t": TenantId::new(), "p": "meta_ads", "n": "x", "r": "https://a.example/cb",
+            "e": expires, "k": URL_SAFE_NO_PAD.encode([7u8; 24]),
+        }))
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn states_verify_under_their_key_only_and_until_they_expire() {
+        let fresh = payload(Utc::now().timestamp() + 60);
+        let state = encode_state(b"key-one", &fresh);
+        let (decoded, nonce) = verify_state(b"key-one", &state).expect("a good state");
+        assert_eq!(decoded.platform, ConnectorKind::MetaAds);
+        assert_eq!(nonce, vec![7u8; 24]);
+        for (key, state) in [
+            (&b"key-two"[..], state.clone()),
+            (
+                b"key-one",
+                encode_state(b"key-one", &payload(Utc::now().timestamp() - 1)),
+            ),
+            (b"key-one", state.replace('.', "")),
+            (b"key-one", format!("{state}x")),
+        ] {
+            let error = verify_state(key, &state)
+                .err()
+                .map(|error| error.to_string());
+            assert!(error.is_some(), "{state}");
+        }
+    }
+
+    #[test]
+    fn a_plain_platform_name_in_the_path_names_the_platform_field() {
+        let error = parse_platform("myspace").err().map(|error| match error {
+            ApiError::InvalidField(invalid) => invalid.field,
+            other => other.to_string(),
+        });
+        assert_eq!(error.as_deref(), Some("platform"));
+    }
+}

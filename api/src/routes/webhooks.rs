@@ -150,7 +150,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -270,4 +270,25 @@ pub async fn trigger(
         .await
         .map_err(shared::db::DbError::from)?;
     run_answer(&state, &client, enqueued).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {
+        // Computed independently: Python's hmac.new(b"whsec_test", b'1700000000.{"a":1}', sha256).
+        let expected = "38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789";
+        let signature = sign(b"whsec_test", "1700000000", br#"{"a":1}"#);
+        assert_eq!(decode_hex(expected), Some(signature));
+    }
+
+    #[test]
+    fn hex_decoding_refuses_odd_lengths_and_non_hex() {
+        assert_eq!(decode_hex("0aff"), Some(vec![0x0a, 0xff]));
+        assert_eq!(decode_hex("0af"), None);
+        assert_eq!(decode_hex("zz"), None);
+        assert_eq!(decode_hex("+1"), None);
+    }
 }
