@@ -13,34 +13,43 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WindowView {
     start: NaiveDate,
     end: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorView {
     class: String,
     message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
+    #[schema(value_type = Option<String>)]
     from: Option<JobState>,
+    #[schema(value_type = String)]
     to: JobState,
     reason: String,
     at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
+    #[schema(value_type = uuid::Uuid)]
     id: JobId,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
+    #[schema(value_type = uuid::Uuid)]
     sync_id: SyncId,
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
+    #[schema(value_type = String)]
     trigger: Trigger,
+    #[schema(value_type = String)]
     state: JobState,
     state_reason: String,
     window: WindowView,
@@ -104,31 +113,48 @@ impl JobView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
+    #[param(value_type = Option<String>)]
     state: Option<JobState>,
     #[serde(default)]
+    #[param(value_type = Option<uuid::Uuid>)]
     sync_id: Option<SyncId>,
     /// The `next_cursor` of the previous page.
     #[serde(default)]
+    #[param(value_type = Option<uuid::Uuid>)]
     cursor: Option<JobId>,
     #[serde(default)]
     limit: Option<u16>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobPage {
     jobs: Vec<JobView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
     next_cursor: Option<JobId>,
 }
 
 const DEFAULT_LIMIT: u16 = 50;
 const MAX_LIMIT: u16 = 500;
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of jobs, newest first", body = JobPage),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +191,19 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job with its events", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -180,6 +219,21 @@ pub async fn get(
 
 /// Cancels a job that has not started (200), or asks the worker running it to stop between
 /// pages (202). A finished job answers 409.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job, cancelled or cancelling", body = JobView),
+        (status = 202, description = "the job, cancel requested", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,6 +256,20 @@ pub async fn cancel(
 }
 
 /// Runs a failed or cancelled job again, with fresh attempts.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/retry",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 202, description = "the job, queued again", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,

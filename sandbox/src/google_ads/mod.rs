@@ -132,6 +132,7 @@ pub(crate) fn router() -> Router<Sandbox> {
             get(customers::handler),
         )
         .route("/oauth2/token", post(oauth::handler))
+        .route(oauth::REVOKE_ROUTE, post(oauth::revoke_handler))
 }
 
 /// The sandbox-only routes, to be nested under `/_sandbox/google_ads`.

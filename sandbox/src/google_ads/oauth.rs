@@ -144,3 +144,39 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
         None => Err(invalid_request("Missing required parameter: grant_type")),
     }
 }
+
+/// The templated route of the revocation endpoint, as recorded in the request log.
+pub(crate) const REVOKE_ROUTE: &str = "/oauth2/revoke";
+
+/// `POST /oauth2/revoke` (form `token`, an access or refresh token): revokes the grant, as
+/// `https://oauth2.googleapis.com/revoke` does. 200 with `{}`, or 400 `invalid_token`.
+pub(crate) async fn revoke_handler(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let token = form.ok().and_then(|Form(params)| {
+        params
+            .into_iter()
+            .rev()
+            .find(|(key, value)| key == "token" && !value.is_empty())
+            .map(|(_, value)| value)
+    });
+    let response = match token {
+        Some(token) => {
+            sandbox.revoke_token(Connector::GoogleAds, &token);
+            wire::json_with_type(StatusCode::OK, &json!({}), CONTENT_TYPE)
+        }
+        None => wire::json_with_type(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_token", "error_description": "Bad Request"}),
+            CONTENT_TYPE,
+        ),
+    };
+    Handled {
+        connector: Connector::GoogleAds,
+        route: REVOKE_ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
+}

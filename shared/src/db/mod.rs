@@ -7,9 +7,11 @@ pub mod connections;
 pub mod destinations;
 pub mod jobs;
 pub mod leader;
+pub mod oauth_states;
 pub mod rate_budgets;
 pub mod syncs;
 pub mod tenants;
+pub mod webhooks;
 
 use std::time::Duration;
 
