@@ -100,7 +100,16 @@ pub fn install_tls_provider() {
 
 /// The W3C `traceparent` of the current span, if it is part of a sampled trace.
 pub fn current_traceparent() -> Option<String> {
-    let context = tracing::Span::current().context();
+    traceparent_of(&tracing::Span::current())
+}
+
+/// The W3C `traceparent` of `span`, if it is part of a sampled trace (none without an
+/// OpenTelemetry layer).
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    if span.is_disabled() {
+        return None;
+    }
+    let context = span.context();
     let mut carrier: HashMap<String, String> = HashMap::new();
     TraceContextPropagator::new().inject_context(&context, &mut carrier);
     carrier.remove("traceparent")
@@ -113,4 +122,84 @@ pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
     let context = TraceContextPropagator::new().extract(&carrier);
     // Ignored when no OpenTelemetry layer is installed.
     let _ = span.set_parent(context);
+}
+
+/// The metric naming convention, `adsync_<part>_<what>[_<unit>]`, in lowercase snake case.
+pub const METRIC_NAME_PATTERN: &str =
+    r"^adsync_(api|scheduler|worker|connector|destination)_[a-z][a-z0-9]*(_[a-z0-9]+)*$";
+
+/// Checks that every name in `names` follows [`METRIC_NAME_PATTERN`], is registered in the
+/// default Prometheus registry, and carries the unit its type calls for: counters end in
+/// `_total`, histograms in a base unit (`_seconds`, `_bytes`, `_rows`). Gauges of a count
+/// (`adsync_scheduler_is_leader`) may have no unit. Returns every problem found.
+pub fn check_metric_names(names: &[&str]) -> Result<(), Vec<String>> {
+    use prometheus::proto::MetricType;
+    let pattern = regex::Regex::new(METRIC_NAME_PATTERN).expect("the pattern is valid");
+    let families = prometheus::gather();
+    let mut problems = Vec::new();
+    for name in names {
+        if !pattern.is_match(name) {
+            problems.push(format!("{name} does not match {METRIC_NAME_PATTERN}"));
+        }
+        let Some(family) = families.iter().find(|family| family.name() == *name) else {
+            problems.push(format!("{name} is not registered"));
+            continue;
+        };
+        let unit_ok = match family.get_field_type() {
+            MetricType::COUNTER => name.ends_with("_total"),
+            MetricType::HISTOGRAM | MetricType::SUMMARY => ["_seconds", "_bytes", "_rows"]
+                .iter()
+                .any(|unit| name.ends_with(unit)),
+            MetricType::GAUGE | MetricType::UNTYPED => !name.ends_with("_total"),
+        };
+        if !unit_ok {
+            problems.push(format!(
+                "{name}: a {:?} needs a matching unit suffix",
+                family.get_field_type()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_are_checked_against_the_convention_their_type_and_the_registry() {
+        let counter =
+            prometheus::IntCounter::new("adsync_worker_things", "a counter without _total")
+                .unwrap();
+        prometheus::register(Box::new(counter)).unwrap();
+        let gauge = prometheus::IntGauge::new("adsync_scheduler_things_total", "a gauge").unwrap();
+        prometheus::register(Box::new(gauge)).unwrap();
+
+        let problems = check_metric_names(&[
+            "adsync_worker_things",
+            "adsync_scheduler_things_total",
+            "adsync_worker_never_registered_total",
+            "Adsync-Bad",
+            "adsync_elsewhere_thing_total",
+        ])
+        .unwrap_err();
+
+        let expected = [
+            "adsync_worker_things: a COUNTER",
+            "adsync_scheduler_things_total: a GAUGE",
+            "adsync_worker_never_registered_total is not registered",
+            "Adsync-Bad does not match",
+            "adsync_elsewhere_thing_total does not match",
+        ];
+        for needle in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(needle)),
+                "{needle} missing from {problems:?}"
+            );
+        }
+    }
 }
