@@ -195,9 +195,7 @@ fn check_name(name: &str) -> Result<(), String> {
 }
 
 fn parse_sample(line: &str) -> Result<Sample, String> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .ok_or("a sample needs a value")?;
+    let name_end = line.find(['{', ' ']).ok_or("a sample needs a value")?;
     let name = &line[..name_end];
     check_name(name)?;
     let mut rest = &line[name_end..];
@@ -205,10 +203,7 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     if let Some(inner) = rest.strip_prefix('{') {
         let mut chars = inner.char_indices().peekable();
         let mut end = None;
-        loop {
-            let Some(&(start, c)) = chars.peek() else {
-                break;
-            };
+        while let Some(&(start, c)) = chars.peek() {
             if c == '}' {
                 end = Some(start);
                 break;

@@ -7,6 +7,7 @@
 mod access;
 mod auth;
 mod logs;
+mod metrics;
 mod oauth;
 mod openapi;
 mod resources;
