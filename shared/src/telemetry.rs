@@ -2,9 +2,12 @@
 //!
 //! Logs go to stderr as text or JSON (`telemetry.log_format`), filtered by `RUST_LOG` or
 //! `telemetry.log_filter`. When `telemetry.otlp_endpoint` is set, spans are exported over
-//! OTLP/HTTP. The W3C `traceparent` of the current span travels in AMQP message headers, so
-//! one trace spans API, scheduler and worker. Metrics live in the default Prometheus registry
-//! and are served on `/metrics` by `crate::ops`.
+//! OTLP/HTTP. A job remembers the `traceparent` of the span that created it (`jobs.traceparent`,
+//! written by `db::jobs::insert`), the publisher's per-message `publish` span continues that
+//! trace, and the message carries the publish span's `traceparent` in its AMQP headers, so one
+//! trace spans the API request, the (possibly later) publication and the worker's job. Metrics
+//! live in the default Prometheus registry and are served on `/metrics` by `crate::ops`; each
+//! binary declares its own in one `metrics.rs`, checked by [`check_metric_names`].
 
 use std::collections::HashMap;
 
