@@ -5,12 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
+use sandbox::{Connector, Fault, FaultKind};
 use serde_json::Value;
 use shared::domain::JobState;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
 use testkit::process::ChildProcess;
 use testkit::telemetry::{Exposition, parse_exposition};
 use testkit::{TestWorld, eventually};
+use worker::Outcome;
 
 use crate::{enqueue, job};
 
@@ -133,5 +135,54 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
     worker.terminate();
     let status = worker.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "{status:?}\n{log}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_that_ends_an_attempt_is_counted_by_its_class() {
+    // Arrange: three syncs, one job each, each meeting a different fault.
+    let world = TestWorld::start().await;
+    let worker = world.worker();
+    let mut outcomes = Vec::new();
+
+    // Act
+    for (account, fault) in [
+        ("101", FaultKind::ServerError),
+        ("102", FaultKind::Malformed),
+        ("103", FaultKind::RevokedToken),
+    ] {
+        let options = MetaSyncOptions {
+            account_id: account.to_string(),
+            ..MetaSyncOptions::default()
+        };
+        let fixture = meta_sync(&world.pool, &world.keys, options).await;
+        world
+            .sandbox
+            .add_fault(Fault::new(Connector::MetaAds, fault).times(1));
+        let id = enqueue(&world, &fixture).await;
+        outcomes.push(worker.execute_one(id).await.unwrap());
+    }
+
+    // Assert
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Rescheduled { class: "transient" },
+            Outcome::Failed { class: "permanent" },
+            Outcome::Failed { class: "auth" },
+        ]
+    );
+    for (class, count) in [
+        ("transient", 1),
+        ("permanent", 1),
+        ("auth", 1),
+        ("throttled", 0),
+    ] {
+        assert_eq!(
+            worker::metrics::job_failures("meta_ads", class),
+            count,
+            "{class}"
+        );
+    }
     world.stop().await;
 }
