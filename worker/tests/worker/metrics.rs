@@ -130,8 +130,9 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
         .iter()
         .find(|line| line["message"] == "job succeeded")
         .unwrap_or_else(|| panic!("no job succeeded line:\n{log}"));
-    assert_eq!(succeeded["span"]["job_id"], id.to_string(), "{succeeded}");
-    assert_eq!(succeeded["span"]["connector"], "meta_ads", "{succeeded}");
+    assert_eq!(succeeded["job_id"], id.to_string(), "{succeeded}");
+    assert_eq!(succeeded["connector"], "meta_ads", "{succeeded}");
+    assert_eq!(succeeded["span"], "job", "{succeeded}");
     worker.terminate();
     let status = worker.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "{status:?}\n{log}");
