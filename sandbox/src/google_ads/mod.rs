@@ -345,7 +345,7 @@ impl Prelude {
                 window: config.rate_window,
             });
         }
-        if let Err(refused) = state.calls.admit(sandbox.now(), &limits) {
+        if let Err(refused) = state.calls.admit(sandbox.limits_now(), &limits) {
             return Err(match refused.index {
                 0 => AdsError::daily_quota_exhausted(),
                 1 => AdsError::temporarily_exhausted(

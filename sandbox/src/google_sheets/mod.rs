@@ -296,7 +296,7 @@ impl Prelude {
                 window: minute,
             },
         ];
-        if let Err(refused) = state.calls.admit(sandbox.now(), &limits) {
+        if let Err(refused) = state.calls.admit(sandbox.limits_now(), &limits) {
             let (quota, limit) = quotas[refused.index.min(1)];
             return Err(SheetsError::quota_exceeded(quota, limit));
         }
