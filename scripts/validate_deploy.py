@@ -25,8 +25,8 @@ What it checks, each failure printed as `FAIL <file>: <why>`; the exit status is
 - The Grafana dashboard: JSON shape, unique panel ids, and every PromQL expression parsed by
   `promtool check rules` (written into a temporary rule file).
 - Metric names used by the dashboard and the alerts: those the code does not declare yet must be
-  listed in deploy/OPERATIONS.md (so a typo fails, and the list of names still to add stays true).
-- deploy/OPERATIONS.md's configuration reference names every key of config/default.toml with its
+  listed in README.md's operations section (so a typo fails, and the list of names still to add stays true).
+- README.md's operations section's configuration reference names every key of config/default.toml with its
   default and its environment variable.
 """
 
@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 SCHEMAS = DEPLOY / "schemas"
-OPERATIONS = DEPLOY / "OPERATIONS.md"
+OPERATIONS = ROOT / "README.md"
 
 # The oldest Kubernetes version the manifests must work on, and the newest schemas shipped.
 K8S_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
@@ -611,7 +611,7 @@ def check_metric_names(dashboard_queries: list[str]) -> None:
     for name in missing:
         if name not in listed:
             fail("metrics", f"{name} is used by the dashboard or alerts, declared nowhere in the code, "
-                            "and not listed under deploy/OPERATIONS.md's metrics to add (a typo?)")
+                            "and not listed under README.md's operations section's metrics to add (a typo?)")
     ok(f"metrics: {len(used)} names used, {len(used) - len(missing)} declared in the code; "
        f"not yet emitted: {', '.join(missing) or 'none'}")
 
