@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs adsync's whole test suite on this machine: starts PostgreSQL and RabbitMQ on loopback
-# (installing them first if they are missing), then every test of every crate.
+# (installing them first if they are missing), checks the deployment files (installing promtool
+# and the validators), then runs every test of every crate.
 # Extra arguments go to `cargo nextest run` (for example a test name filter).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +9,7 @@ cd "$root"
 
 scripts/services.sh up >&2
 eval "$(scripts/services.sh env)"
+scripts/validate-deploy.sh >&2
 
 # Databases left behind by interrupted runs.
 psql "$ADSYNC_TEST_DATABASE_URL" -qAt \

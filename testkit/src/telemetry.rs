@@ -272,6 +272,37 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     })
 }
 
+/// Lints a `/metrics` exposition with `promtool check metrics` (Debian's `prometheus`
+/// package; `scripts/test.sh` installs it through `scripts/validate-deploy.sh`). Panics with
+/// promtool's findings, or when promtool is missing.
+pub fn promtool_check_metrics(text: &str) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("promtool is missing ({error}): run scripts/test.sh, which installs it")
+        });
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(text.as_bytes())
+        .expect("writing to promtool");
+    let output = child.wait_with_output().expect("promtool runs");
+    assert!(
+        output.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

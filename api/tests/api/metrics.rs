@@ -1,7 +1,7 @@
 //! The API's `/metrics`: a valid exposition whose `route` label is the matched route template,
 //! so requests for a thousand different syncs make one series.
 
-use testkit::telemetry::parse_exposition;
+use testkit::telemetry::{parse_exposition, promtool_check_metrics};
 
 use crate::setup;
 
@@ -31,6 +31,7 @@ async fn requests_are_counted_by_route_template_never_by_raw_path() {
 
     // Assert
     let exposition = parse_exposition(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    promtool_check_metrics(&text);
     for name in api::metrics::NAMES {
         assert!(exposition.families.contains_key(name), "{name} not served");
     }

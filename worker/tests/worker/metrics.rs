@@ -10,7 +10,7 @@ use serde_json::Value;
 use shared::domain::JobState;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
 use testkit::process::ChildProcess;
-use testkit::telemetry::{Exposition, parse_exposition};
+use testkit::telemetry::{Exposition, parse_exposition, promtool_check_metrics};
 use testkit::{TestWorld, eventually};
 use worker::Outcome;
 
@@ -72,6 +72,7 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
 
     // Assert
     let exposition = parse_exposition(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    promtool_check_metrics(&text);
     for name in worker::metrics::NAMES {
         assert!(
             exposition.families.contains_key(name),
