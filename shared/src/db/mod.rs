@@ -6,9 +6,12 @@ pub mod api_keys;
 pub mod connections;
 pub mod destinations;
 pub mod jobs;
+pub mod key_rotation;
 pub mod leader;
 pub mod rate_budgets;
+pub mod stats;
 pub mod syncs;
+pub mod tenant_data;
 pub mod tenants;
 
 use std::time::Duration;
