@@ -6,12 +6,14 @@
 //! cargo run --release -p bench -- fanout [--syncs N]
 //! cargo build --release --bins && target/release/bench memory
 //! cargo run --release -p bench -- destinations [--rows N]
+//! cargo run --release -p bench -- api [--jobs N] [--rate R] [--seconds S]
 //! ```
 //!
 //! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
 //! works in a database of its own (`adsync_bench_<scenario>`, dropped at the end) and a queue
 //! prefix of its own.
 
+mod api;
 mod broker;
 mod destinations;
 mod fanout;
@@ -28,7 +30,8 @@ const USAGE: &str = "usage: bench <scenario> [options]
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
   fanout     [--syncs N (100000)]
   memory     (needs target/release/worker: cargo build --release --bins)
-  destinations [--rows N (100000)]";
+  destinations [--rows N (100000)]
+  api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -60,7 +63,16 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
     };
     for name in flags.iter().filter(|f| f.starts_with("--")) {
-        if !["--jobs", "--rate", "--latency-jobs", "--syncs", "--rows"].contains(&name.as_str()) {
+        if ![
+            "--jobs",
+            "--rate",
+            "--latency-jobs",
+            "--syncs",
+            "--rows",
+            "--seconds",
+        ]
+        .contains(&name.as_str())
+        {
             bail!("unknown option {name}\n\n{USAGE}");
         }
     }
@@ -76,6 +88,14 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
         "memory" => memory::run().await,
         "destinations" => destinations::run(flag("--rows", 100_000)?).await,
+        "api" => {
+            api::run(api::Options {
+                jobs: flag("--jobs", 1_000_000)?,
+                rate: flag("--rate", 2000)?,
+                seconds: flag("--seconds", 20)?,
+            })
+            .await
+        }
         other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
     }
 }

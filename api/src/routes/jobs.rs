@@ -272,10 +272,13 @@ pub async fn get(
     ApiPath(id): ApiPath<JobId>,
 ) -> Result<ApiJson<JobView>, ApiError> {
     let client = db(&state).await?;
-    let job = jobs::get(&client, caller.scope(), id)
-        .await?
-        .ok_or(ApiError::NotFound("job"))?;
-    let events = jobs::events(&client, id).await?;
+    // Both statements go out together (pipelined on one connection): one round trip. The
+    // events are only shown if the job is the caller's.
+    let (job, events) = tokio::try_join!(
+        jobs::get(&client, caller.scope(), id),
+        jobs::events(&client, id)
+    )?;
+    let job = job.ok_or(ApiError::NotFound("job"))?;
     Ok(ApiJson(JobView::from_job(job, Some(events))))
 }
 

@@ -23,6 +23,9 @@ async fn stored_sync(setup: &Setup, sync: &Value) -> SyncDefinition {
     syncs::get(&client, tenant, id).await.unwrap().unwrap()
 }
 
+/// A job the listing test created: when, its id, its state, and whether it is on the first sync.
+type Listed = (chrono::DateTime<Utc>, JobId, &'static str, bool);
+
 /// Every job id of a listing, following the cursor, `limit` at a time.
 async fn all_pages(setup: &Setup, filters: &str, limit: u16) -> Vec<String> {
     let mut ids = Vec::new();
@@ -78,7 +81,7 @@ async fn jobs_are_filtered_by_state_sync_account_connector_and_time_and_paged_in
     let second = stored_sync(&setup, &sync2).await;
     let base = Utc::now() - Duration::hours(1);
     let client = setup.world.pool.get().await.unwrap();
-    let mut expected: Vec<(chrono::DateTime<Utc>, JobId, &str, bool)> = Vec::new();
+    let mut expected: Vec<Listed> = Vec::new();
     for minute in 0..8i64 {
         let on_first = minute < 5;
         let sync = if on_first { &first } else { &second };
@@ -94,8 +97,8 @@ async fn jobs_are_filtered_by_state_sync_account_connector_and_time_and_paged_in
         let id = fixtures::insert_job(&client, &job).await;
         expected.push((created_at, id, state.as_str(), on_first));
     }
-    expected.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
-    let ids = |keep: &dyn Fn(&(chrono::DateTime<Utc>, JobId, &str, bool)) -> bool| -> Vec<String> {
+    expected.sort_by_key(|job| std::cmp::Reverse((job.0, job.1)));
+    let ids = |keep: &dyn Fn(&Listed) -> bool| -> Vec<String> {
         expected
             .iter()
             .filter(|job| keep(job))

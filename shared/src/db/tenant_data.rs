@@ -338,8 +338,7 @@ pub async fn purge_older_than(
     batch: u32,
 ) -> Result<Purged, DbError> {
     let batch = i64::from(batch.max(1));
-    let mut purged = Purged::default();
-    purged.jobs = delete_in_batches(
+    let jobs = delete_in_batches(
         client,
         "jobs",
         "SELECT ctid FROM jobs WHERE tenant_id = $1 AND finished_at < $2
@@ -348,6 +347,10 @@ pub async fn purge_older_than(
         batch,
     )
     .await?;
+    let mut purged = Purged {
+        jobs,
+        warehouse_rows: 0,
+    };
     let syncs = sync_ids(client, tenant_id).await?;
     if syncs.is_empty() {
         return Ok(purged);
