@@ -28,6 +28,19 @@ pub enum ApiError {
     Conflict(String),
     #[error("a dependency is unavailable")]
     Unavailable(String),
+    /// A refusal with its own status and stable code, such as a webhook's bad signature or an
+    /// OAuth callback's bad `state`; `field` names the parameter or header at fault.
+    #[error("{detail}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<&'static str>,
+        detail: String,
+    },
+    /// The platform refused or failed a call made for the request (an OAuth code exchange,
+    /// account discovery).
+    #[error("{0}")]
+    Platform(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -47,14 +60,23 @@ impl From<DbError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error answer (RFC 9457 problem document, `application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "code": "invalid_field", "detail": "must be between 1 and 200 characters and not blank", "field": "name"}))]
+pub struct Problem<'a> {
+    /// Always `about:blank`.
     #[serde(rename = "type")]
     kind: &'a str,
+    /// The HTTP status's reason phrase.
     title: &'a str,
     status: u16,
+    /// Stable machine-readable code: invalid_request, invalid_field, unauthorized, forbidden,
+    /// not_found, conflict, unavailable, internal, platform_error, invalid_state,
+    /// invalid_signature, timestamp_out_of_window, replayed.
     code: &'a str,
+    /// What went wrong, for people; never contains a secret.
     detail: String,
+    /// The field, parameter or header at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
@@ -69,6 +91,8 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Refused { status, code, .. } => (*status, code),
+            ApiError::Platform(_) => (StatusCode::BAD_GATEWAY, "platform_error"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -88,6 +112,7 @@ impl IntoResponse for ApiError {
         }
         let field = match &self {
             ApiError::InvalidField(invalid) => Some(invalid.field.as_str()),
+            ApiError::Refused { field, .. } => *field,
             _ => None,
         };
         let problem = Problem {
@@ -180,4 +205,24 @@ impl From<QueryRejection> for ApiError {
             .to_string();
         ApiError::InvalidField(InvalidField::new("query", detail))
     }
+}
+
+/// Parses a JSON body read as bytes, with the same problem documents as [`ApiJson`].
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::InvalidRequest(format!("the body is not valid JSON: {inner}"));
+        }
+        let message = inner.to_string();
+        let field = match (path.as_str(), missing_field(&message)) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (path, Some(name)) => format!("{path}.{name}"),
+            (path, None) => path.to_owned(),
+        };
+        ApiError::InvalidField(InvalidField::new(field, message))
+    })
 }

@@ -63,7 +63,7 @@ impl Application {
             .with_state(state)
             .merge(ops::router(readiness))
             .layer(axum::middleware::from_fn(metrics::record))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Self { listener, router })
     }
 
@@ -77,6 +77,16 @@ impl Application {
         ops::serve(self.listener, self.router, shutdown).await?;
         Ok(())
     }
+}
+
+/// The span of one request: method and path only. The query string is left out, since an OAuth
+/// callback carries the authorisation code there.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 /// Builds and serves the API until `shutdown` is cancelled.

@@ -1,16 +1,19 @@
 //! `destinations`: how fast a job's window goes into each destination, through the worker's own
 //! writers in this process — a 100,000-row window into the warehouse (binary COPY into the
 //! window's replacement, one transaction) and into a sandbox Google Sheet (counting the write
-//! requests) — and the peak memory of a real worker process writing a 1,000,000-row window.
+//! requests) — and the peak memory of a real worker process writing a 1,000,000-row window
+//! (the `large-report` job).
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use sandbox::google_sheets::NewSpreadsheet;
 use serde_json::json;
 use shared::crypto::KeyRing;
-use shared::db::destinations::{self, Destination, NewDestination};
+use shared::db::connections::OAuthTokens;
+use shared::db::destinations::{self, Credentials, Destination, NewDestination};
 use shared::domain::{
     ConnectorKind, DateWindow, DestinationId, DestinationKind, JobId, ReportSpec,
 };
@@ -18,7 +21,8 @@ use worker::budget::Budgets;
 use worker::destinations::{DestinationContext, SheetsContext, WriteTarget};
 use worker::rows::Row;
 
-use crate::setup::{BenchEnv, Fixture};
+use crate::large_report;
+use crate::setup::{BenchEnv, Fixture, SandboxServer};
 
 /// Campaigns per day in the written window; the window's length makes up the row count.
 const CAMPAIGNS: usize = 1_000;
@@ -27,8 +31,14 @@ const PAGE_ROWS: usize = 1_000;
 /// Timed repetitions of each write; the median is reported.
 const REPETITIONS: usize = 3;
 
-pub(crate) async fn run(rows: usize) -> anyhow::Result<serde_json::Value> {
-    let env = BenchEnv::create("destinations", &[]).await?;
+pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_json::Value> {
+    let server = SandboxServer::start(sandbox::SandboxConfig::default()).await?;
+    let overrides = server.config_overrides();
+    let overrides: Vec<(&str, String)> = overrides
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.clone()))
+        .collect();
+    let env = BenchEnv::create("destinations", &overrides).await?;
     let fixture = env.fixture(100).await?;
     let keys = KeyRing::from_config(&env.config.crypto)?;
     let report = ReportSpec::performance(
@@ -72,11 +82,43 @@ pub(crate) async fn run(rows: usize) -> anyhow::Result<serde_json::Value> {
     seconds.sort_by(f64::total_cmp);
     let warehouse_rows_per_s = (rows as f64 / seconds[seconds.len() / 2]).round();
 
+    // Sheets: the first job also adds the tab; the second rewrites the same window in place.
+    let (sheets, spreadsheet) = sheets_destination(&env, &fixture, &server.sandbox).await?;
+    let mut sheets_seconds = Vec::new();
+    let mut writes = Vec::new();
+    for repetition in 0..2 {
+        let before = server.sandbox.sheets_write_requests(&spreadsheet);
+        let started = Instant::now();
+        let written = write(&context, &sheets, &fixture, &report, window, &pages).await?;
+        anyhow::ensure!(written == rows as u64, "wrote {written} of {rows} rows");
+        sheets_seconds.push(started.elapsed().as_secs_f64());
+        writes.push(server.sandbox.sheets_write_requests(&spreadsheet) - before);
+        eprintln!(
+            "destinations: sheets {rows} rows in {:.2} s with {} write requests (run {})",
+            sheets_seconds[repetition],
+            writes[repetition],
+            repetition + 1
+        );
+    }
+    let throttled = server
+        .sandbox
+        .requests_for(sandbox::Connector::GoogleSheets)
+        .iter()
+        .filter(|request| request.status == 429)
+        .count();
     env.drop_database().await?;
+
+    let large = large_report::run_job(large_days).await?;
     Ok(json!({
         "scenario": "destinations",
         "rows": rows,
         "warehouse_rows_per_s": warehouse_rows_per_s,
+        "sheets_write_requests": writes[0],
+        "sheets_rewrite_requests": writes[1],
+        "sheets_rows_per_s": (rows as f64 / sheets_seconds[0]).round(),
+        "sheets_throttled": throttled,
+        "large_window_rows": large.rows,
+        "peak_rss_mb": large.peak_rss_mb,
     }))
 }
 
@@ -148,6 +190,38 @@ async fn write(
         writer.write(page).await?;
     }
     Ok(writer.commit().await?)
+}
+
+/// A google_sheets destination writing into a new sandbox spreadsheet; and the spreadsheet.
+async fn sheets_destination(
+    env: &BenchEnv,
+    fixture: &Fixture,
+    sandbox: &sandbox::Sandbox,
+) -> anyhow::Result<(Destination, String)> {
+    let spreadsheet = sandbox.create_spreadsheet(NewSpreadsheet::titled("bench"));
+    let id = DestinationId::new();
+    let keys = KeyRing::from_config(&env.config.crypto)?;
+    let credentials = Credentials::OAuth(OAuthTokens {
+        access_token: "bench-sheets".into(),
+        refresh_token: None,
+    });
+    let sealed = destinations::seal_credentials(&keys, fixture.tenant, id, &credentials)?;
+    let client = env.pool.get().await?;
+    let destination = destinations::insert(
+        &client,
+        NewDestination {
+            id,
+            tenant_id: fixture.tenant,
+            kind: DestinationKind::GoogleSheets,
+            name: "bench sheet",
+            settings: &json!({"spreadsheet_id": spreadsheet, "tab": "Meta campaigns"}),
+            sealed: Some(&sealed),
+            access_token_expires_at: None,
+        },
+    )
+    .await
+    .context("inserting the google_sheets destination")?;
+    Ok((destination, spreadsheet))
 }
 
 async fn warehouse_destination(env: &BenchEnv, fixture: &Fixture) -> anyhow::Result<Destination> {

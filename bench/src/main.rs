@@ -17,8 +17,11 @@ mod api;
 mod broker;
 mod destinations;
 mod fanout;
+mod large_report;
 mod memory;
+mod process;
 mod setup;
+mod sync;
 mod throughput;
 
 use std::process::ExitCode;
@@ -30,7 +33,10 @@ const USAGE: &str = "usage: bench <scenario> [options]
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
   fanout     [--syncs N (100000)]
   memory     (needs target/release/worker: cargo build --release --bins)
-  destinations [--rows N (100000)]
+  destinations [--rows N (100000)] [--days D (38)]
+  large-report [--days D (38)]
+  sync       [--accounts N (200)]
+             (both need target/release/worker)
   api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]";
 
 #[tokio::main]
@@ -46,6 +52,13 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn days(days: usize) -> anyhow::Result<u32> {
+    u32::try_from(days)
+        .ok()
+        .filter(|days| (1..=366).contains(days))
+        .context("--days must be 1 to 366")
 }
 
 async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
@@ -69,6 +82,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
             "--latency-jobs",
             "--syncs",
             "--rows",
+            "--days",
             "--seconds",
         ]
         .contains(&name.as_str())
@@ -87,7 +101,11 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
         "memory" => memory::run().await,
-        "destinations" => destinations::run(flag("--rows", 100_000)?).await,
+        "destinations" => {
+            destinations::run(flag("--rows", 100_000)?, days(flag("--days", 38)?)?).await
+        }
+        "sync" => sync::run(flag("--accounts", 200)?).await,
+        "large-report" => large_report::run(days(flag("--days", 38)?)?).await,
         "api" => {
             api::run(api::Options {
                 jobs: flag("--jobs", 1_000_000)?,

@@ -1,17 +1,15 @@
 //! `memory`: the resident memory of a real worker process (the release `worker` binary),
 //! idle, and while it runs 200 jobs at once against a sandbox that answers slowly.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use sandbox::{Connector, Fault, Sandbox, SandboxConfig};
+use anyhow::bail;
+use sandbox::{Connector, Fault, SandboxConfig};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::BenchEnv;
+use crate::process::{WorkerProcess, sibling_binary};
+use crate::setup::{BenchEnv, SandboxServer};
 
 /// Jobs running at once in the loaded phase.
 const CONCURRENT_JOBS: usize = 200;
@@ -20,15 +18,11 @@ const PLATFORM_DELAY: Duration = Duration::from_secs(4);
 
 pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
     let worker_binary = sibling_binary("worker")?;
-    let sandbox = Sandbox::new(SandboxConfig::default());
-    sandbox.add_fault(Fault::slow(Connector::MetaAds, PLATFORM_DELAY).times(1_000_000));
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let sandbox_url = format!("http://{}/meta_ads", listener.local_addr()?);
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
-        stopped.cancelled().await
-    }));
+    let server = SandboxServer::start(SandboxConfig::default()).await?;
+    server
+        .sandbox
+        .add_fault(Fault::slow(Connector::MetaAds, PLATFORM_DELAY).times(1_000_000));
+    let sandbox_url = format!("{}/meta_ads", server.url);
 
     let concurrency = CONCURRENT_JOBS.to_string();
     let overrides = [
@@ -84,7 +78,6 @@ pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
     shutdown.cancel();
     scheduler.await??;
     worker.stop()?;
-    stop.cancel();
     drop(client);
     env.drop_database().await?;
     Ok(json!({
@@ -93,66 +86,4 @@ pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
         "concurrent_jobs": peak_running,
         "peak_rss_mb": peak,
     }))
-}
-
-/// A binary built next to this one (`cargo build --release --bins`).
-fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let path = std::env::current_exe()?
-        .parent()
-        .context("the bench binary has no directory")?
-        .join(name);
-    if !path.is_file() {
-        bail!(
-            "{} is missing: build it with `cargo build --release --bins`",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-struct WorkerProcess {
-    child: Child,
-}
-
-impl WorkerProcess {
-    fn spawn(binary: &PathBuf, env: &BenchEnv) -> anyhow::Result<Self> {
-        let child = Command::new(binary)
-            .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Self { child })
-    }
-
-    fn status_field_mb(&self, field: &str) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|rest| rest.split_whitespace().next())
-            .context("no memory figure in /proc/<pid>/status")?
-            .parse()?;
-        Ok((kb / 1024.0 * 10.0).round() / 10.0)
-    }
-
-    fn rss_mb(&self) -> anyhow::Result<f64> {
-        self.status_field_mb("VmRSS:")
-    }
-
-    fn peak_rss_mb(&self) -> anyhow::Result<f64> {
-        self.status_field_mb("VmHWM:")
-    }
-
-    fn stop(&mut self) -> anyhow::Result<()> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        let status = self.child.wait()?;
-        if !status.success() {
-            bail!("the worker exited with {status}");
-        }
-        Ok(())
-    }
 }

@@ -175,3 +175,36 @@ impl BenchEnv {
         Ok(())
     }
 }
+
+/// A sandbox serving every imitated platform on a loopback port, in this process.
+pub(crate) struct SandboxServer {
+    pub(crate) sandbox: sandbox::Sandbox,
+    /// `http://127.0.0.1:<port>`, without a platform prefix.
+    pub(crate) url: String,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl SandboxServer {
+    pub(crate) async fn start(config: sandbox::SandboxConfig) -> anyhow::Result<Self> {
+        let sandbox = sandbox::Sandbox::new(config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(sandbox::serve(listener, sandbox.clone(), async move {
+            stopped.cancelled().await
+        }));
+        Ok(Self { sandbox, url, stop })
+    }
+
+    /// The `ADSYNC__…` settings that point every connector and destination at this sandbox.
+    pub(crate) fn config_overrides(&self) -> Vec<(String, String)> {
+        testkit::world::platform_config(&self.url)
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

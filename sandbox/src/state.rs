@@ -208,7 +208,6 @@ impl Sandbox {
         &self.inner.meta_ads
     }
 
-    #[allow(dead_code)]
     pub(crate) fn google_ads(&self) -> &google_ads::GoogleAdsState {
         &self.inner.google_ads
     }

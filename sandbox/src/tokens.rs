@@ -209,6 +209,19 @@ impl Sandbox {
         }
     }
 
+    /// The grant (one user's consent) an issued access or refresh token belongs to; `None` for
+    /// a token the sandbox never issued. Platforms that scope quotas or sharing per user use it
+    /// to treat every token of one grant as the same user.
+    pub(crate) fn token_grant(&self, connector: Connector, token: &str) -> Option<u64> {
+        let registry = self.token_registry();
+        let key = (connector, token.to_owned());
+        registry
+            .access
+            .get(&key)
+            .map(|access| access.grant)
+            .or_else(|| registry.refresh.get(&key).copied())
+    }
+
     fn issue_access(
         &self,
         registry: &mut TokenRegistry,

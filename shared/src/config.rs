@@ -132,6 +132,13 @@ pub struct JobsConfig {
 pub struct ApiConfig {
     pub listen: SocketAddr,
     pub operator_key: Secret,
+    /// Key of the HMAC-SHA256 that signs OAuth `state` values (not an encryption key); empty
+    /// disables the OAuth flow.
+    pub oauth_state_key: Secret,
+    /// How long an OAuth `state` stays valid.
+    pub oauth_state_ttl_secs: u64,
+    /// How far a webhook's `X-Adsync-Timestamp` may be from now, either way.
+    pub webhook_tolerance_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +225,18 @@ pub struct PlatformConfig {
     pub api_version: String,
     /// The OAuth token endpoint for refreshing tokens; empty when the platform has none.
     pub token_url: String,
+    /// The platform's OAuth authorisation page users are sent to; empty when the platform has
+    /// no OAuth (tokens are posted directly).
+    #[serde(default)]
+    pub authorize_url: String,
+    /// The read-only scopes asked for at authorisation, separated by spaces (or commas, as the
+    /// platform spells them); empty when the platform takes none in the URL.
+    #[serde(default)]
+    pub scope: String,
+    /// Where a deleted connection's grant is revoked (best effort); empty when the platform has
+    /// no revocation endpoint.
+    #[serde(default)]
+    pub revoke_url: String,
     pub client_id: String,
     pub client_secret: Secret,
     /// Google Ads only: the developer token sent with every request.
@@ -341,6 +360,12 @@ impl Config {
                 "the per-user and per-project quotas must be at least 1",
             );
         }
+        if self.api.oauth_state_ttl_secs == 0 || self.api.oauth_state_ttl_secs > 86_400 {
+            return fail("api.oauth_state_ttl_secs", "must be between 1 and 86400");
+        }
+        if self.api.webhook_tolerance_secs == 0 || self.api.webhook_tolerance_secs > 86_400 {
+            return fail("api.webhook_tolerance_secs", "must be between 1 and 86400");
+        }
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");
         }
@@ -400,6 +425,18 @@ impl Config {
             let url_or_empty = |url: &str| {
                 url.is_empty() || url.starts_with("http://") || url.starts_with("https://")
             };
+            if !url_or_empty(&platform.revoke_url) {
+                return fail(
+                    &key("revoke_url"),
+                    "must be empty or start with http:// or https://",
+                );
+            }
+            if !url_or_empty(&platform.authorize_url) {
+                return fail(
+                    &key("authorize_url"),
+                    "must be empty or start with http:// or https://",
+                );
+            }
             if !url_or_empty(&platform.token_url) {
                 return fail(
                     &key("token_url"),
@@ -473,6 +510,40 @@ mod tests {
             config.connectors.meta_ads.base_url,
             "http://127.0.0.1:9/meta_ads"
         );
+    }
+
+    #[test]
+    fn api_access_keys_have_defaults_and_are_checked() {
+        let config = load(&[]).unwrap();
+        assert!(config.api.oauth_state_key.is_empty());
+        assert_eq!(config.api.oauth_state_ttl_secs, 600);
+        assert_eq!(config.api.webhook_tolerance_secs, 300);
+        assert_eq!(
+            config.connectors.meta_ads.authorize_url,
+            "https://www.facebook.com/v24.0/dialog/oauth"
+        );
+        assert_eq!(config.connectors.meta_ads.scope, "ads_read");
+        assert!(config.connectors.appsflyer.authorize_url.is_empty());
+        for (key, value, named) in [
+            (
+                "ADSYNC__API__WEBHOOK_TOLERANCE_SECS",
+                "0",
+                "api.webhook_tolerance_secs",
+            ),
+            (
+                "ADSYNC__API__OAUTH_STATE_TTL_SECS",
+                "0",
+                "api.oauth_state_ttl_secs",
+            ),
+            (
+                "ADSYNC__CONNECTORS__TIKTOK_ADS__AUTHORIZE_URL",
+                "ftp://x",
+                "connectors.tiktok_ads.authorize_url",
+            ),
+        ] {
+            let error = load(&[(key, value)]).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub const AMQP_URL_ENV: &str = "ADSYNC_TEST_AMQP_URL";
 /// The operator key every test world's API accepts.
 pub const OPERATOR_KEY: &str = "test-operator-key";
 
+/// The key signing OAuth `state` values in every test world.
+pub const OAUTH_STATE_KEY: &str = "test-oauth-state-key-0123456789abcdef";
+
 /// How long the broker keeps a test's queues after their last use.
 const TEST_QUEUE_EXPIRES_MS: &str = "300000";
 
@@ -91,6 +94,7 @@ impl TestWorld {
             ("ADSYNC__CRYPTO__KEYS__TEST", key.as_str()),
             ("ADSYNC__API__LISTEN", "127.0.0.1:0"),
             ("ADSYNC__API__OPERATOR_KEY", OPERATOR_KEY),
+            ("ADSYNC__API__OAUTH_STATE_KEY", OAUTH_STATE_KEY),
             ("ADSYNC__WORKER__LISTEN", "127.0.0.1:0"),
             ("ADSYNC__SCHEDULER__LISTEN", "127.0.0.1:0"),
             ("ADSYNC__SCHEDULER__TICK_INTERVAL_MS", "50"),
@@ -346,6 +350,14 @@ pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
         (
             "META_ADS__TOKEN_URL",
             format!("{s}/meta_ads/v24.0/oauth/access_token"),
+        ),
+        (
+            "META_ADS__REVOKE_URL",
+            format!("{s}/meta_ads/v24.0/me/permissions"),
+        ),
+        (
+            "GOOGLE_ADS__REVOKE_URL",
+            format!("{s}/google_ads/oauth2/revoke"),
         ),
         ("GOOGLE_ADS__BASE_URL", format!("{s}/google_ads")),
         (

@@ -11,6 +11,7 @@
 //! - `adsync_connector_budget_wait_seconds{connector}`: how long those waits were.
 //! - `adsync_connector_token_refreshes_total{connector, outcome}`: token refreshes (`ok`,
 //!   `failed`).
+//! - `adsync_connector_throttles_total{connector}`: throttle answers from a platform.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -103,8 +104,19 @@ static TOKEN_REFRESHES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+static THROTTLES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_connector_throttles_total",
+            "Throttle answers from a platform, each blocking a rate budget until its reset"
+        ),
+        &["connector"]
+    )
+    .expect("metric registers once")
+});
+
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "adsync_worker_jobs_total",
     "adsync_worker_job_duration_seconds",
     "adsync_connector_requests_total",
@@ -112,6 +124,7 @@ pub const NAMES: [&str; 7] = [
     "adsync_connector_budget_waits_total",
     "adsync_connector_budget_wait_seconds",
     "adsync_connector_token_refreshes_total",
+    "adsync_connector_throttles_total",
 ];
 
 pub fn record_job(connector: &str, outcome: &str, duration: Duration) {
@@ -145,6 +158,15 @@ pub fn record_budget_wait(connector: &str, outcome: &str, wait: Duration) {
         .observe(wait.as_secs_f64());
 }
 
+pub fn record_throttle(connector: &str) {
+    THROTTLES.with_label_values(&[connector]).inc();
+}
+
+/// Throttle answers received from `connector` by this process so far.
+pub fn throttles(connector: &str) -> u64 {
+    THROTTLES.with_label_values(&[connector]).get()
+}
+
 pub fn record_token_refresh(connector: &str, ok: bool) {
     let outcome = if ok { "ok" } else { "failed" };
     TOKEN_REFRESHES
@@ -163,6 +185,7 @@ mod tests {
         record_rows_written("warehouse", 1);
         record_budget_wait("meta_ads", "slept", Duration::from_millis(1));
         record_token_refresh("meta_ads", true);
+        record_throttle("meta_ads");
         let registered: Vec<String> = prometheus::gather()
             .iter()
             .map(|family| family.name().to_string())

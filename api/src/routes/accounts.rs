@@ -15,9 +15,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
+    #[schema(value_type = uuid::Uuid)]
     connection_id: ConnectionId,
     external_id: String,
     name: String,
@@ -25,10 +26,13 @@ pub struct CreateAccount {
     currency: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
+    #[schema(value_type = uuid::Uuid)]
     id: AccountId,
+    #[schema(value_type = uuid::Uuid)]
     connection_id: ConnectionId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
     external_id: String,
     name: String,
@@ -52,6 +56,21 @@ impl From<Account> for AccountView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    tag = "accounts",
+    request_body = CreateAccount,
+    responses(
+        (status = 201, description = "the account", body = AccountView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,6 +115,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(account.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "the tenant's accounts", body = Vec<AccountView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,6 +136,20 @@ pub async fn list(
     Ok(ApiJson(list.into_iter().map(AccountView::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}",
+    tag = "accounts",
+    params(("id" = uuid::Uuid, Path, description = "account id")),
+    responses(
+        (status = 200, description = "the account", body = AccountView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,22 +5,23 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::api_keys::{self, ApiKey};
-use shared::domain::ApiKeyId;
+use shared::domain::{ApiKeyId, InvalidField, TenantId};
 
 use super::{check_name, db};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
 }
 
 /// A key as returned once at creation: the only time `key` is ever shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
+    #[schema(value_type = uuid::Uuid)]
     id: ApiKeyId,
     name: String,
     prefix: String,
@@ -40,6 +41,19 @@ impl CreatedKey {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "the key, shown this once", body = CreatedKey),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,4 +66,105 @@ pub async fn create(
     let stored =
         api_keys::insert(&client, tenant, body.name.trim(), &hash_key(&key), &prefix).await?;
     Ok((StatusCode::CREATED, ApiJson(CreatedKey::new(stored, key))))
+}
+
+/// A key as listed: never the key itself, only the prefix people tell keys apart by.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    #[schema(value_type = uuid::Uuid)]
+    id: ApiKeyId,
+    #[schema(value_type = uuid::Uuid)]
+    tenant_id: TenantId,
+    name: String,
+    prefix: String,
+    created_at: DateTime<Utc>,
+    /// When the key stopped working; `null` while it works.
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for KeyView {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            id: key.id,
+            tenant_id: key.tenant_id,
+            name: key.name,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KeyQuery {
+    /// Operator only: the tenant whose keys to list (every tenant's when absent).
+    #[serde(default)]
+    #[param(value_type = Option<uuid::Uuid>)]
+    tenant_id: Option<TenantId>,
+}
+
+/// The calling tenant's keys (the operator: every tenant's, or `tenant_id`'s), newest first,
+/// revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/v1/api_keys",
+    tag = "api_keys",
+    params(KeyQuery),
+    responses(
+        (status = 200, description = "the tenant's keys, without secrets", body = Vec<KeyView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<KeyQuery>,
+) -> Result<ApiJson<Vec<KeyView>>, ApiError> {
+    let scope = match (caller.scope(), query.tenant_id) {
+        (Some(_), Some(_)) => {
+            return Err(InvalidField::new(
+                "tenant_id",
+                "only the operator key chooses a tenant; a tenant's key lists its own keys",
+            )
+            .into());
+        }
+        (Some(tenant), None) => Some(tenant),
+        (None, chosen) => chosen,
+    };
+    let client = db(&state).await?;
+    let keys = api_keys::list(&client, scope).await?;
+    Ok(ApiJson(keys.into_iter().map(KeyView::from).collect()))
+}
+
+/// Revokes one of the calling tenant's keys (the operator: any tenant's key, such as a leaked
+/// one): it stops working with the next request.
+#[utoipa::path(
+    delete,
+    path = "/v1/api_keys/{id}",
+    tag = "api_keys",
+    params(("id" = uuid::Uuid, Path, description = "API key id")),
+    responses(
+        (status = 200, description = "the key, revoked: it stops working at once", body = KeyView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ApiKeyId>,
+) -> Result<ApiJson<KeyView>, ApiError> {
+    let client = db(&state).await?;
+    api_keys::revoke(&client, caller.scope(), id)
+        .await?
+        .map(|key| ApiJson(key.into()))
+        .ok_or(ApiError::NotFound("api key"))
 }

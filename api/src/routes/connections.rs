@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// Tokens posted directly (headless use). The OAuth flow comes later.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
     connector: String,
@@ -29,9 +29,11 @@ pub struct CreateConnection {
     settings: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
+    #[schema(value_type = uuid::Uuid)]
     id: ConnectionId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
     name: String,
     status: String,
@@ -69,6 +71,19 @@ fn check_token(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/connections",
+    tag = "connections",
+    request_body = CreateConnection,
+    responses(
+        (status = 201, description = "the connection (tokens are never returned)", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +122,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(connection.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/connections",
+    tag = "connections",
+    responses(
+        (status = 200, description = "the tenant's connections", body = Vec<ConnectionView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,6 +145,20 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{id}",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    responses(
+        (status = 200, description = "the connection", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,4 +170,266 @@ pub async fn get(
         .await?
         .map(|connection| ApiJson(connection.into()))
         .ok_or(ApiError::NotFound("connection"))
+}
+
+/// Deletes a connection's access: revokes its grant at the platform where the platform has a
+/// revocation endpoint (`connectors.<platform>.revoke_url`; best effort: a failure is logged and
+/// the deletion goes on), erases its sealed tokens, marks it `revoked` and pauses every sync
+/// reading through it. The row stays, for the accounts and job history that name it. Deleting a
+/// revoked connection answers it again.
+#[utoipa::path(
+    delete,
+    path = "/v1/connections/{id}",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    responses(
+        (status = 200, description = "the connection, revoked: grant revoked at the platform where it can be, tokens erased, syncs paused", body = ConnectionView),
+        (status = 401, description = "missing or invalid API key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ConnectionId>,
+) -> Result<ApiJson<ConnectionView>, ApiError> {
+    let tenant = caller.tenant()?;
+    let mut client = db(&state).await?;
+    let existing = connections::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    match connections::open_tokens(&client, &state.keys, tenant, id).await {
+        Ok(tokens) => revocation::revoke(&state, existing.connector, &tokens).await,
+        Err(connections::TokensError::Missing(_)) => {}
+        Err(error) => {
+            tracing::warn!(connection_id = %id, %error, "the tokens could not be opened to revoke them at the platform");
+        }
+    }
+    let transaction = client
+        .transaction()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    let connection = connections::revoke(&transaction, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    transaction
+        .commit()
+        .await
+        .map_err(shared::db::DbError::from)?;
+    tracing::info!(connection_id = %id, "connection revoked; its tokens are erased");
+    Ok(ApiJson(connection.into()))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverBody {
+    /// Also create the accounts not created yet (default false: only list them).
+    #[serde(default)]
+    create: bool,
+}
+
+/// An account the connection reaches, and the adsync account for it if there is one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DiscoveredAccount {
+    external_id: String,
+    name: String,
+    time_zone: String,
+    currency: String,
+    /// The adsync account for it; `null` when none exists.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    account_id: Option<shared::domain::AccountId>,
+    /// Whether this request created that account.
+    created: bool,
+}
+
+/// Lists the accounts the connection reaches, through the worker's connector for the platform,
+/// and with `{"create": true}` creates those not created yet.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{id}/accounts/discover",
+    tag = "connections",
+    params(("id" = uuid::Uuid, Path, description = "connection id")),
+    request_body(content = DiscoverBody, description = "optional", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the accounts the connection reaches", body = Vec<DiscoveredAccount>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn discover(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ConnectionId>,
+    body: axum::body::Bytes,
+) -> Result<ApiJson<Vec<DiscoveredAccount>>, ApiError> {
+    let tenant = caller.tenant()?;
+    let create = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        crate::error::parse_json::<DiscoverBody>(&body)?.create
+    };
+    let client = db(&state).await?;
+    let connection = connections::get(&client, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("connection"))?;
+    if connection.status != "active" {
+        return Err(ApiError::Conflict(format!(
+            "the connection is {}: authorise it again",
+            connection.status
+        )));
+    }
+    drop(client);
+    let found = discovery::list_accounts(&state, &connection).await?;
+    let client = db(&state).await?;
+    let existing = shared::db::accounts::list(&client, tenant).await?;
+    let mut answer = Vec::with_capacity(found.len());
+    for info in found {
+        let mut account_id = existing
+            .iter()
+            .find(|account| account.connection_id == id && account.external_id == info.external_id)
+            .map(|account| account.id);
+        let mut created = false;
+        let name: String = info.name.trim().chars().take(200).collect();
+        if create
+            && account_id.is_none()
+            && !name.is_empty()
+            && let Ok(external_id) = connection.connector.parse_account_id(&info.external_id)
+            && let Some(account) = shared::db::accounts::insert(
+                &client,
+                shared::db::accounts::NewAccount {
+                    tenant_id: tenant,
+                    connection_id: id,
+                    connector: connection.connector,
+                    external_id: &external_id,
+                    name: &name,
+                    time_zone: &info.time_zone,
+                    currency: &info.currency,
+                },
+            )
+            .await?
+        {
+            account_id = Some(account.id);
+            created = true;
+        }
+        answer.push(DiscoveredAccount {
+            external_id: info.external_id,
+            name: info.name,
+            time_zone: info.time_zone,
+            currency: info.currency,
+            account_id,
+            created,
+        });
+    }
+    Ok(ApiJson(answer))
+}
+
+/// The worker's connectors, driven from the API: a [`worker::connectors::platform::Platform`]
+/// built the way the worker builds one for a job.
+mod discovery {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU32;
+
+    use shared::db::connections::Connection;
+    use shared::error::{Classify, ErrorClass};
+    use worker::budget::Budgets;
+    use worker::connectors::{self, AccountInfo, platform::Platform};
+    use worker::tokens::TokenSource;
+
+    use crate::error::ApiError;
+    use crate::state::AppState;
+
+    pub(super) async fn list_accounts(
+        state: &AppState,
+        connection: &Connection,
+    ) -> Result<Vec<AccountInfo>, ApiError> {
+        let connector = connection.connector;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let settings = state.config.connectors.platform(connector).clone();
+        let tokens = TokenSource::open(
+            state.pool.clone(),
+            state.keys.clone(),
+            connection.tenant_id,
+            connection.id,
+            connector.as_str(),
+            connectors::refresher(connector, client.clone(), settings.clone()),
+            connectors::refresh_margin(connector),
+        )
+        .await
+        .map_err(|error| ApiError::Platform(format!("{connector}: {error}")))?;
+        let platform = Platform::new(
+            connector,
+            client,
+            settings,
+            connection.settings.clone(),
+            tokens,
+            Budgets::new(state.pool.clone(), &state.config.connectors),
+            Arc::new(AtomicU32::new(0)),
+        );
+        connectors::list_accounts(&platform)
+            .await
+            .map_err(|error| match error.class() {
+                ErrorClass::Auth => ApiError::Conflict(format!(
+                    "{connector} refused the connection's token: authorise it again"
+                )),
+                _ => ApiError::Platform(format!("{connector}: {error}")),
+            })
+    }
+}
+
+/// Revoking a grant at the platform, best effort.
+mod revocation {
+    use shared::db::connections::OAuthTokens;
+    use shared::domain::ConnectorKind;
+
+    use crate::state::AppState;
+
+    /// Asks the platform to revoke the grant; logs (without URL or token) when it cannot.
+    pub(super) async fn revoke(state: &AppState, connector: ConnectorKind, tokens: &OAuthTokens) {
+        let settings = state.config.connectors.platform(connector);
+        if settings.revoke_url.is_empty() {
+            return;
+        }
+        let client = reqwest::Client::new();
+        let request = match connector {
+            // Meta: the user's permissions edge; every token of the grant dies with it.
+            ConnectorKind::MetaAds => client
+                .delete(&settings.revoke_url)
+                .query(&[("access_token", tokens.access_token.as_str())]),
+            // Google (and OAuth 2 revocation generally): the refresh token revokes the grant.
+            _ => client.post(&settings.revoke_url).form(&[(
+                "token",
+                tokens
+                    .refresh_token
+                    .as_deref()
+                    .unwrap_or(&tokens.access_token),
+            )]),
+        };
+        let outcome = request
+            .timeout(std::time::Duration::from_millis(settings.timeout_ms))
+            .send()
+            .await;
+        match outcome {
+            Ok(response) if response.status().is_success() => {
+                tracing::info!(%connector, "grant revoked at the platform");
+            }
+            Ok(response) => {
+                tracing::warn!(%connector, status = response.status().as_u16(), "the platform refused to revoke the grant; its tokens are erased anyway");
+            }
+            Err(error) => {
+                tracing::warn!(%connector, error = %error.without_url(), "revoking the grant at the platform failed; its tokens are erased anyway");
+            }
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! A tenant's data rights: `GET /v1/tenant/export` streams everything the tenant owns as JSON
-//! lines, and `DELETE /v1/tenant` revokes its access at once and schedules the erasure of
+//! lines, and `DELETE /v1/tenant` revokes its access (API keys, webhooks) at once and schedules the erasure of
 //! everything, which the scheduler leader carries out after `retention.erasure_grace_days`.
 //!
 //! The export is `application/x-ndjson`: one JSON object per line,
 //! `{"type": "<kind>", "record": {…}}` (warehouse rows add `"table": "<schema>.<table>"`), in
-//! the order tenant, api_key, connection, account, destination, sync, job, job_event,
-//! warehouse_row, read in one repeatable-read snapshot, and a last line
+//! the order tenant, api_key, connection, account, destination, sync, sync_webhook, job,
+//! job_event, warehouse_row, read in one repeatable-read snapshot, and a last line
 //! `{"type": "end", "records": <count>}` so a reader can tell a complete archive from a broken
 //! download. No secret is exported: not API key hashes, sealed tokens or credentials, nor the
 //! key ids and nonces that go with them.
@@ -31,6 +31,17 @@ use crate::state::AppState;
 /// Lines are sent to the client in chunks of about this many bytes.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenant/export",
+    tag = "data rights",
+    responses(
+        (status = 200, description = "every record of the caller's tenant as JSON lines: {\"type\", \"record\"} (warehouse rows add \"table\"), then {\"type\": \"end\", \"records\": n}; no secrets", content_type = "application/x-ndjson", body = String),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the operator key has no tenant of its own", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn export(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let tenant_id = caller.tenant()?;
     // Check the database answers before the 200 goes out; later failures cut the stream short
@@ -109,8 +120,9 @@ async fn write_export(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErasureView {
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
     /// When the scheduler erases everything the tenant owned.
     erase_after: DateTime<Utc>,
@@ -121,6 +133,17 @@ pub struct ErasureView {
 
 /// Revokes the calling tenant's access at once (every API key, every sync, jobs not started
 /// cancelled and running ones asked to stop) and schedules the erasure of its data.
+#[utoipa::path(
+    delete,
+    path = "/v1/tenant",
+    tag = "data rights",
+    responses(
+        (status = 202, description = "access revoked; the tenant's data is erased after erase_after", body = ErasureView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the operator key has no tenant of its own", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

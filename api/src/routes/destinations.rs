@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, missing_field};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDestination {
     kind: String,
@@ -28,7 +28,7 @@ pub struct CreateDestination {
     credentials: Option<CredentialsBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsBody {
     #[serde(default)]
@@ -41,9 +41,11 @@ pub struct CredentialsBody {
     access_token_expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationView {
+    #[schema(value_type = uuid::Uuid)]
     id: DestinationId,
+    #[schema(value_type = String)]
     kind: DestinationKind,
     name: String,
     settings: serde_json::Value,
@@ -175,6 +177,19 @@ fn validate_credentials(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/destinations",
+    tag = "destinations",
+    request_body = CreateDestination,
+    responses(
+        (status = 201, description = "the destination (credentials are never returned)", body = DestinationView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,6 +225,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(destination.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/destinations",
+    tag = "destinations",
+    responses(
+        (status = 200, description = "the tenant's destinations", body = Vec<DestinationView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,6 +248,20 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/destinations/{id}",
+    tag = "destinations",
+    params(("id" = uuid::Uuid, Path, description = "destination id")),
+    responses(
+        (status = 200, description = "the destination", body = DestinationView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::db::jobs::{self, CancelOutcome, Job, JobEvent, JobFilter, JobPosition, RetryOutcome};
 use shared::domain::{
     AccountId, ConnectorKind, InvalidField, JobId, JobState, SyncId, TenantId, Trigger,
@@ -17,34 +17,43 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WindowView {
     start: NaiveDate,
     end: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorView {
     class: String,
     message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
+    #[schema(value_type = Option<String>)]
     from: Option<JobState>,
+    #[schema(value_type = String)]
     to: JobState,
     reason: String,
     at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
+    #[schema(value_type = uuid::Uuid)]
     id: JobId,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
+    #[schema(value_type = uuid::Uuid)]
     sync_id: SyncId,
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
+    #[schema(value_type = String)]
     trigger: Trigger,
+    #[schema(value_type = String)]
     state: JobState,
     state_reason: String,
     window: WindowView,
@@ -115,9 +124,6 @@ struct ListQuery {
     filter: JobFilter,
     limit: u16,
 }
-
-const DEFAULT_LIMIT: u16 = 50;
-const MAX_LIMIT: u16 = 500;
 
 fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
     InvalidField::new(parameter, message).into()
@@ -232,7 +238,29 @@ fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
     Ok(JobPosition { created_at, id })
 }
 
-#[derive(Debug, Serialize)]
+/// The query parameters of `GET /v1/jobs`, as documented. They are parsed one by one
+/// ([`ListQuery::parse`]) so a bad one is named in the answer.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// pending, queued, running, succeeded, failed or cancelled.
+    state: Option<String>,
+    sync_id: Option<uuid::Uuid>,
+    account_id: Option<uuid::Uuid>,
+    /// A connector name, such as meta_ads.
+    connector: Option<String>,
+    /// Jobs created at or after this instant (RFC 3339).
+    created_after: Option<DateTime<Utc>>,
+    /// Jobs created before this instant (RFC 3339); later than `created_after`.
+    created_before: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page (opaque).
+    cursor: Option<String>,
+    /// 1 to 500; 50 by default.
+    limit: Option<u16>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobPage {
     jobs: Vec<JobView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -240,8 +268,23 @@ pub struct JobPage {
     next_cursor: Option<String>,
 }
 
+const DEFAULT_LIMIT: u16 = 50;
+const MAX_LIMIT: u16 = 500;
+
 /// Jobs newest first (`created_at`, then id), filtered by state, sync, account, connector and
 /// creation time, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    params(ListParams),
+    responses(
+        (status = 200, description = "a page of jobs, newest first", body = JobPage),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -266,6 +309,19 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job with its events", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -284,6 +340,21 @@ pub async fn get(
 
 /// Cancels a job that has not started (200), or asks the worker running it to stop between
 /// pages (202). A finished job answers 409.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job, cancelled or cancelling", body = JobView),
+        (status = 202, description = "the job, cancel requested", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,6 +377,20 @@ pub async fn cancel(
 }
 
 /// Runs a failed or cancelled job again, with fresh attempts.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/retry",
+    tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "job id")),
+    responses(
+        (status = 202, description = "the job, queued again", body = JobView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,

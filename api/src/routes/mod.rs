@@ -6,9 +6,12 @@ pub mod connections;
 pub mod data_rights;
 pub mod destinations;
 pub mod jobs;
+pub mod oauth;
+pub mod openapi;
 pub mod stats;
 pub mod syncs;
 pub mod tenants;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -19,12 +22,29 @@ use crate::state::AppState;
 pub fn v1() -> Router<AppState> {
     Router::new()
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
-        .route("/v1/api_keys", post(api_keys::create))
+        .route("/v1/tenants/{id}", get(tenants::get).patch(tenants::update))
+        .route("/v1/api_keys", post(api_keys::create).get(api_keys::list))
+        .route("/v1/api_keys/{id}", delete(api_keys::revoke))
         .route(
             "/v1/connections",
             post(connections::create).get(connections::list),
         )
-        .route("/v1/connections/{id}", get(connections::get))
+        .route(
+            "/v1/connections/{id}",
+            get(connections::get).delete(connections::delete),
+        )
+        .route(
+            "/v1/connections/{id}/accounts/discover",
+            post(connections::discover),
+        )
+        .route(
+            "/v1/connections/{platform}/authorize",
+            post(oauth::authorize),
+        )
+        .route(
+            "/v1/connections/callback",
+            get(oauth::callback_get).post(oauth::callback_post),
+        )
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
         .route("/v1/accounts/{id}", get(accounts::get))
         .route(
@@ -36,6 +56,12 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/syncs/{id}", get(syncs::get))
         .route("/v1/syncs/{id}/run", post(syncs::run))
         .route("/v1/syncs/{id}/backfill", post(syncs::backfill))
+        .route(
+            "/v1/syncs/{id}/webhook",
+            post(webhooks::create).delete(webhooks::delete),
+        )
+        .route("/v1/hooks/{sync_id}", post(webhooks::trigger))
+        .route("/openapi.json", get(openapi::serve))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))

@@ -16,14 +16,14 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobCountView {
     state: String,
     connector: String,
     count: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     name: String,
     /// Messages waiting; `null` if the broker did not answer for this queue.
@@ -31,25 +31,26 @@ pub struct QueueView {
     consumers: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FailureView {
     error_class: String,
     connector: String,
     count: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThrottledView {
     key: String,
     blocked_until: DateTime<Utc>,
     usage_percent: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReauthView {
     /// `connection` or `destination`.
     kind: &'static str,
     id: uuid::Uuid,
+    #[schema(value_type = uuid::Uuid)]
     tenant_id: TenantId,
     /// The connector of a connection, the kind of a destination.
     platform: String,
@@ -57,7 +58,7 @@ pub struct ReauthView {
     reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatsView {
     generated_at: DateTime<Utc>,
     /// Active jobs (pending, queued, running) now, and finished jobs (succeeded, failed,
@@ -74,6 +75,17 @@ pub struct StatsView {
     needs_reauth: Vec<ReauthView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "stats",
+    responses(
+        (status = 200, description = "dashboard figures: the caller's tenant, or every tenant and the queues for the operator", body = StatsView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the database is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     /// `performance` (the default) or `entities`.
@@ -34,7 +34,7 @@ pub struct ReportBody {
     breakdowns: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     cron: String,
@@ -50,10 +50,12 @@ const DEFAULT_FRESH_DAYS: i32 = 3;
 /// How far back a backfill may reach: the platforms keep about 37 months of reporting history.
 const BACKFILL_MAX_DAYS: i64 = 1_110;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSync {
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
     report: ReportBody,
     schedule: ScheduleBody,
@@ -68,18 +70,23 @@ pub struct CreateSync {
     enabled: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     cron: String,
     time_zone: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncView {
+    #[schema(value_type = uuid::Uuid)]
     id: SyncId,
+    #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
+    #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
+    #[schema(value_type = String)]
     connector: ConnectorKind,
+    #[schema(value_type = Object)]
     report: ReportSpec,
     schedule: ScheduleView,
     fresh_days: i32,
@@ -114,6 +121,21 @@ impl From<SyncDefinition> for SyncView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/syncs",
+    tag = "syncs",
+    request_body = CreateSync,
+    responses(
+        (status = 201, description = "the sync", body = SyncView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -187,6 +209,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(sync.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/syncs",
+    tag = "syncs",
+    responses(
+        (status = 200, description = "the tenant's syncs", body = Vec<SyncView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -197,6 +230,20 @@ pub async fn list(
     Ok(ApiJson(list.into_iter().map(SyncView::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/syncs/{id}",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 200, description = "the sync", body = SyncView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,7 +257,7 @@ pub async fn get(
         .ok_or(ApiError::NotFound("sync"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunAnswer {
     /// `false` when the sync already had an active job, which is returned instead.
     created: bool,
@@ -218,6 +265,22 @@ pub struct RunAnswer {
 }
 
 /// Starts a run of the sync now, or returns its active job (debounce).
+#[utoipa::path(
+    post,
+    path = "/v1/syncs/{id}/run",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    responses(
+        (status = 202, description = "a run was created", body = RunAnswer),
+        (status = 200, description = "the sync's active run job (debounce)", body = RunAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,23 +291,44 @@ pub async fn run(
     let sync = syncs::get(&client, tenant, id)
         .await?
         .ok_or(ApiError::NotFound("sync"))?;
+    let enqueued = enqueue_run(&state, &client, &sync, Trigger::Manual).await?;
+    run_answer(&state, &client, enqueued).await
+}
+
+/// Inserts a run of `sync` now, unless it has an active run job already (one dedup key per
+/// sync, so bursts of runs and webhook calls collapse into the one active job).
+pub(crate) async fn enqueue_run(
+    state: &AppState,
+    client: &impl shared::db::GenericClient,
+    sync: &SyncDefinition,
+    trigger: Trigger,
+) -> Result<Enqueued, ApiError> {
     if let Some(reason) = &sync.paused_reason {
         return Err(ApiError::Conflict(format!("the sync is paused: {reason}")));
     }
     let new = NewJob {
-        tenant_id: tenant,
+        tenant_id: sync.tenant_id,
         sync_id: sync.id,
         account_id: sync.account_id,
         connector: sync.connector,
-        trigger: Trigger::Manual,
+        trigger,
         window: sync.window_at(Utc::now()),
         max_attempts: i32::from(state.config.jobs.max_attempts),
         run_after: Utc::now(),
         dedup_key: NewJob::run_key(sync.id),
     };
-    match jobs::insert(&client, &new).await? {
+    Ok(jobs::insert(client, &new).await?)
+}
+
+/// Publishes a created run and answers 202, or answers the active job with 200.
+pub(crate) async fn run_answer(
+    state: &AppState,
+    client: &shared::db::Object,
+    enqueued: Enqueued,
+) -> Result<(StatusCode, ApiJson<RunAnswer>), ApiError> {
+    match enqueued {
         Enqueued::Created(job) => {
-            let job = publish_now(&state, &client, job).await?;
+            let job = publish_now(state, client, job).await?;
             Ok((
                 StatusCode::ACCEPTED,
                 ApiJson(RunAnswer {
@@ -263,7 +347,7 @@ pub async fn run(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackfillBody {
     /// First day, in the sync's time zone.
@@ -272,7 +356,7 @@ pub struct BackfillBody {
     to: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BackfillAnswer {
     /// One job per chunk the platform reads in a request, newest first; a chunk whose job is
     /// still active from an earlier request is listed with that job.
@@ -283,6 +367,22 @@ pub struct BackfillAnswer {
 
 /// Reads the sync's history from `from` to `to`: one job per chunk, newest first, at backfill
 /// priority (below scheduled and manual runs), each chunk debounced on its own key.
+#[utoipa::path(
+    post,
+    path = "/v1/syncs/{id}/backfill",
+    tag = "syncs",
+    params(("id" = uuid::Uuid, Path, description = "sync id")),
+    request_body = BackfillBody,
+    responses(
+        (status = 202, description = "one job per chunk, newest first", body = BackfillAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn backfill(
     State(state): State<AppState>,
     caller: Caller,

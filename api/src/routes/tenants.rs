@@ -9,11 +9,11 @@ use shared::domain::{InvalidField, Plan, TenantId};
 
 use super::{check_name, db};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::routes::api_keys::CreatedKey;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     name: String,
@@ -24,10 +24,12 @@ pub struct CreateTenant {
     max_running_jobs: Option<i32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
+    #[schema(value_type = uuid::Uuid)]
     id: TenantId,
     name: String,
+    #[schema(value_type = String)]
     plan: Plan,
     max_running_jobs: i32,
     created_at: DateTime<Utc>,
@@ -45,12 +47,25 @@ impl From<tenants::Tenant> for TenantView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedTenant {
     tenant: TenantView,
     api_key: CreatedKey,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tenants",
+    tag = "tenants",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "the tenant and its first API key (shown once)", body = CreatedTenant),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -90,6 +105,17 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants",
+    tag = "tenants",
+    responses(
+        (status = 200, description = "every tenant (operator only)", body = Vec<TenantView>),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,4 +124,79 @@ pub async fn list(
     let client = db(&state).await?;
     let tenants = tenants::list(&client).await?;
     Ok(ApiJson(tenants.into_iter().map(TenantView::from).collect()))
+}
+
+/// One tenant: the operator sees any, a tenant only itself (another tenant answers 404).
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = uuid::Uuid, Path, description = "tenant id")),
+    responses(
+        (status = 200, description = "the tenant", body = TenantView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<TenantId>,
+) -> Result<ApiJson<TenantView>, ApiError> {
+    if caller.scope().is_some_and(|tenant| tenant != id) {
+        return Err(ApiError::NotFound("tenant"));
+    }
+    let client = db(&state).await?;
+    tenants::get(&client, id)
+        .await?
+        .map(|tenant| ApiJson(tenant.into()))
+        .ok_or(ApiError::NotFound("tenant"))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    /// `free`, `pro` or `enterprise`.
+    #[serde(default)]
+    plan: Option<String>,
+    #[serde(default)]
+    max_running_jobs: Option<i32>,
+}
+
+/// Changes a tenant's plan or running-job cap (operator only).
+#[utoipa::path(
+    patch,
+    path = "/v1/tenants/{id}",
+    tag = "tenants",
+    params(("id" = uuid::Uuid, Path, description = "tenant id")),
+    request_body = UpdateTenant,
+    responses(
+        (status = 200, description = "the tenant, changed (operator only)", body = TenantView),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<TenantId>,
+    ApiJson(body): ApiJson<UpdateTenant>,
+) -> Result<ApiJson<TenantView>, ApiError> {
+    caller.require_operator()?;
+    let plan: Option<Plan> = body.plan.as_deref().map(str::parse).transpose()?;
+    if let Some(cap) = body.max_running_jobs
+        && !(1..=10_000).contains(&cap)
+    {
+        return Err(InvalidField::new("max_running_jobs", "must be between 1 and 10000").into());
+    }
+    let client = db(&state).await?;
+    tenants::update(&client, id, plan, body.max_running_jobs)
+        .await?
+        .map(|tenant| ApiJson(tenant.into()))
+        .ok_or(ApiError::NotFound("tenant"))
 }

@@ -418,6 +418,21 @@ async fn export(setup: &Setup, key: &str) -> (u16, String, Vec<Value>) {
     (status, text, lines)
 }
 
+/// Creates the setup sync's webhook; returns its secret.
+async fn create_webhook(setup: &Setup) -> String {
+    let sync_id = setup.sync["id"].as_str().unwrap();
+    let (status, body) = setup
+        .api
+        .post(
+            &format!("/v1/syncs/{sync_id}/webhook"),
+            &setup.key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["secret"].as_str().unwrap().to_owned()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -435,6 +450,7 @@ async fn the_export_holds_every_record_of_the_tenant_as_json_lines_and_no_secret
             &json!({}),
         )
         .await;
+    let webhook_secret = create_webhook(&setup).await;
     let other = fixtures::meta_sync(
         &setup.world.pool,
         &setup.world.keys,
@@ -458,6 +474,14 @@ async fn the_export_holds_every_record_of_the_tenant_as_json_lines_and_no_secret
         .await
         .map(|row| vec![row.get(0), row.get(1), row.get(2)])
         .unwrap();
+    let webhook_sealed: Vec<Vec<u8>> = client
+        .query_one(
+            "SELECT secret_nonce, secret_ciphertext FROM sync_webhooks WHERE sync_id = $1",
+            &[&sync.id],
+        )
+        .await
+        .map(|row| vec![row.get(0), row.get(1)])
+        .unwrap();
 
     // Act
     let (status, text, lines) = export(&setup, &setup.key).await;
@@ -480,6 +504,7 @@ async fn the_export_holds_every_record_of_the_tenant_as_json_lines_and_no_secret
     assert_eq!(of("destination").len(), 1);
     assert_eq!(of("destination")[0]["has_credentials"], false);
     assert_eq!(of("sync").len(), 1);
+    assert_eq!(of("sync_webhook").len(), 1);
     assert_eq!(of("job").len(), 1);
     assert_eq!(of("job")[0]["id"], run["job"]["id"]);
     assert!(of("job_event").len() >= 2, "created and queued");
@@ -506,10 +531,11 @@ async fn the_export_holds_every_record_of_the_tenant_as_json_lines_and_no_secret
         "EAAB-secret-token-123",
         "refresh-secret-456",
         setup.key.as_str(),
+        webhook_secret.as_str(),
     ] {
         assert!(!text.contains(secret), "{secret} leaked");
     }
-    for bytes in &sealed {
+    for bytes in sealed.iter().chain(&webhook_sealed) {
         assert!(!text.contains(&hex(bytes)), "sealed bytes leaked");
     }
     for column in [
@@ -543,6 +569,7 @@ async fn deleting_the_tenant_revokes_its_access_at_once_and_stops_its_work() {
         )
         .await;
     let job_id = run["job"]["id"].as_str().unwrap().to_string();
+    let webhook_secret = create_webhook(&setup).await;
     let (_, other_key) = setup.api.create_tenant("Other").await;
 
     // Act
@@ -585,6 +612,24 @@ async fn deleting_the_tenant_revokes_its_access_at_once_and_stops_its_work() {
     assert!(!row.get::<_, bool>(1));
     assert_eq!(row.get::<_, i64>(2), 0);
     assert_eq!(setup.api.get("/v1/jobs", &other_key).await.0, 200);
+    // The sync's webhook no longer triggers anything.
+    let timestamp = Utc::now().timestamp().to_string();
+    let signature = api::routes::webhooks::sign(webhook_secret.as_bytes(), &timestamp, b"{}");
+    let hook = reqwest::Client::new()
+        .post(format!("{}/v1/hooks/{}", setup.api.base, sync.id))
+        .header("X-Adsync-Timestamp", &timestamp)
+        .header("X-Adsync-Signature", format!("sha256={}", hex(&signature)))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(hook.status().is_client_error(), "{}", hook.status());
+    let jobs: i64 = client
+        .query_one("SELECT count(*) FROM jobs WHERE sync_id = $1", &[&sync.id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(jobs, 1, "no job was created");
 
     // The operator cannot delete "its" tenant: there is none.
     let response = setup

@@ -4,10 +4,15 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod auth;
 mod data;
+mod logs;
+mod oauth;
+mod openapi;
 mod resources;
 mod validation;
+mod webhooks;
 
 use serde_json::{Value, json};
 use testkit::{ApiClient, TestWorld};

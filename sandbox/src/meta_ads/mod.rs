@@ -217,6 +217,7 @@ async fn edge_handler(
         ("GET", "adsets") if is_account => entities::handler(request, EntityKind::AdSet).await,
         ("GET", "ads") if is_account => entities::handler(request, EntityKind::Ad).await,
         ("GET", "adaccounts") if node == "me" => ad_account::list_handler(request).await,
+        ("DELETE", "permissions") if node == "me" => oauth::revoke(&sandbox, &headers, &params),
         _ => unknown_route(&sandbox, uri.path()),
     }
 }

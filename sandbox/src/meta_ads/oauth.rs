@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
@@ -131,4 +131,45 @@ fn exchange_code<'a>(
         "token_type": "bearer",
         "expires_in": issued.expires_in,
     }))
+}
+
+/// The templated route of the permissions edge, as recorded in the request log.
+pub(crate) const REVOKE_ROUTE: &str = "/v{version}/me/permissions";
+
+/// `DELETE /v{N}/me/permissions?access_token=…` (or a bearer token): the user withdraws the
+/// app's permissions, so every token of the grant stops working. Answers `{"success": true}`.
+pub(crate) fn revoke(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Response {
+    let token = params
+        .iter()
+        .rev()
+        .find(|(key, value)| key == "access_token" && !value.is_empty())
+        .map(|(_, value)| value.clone())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        });
+    let response = match token {
+        Some(token) => {
+            sandbox.revoke_token(Connector::MetaAds, &token);
+            wire::json_with_type(StatusCode::OK, &json!({"success": true}), CONTENT_TYPE)
+        }
+        None => MetaError::invalid_parameter(
+            "An active access token must be used to query information about the current user.",
+        )
+        .into_response(sandbox),
+    };
+    Handled {
+        connector: Connector::MetaAds,
+        route: REVOKE_ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
 }

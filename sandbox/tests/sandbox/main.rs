@@ -5,8 +5,10 @@
 //! consistency), `errors` (Meta's error bodies), `faults` (injected faults), `throttling` (usage
 //! headers and code 80000), `control` (request log, unknown routes, control API), and one module
 //! per platform: `meta_ads` (conversions, breakdowns, report runs, entity edges, accounts,
-//! malformed pages, code exchange), `snapchat_ads` (the Snapchat Marketing API module end to
-//! end), `tiktok_ads`.
+//! malformed pages, code exchange), `google_ads` (searchStream batches, errors, limits, faults,
+//! tokens, customers, restatement), `snapchat_ads` (the Snapchat Marketing API module end to
+//! end), `tiktok_ads`, `appsflyer` (CSV reports, quotas, the app list), `google_sheets` (the
+//! Sheets API v4 imitation end to end).
 
 // `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too, and
 // a panic is exactly how they should report an unexpected failure.
@@ -17,6 +19,8 @@ mod control;
 mod data;
 mod errors;
 mod faults;
+mod google_ads;
+mod google_sheets;
 mod meta_ads;
 mod paging;
 mod snapchat_ads;

@@ -59,3 +59,41 @@ pub async fn tenant_for_hash(
         .map(|row| row.try_get("tenant_id"))
         .transpose()?)
 }
+
+/// The keys of one tenant (`Some`) or of every tenant (`None`), newest first, revoked ones
+/// included (without hashes).
+pub async fn list(
+    client: &impl GenericClient,
+    tenant_id: Option<TenantId>,
+) -> Result<Vec<ApiKey>, DbError> {
+    client
+        .query(
+            "SELECT id, tenant_id, name, prefix, created_at, revoked_at FROM api_keys
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) ORDER BY created_at DESC, id",
+            &[&tenant_id],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Revokes a key of the tenant (`Some`) or of any tenant (`None`, the operator) at once;
+/// `None` when there is no such key. Revoking a revoked key keeps its first revocation time.
+pub async fn revoke(
+    client: &impl GenericClient,
+    tenant_id: Option<TenantId>,
+    id: ApiKeyId,
+) -> Result<Option<ApiKey>, DbError> {
+    client
+        .query_opt(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) AND id = $2
+             RETURNING id, tenant_id, name, prefix, created_at, revoked_at",
+            &[&tenant_id, &id],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}

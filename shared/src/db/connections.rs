@@ -17,7 +17,7 @@ pub struct Connection {
     pub tenant_id: TenantId,
     pub connector: ConnectorKind,
     pub name: String,
-    /// `active` or `needs_reauth`.
+    /// `active`, `needs_reauth`, or `revoked` (deleted: its tokens are erased).
     pub status: String,
     pub status_reason: Option<String>,
     pub access_token_expires_at: Option<DateTime<Utc>>,
@@ -205,10 +205,17 @@ pub async fn read_tokens(
         .await
         .map_err(DbError::from)?
         .ok_or(TokensError::Missing(id))?;
+    // A revoked connection's tokens are erased: as good as missing.
+    let key_id: Option<String> = row.try_get("key_id").map_err(DbError::from)?;
+    let nonce: Option<Vec<u8>> = row.try_get("token_nonce").map_err(DbError::from)?;
+    let ciphertext: Option<Vec<u8>> = row.try_get("token_ciphertext").map_err(DbError::from)?;
+    let (Some(key_id), Some(nonce), Some(ciphertext)) = (key_id, nonce, ciphertext) else {
+        return Err(TokensError::Missing(id));
+    };
     let sealed = Sealed {
-        key_id: row.try_get("key_id").map_err(DbError::from)?,
-        nonce: row.try_get("token_nonce").map_err(DbError::from)?,
-        ciphertext: row.try_get("token_ciphertext").map_err(DbError::from)?,
+        key_id,
+        nonce,
+        ciphertext,
     };
     let plaintext = keys
         .open(&sealed, &associated_data(tenant_id, id))
@@ -273,4 +280,38 @@ pub async fn mark_needs_reauth(
             &[&tenant_id, &id, &"connection needs re-authorisation"],
         )
         .await?)
+}
+
+/// Deletes a connection's access: erases its sealed tokens, marks it `revoked` and pauses every
+/// sync reading through it, in one statement batch the caller runs in a transaction. Returns the
+/// connection as it is now, or `None` when the tenant has no such connection.
+pub async fn revoke(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: ConnectionId,
+) -> Result<Option<Connection>, DbError> {
+    let Some(row) = client
+        .query_opt(
+            &format!(
+                "UPDATE connections SET status = 'revoked', status_reason = 'deleted by the tenant',
+                     key_id = NULL, token_nonce = NULL, token_ciphertext = NULL,
+                     access_token_expires_at = NULL, updated_at = now()
+                 WHERE tenant_id = $1 AND id = $2
+                 RETURNING {COLUMNS}"
+            ),
+            &[&tenant_id, &id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    client
+        .execute(
+            "UPDATE syncs SET enabled = false, paused_reason = $3, updated_at = now()
+             WHERE tenant_id = $1
+               AND account_id IN (SELECT id FROM accounts WHERE tenant_id = $1 AND connection_id = $2)",
+            &[&tenant_id, &id, &"connection deleted"],
+        )
+        .await?;
+    from_row(&row).map(Some)
 }

@@ -8,11 +8,13 @@ pub mod destinations;
 pub mod jobs;
 pub mod key_rotation;
 pub mod leader;
+pub mod oauth_states;
 pub mod rate_budgets;
 pub mod stats;
 pub mod syncs;
 pub mod tenant_data;
 pub mod tenants;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -30,7 +32,7 @@ mod embedded {
 /// A database failure. The message never contains connection strings or secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("database query failed: {0}")]
+    #[error("database query failed: {}", describe(.0))]
     Query(#[from] tokio_postgres::Error),
     #[error("no database connection available: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -42,6 +44,15 @@ pub enum DbError {
     Corrupt(String),
     #[error("a batched statement failed: {0}")]
     Batch(String),
+}
+
+/// A query error with the server's message: `tokio_postgres::Error` alone shows only
+/// "db error". The server's detail (which may quote row values) is left out.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{error}: {} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 impl DbError {

@@ -84,7 +84,9 @@ async fn ensure(client: &impl GenericClient, bucket: &Bucket) -> Result<(), DbEr
     Ok(())
 }
 
-/// The platform throttled: nobody takes from this bucket before `until`.
+/// The platform throttled: nobody takes from this bucket before `until`. The tokens stay as
+/// they are: the platform's reset ends the block, and a slow budget (a daily quota) is not
+/// emptied by a short throttle such as a per-second limit.
 pub async fn block(
     client: &impl GenericClient,
     bucket: &Bucket,
@@ -94,8 +96,7 @@ pub async fn block(
     client
         .execute(
             "UPDATE rate_budgets
-             SET blocked_until = greatest(coalesce(blocked_until, $2), $2), tokens = 0,
-                 updated_at = now()
+             SET blocked_until = greatest(coalesce(blocked_until, $2), $2)
              WHERE key = $1",
             &[&bucket.key, &until],
         )

@@ -80,8 +80,8 @@ pub async fn warehouse_tables(client: &impl GenericClient) -> Result<Vec<Warehou
 /// One part of an export: a kind of record and the statement returning each as a JSON text.
 #[derive(Debug, Clone)]
 pub struct ExportPart {
-    /// `tenant`, `api_key`, `connection`, `account`, `destination`, `sync`, `job`,
-    /// `job_event`, or `warehouse_row`.
+    /// `tenant`, `api_key`, `connection`, `account`, `destination`, `sync`, `sync_webhook`,
+    /// `job`, `job_event`, or `warehouse_row`.
     pub kind: &'static str,
     /// For warehouse rows, the table (`<schema>.<table>`).
     pub table: Option<String>,
@@ -130,6 +130,11 @@ pub async fn export_parts(client: &impl GenericClient) -> Result<Vec<ExportPart>
             "SELECT to_jsonb(s)::text FROM syncs s WHERE tenant_id = $1 ORDER BY created_at, id",
         ),
         part(
+            "sync_webhook",
+            "SELECT (to_jsonb(w) - 'key_id' - 'secret_nonce' - 'secret_ciphertext')::text
+             FROM sync_webhooks w WHERE tenant_id = $1 ORDER BY created_at, sync_id",
+        ),
+        part(
             "job",
             "SELECT to_jsonb(j)::text FROM jobs j WHERE tenant_id = $1 ORDER BY created_at, id",
         ),
@@ -166,8 +171,8 @@ pub struct ErasureRequested {
 }
 
 /// Revokes a tenant's access at once and schedules the purge of its data at `erase_after`:
-/// every API key is revoked, every sync disabled, jobs not started are cancelled and running
-/// ones are asked to stop. Run it in a transaction. `None` if the tenant does not exist or is
+/// every API key is revoked, every sync disabled and its webhook secret erased, jobs not
+/// started are cancelled and running ones are asked to stop. Run it in a transaction. `None` if the tenant does not exist or is
 /// already being erased.
 pub async fn request_erasure(
     client: &impl GenericClient,
@@ -194,6 +199,13 @@ pub async fn request_erasure(
         .execute(
             "UPDATE syncs SET enabled = false, paused_reason = 'tenant deleted', updated_at = now()
              WHERE tenant_id = $1 AND enabled",
+            &[&tenant_id],
+        )
+        .await?;
+    // Webhook triggers stop working at once too: their secrets are erased now.
+    client
+        .execute(
+            "DELETE FROM sync_webhooks WHERE tenant_id = $1",
             &[&tenant_id],
         )
         .await?;

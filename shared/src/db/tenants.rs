@@ -65,3 +65,23 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<Tenant>, DbError> {
         .map(from_row)
         .collect()
 }
+
+/// Changes a tenant's plan and, when given, its running-job cap; `None` when it does not exist.
+pub async fn update(
+    client: &impl GenericClient,
+    id: TenantId,
+    plan: Option<Plan>,
+    max_running_jobs: Option<i32>,
+) -> Result<Option<Tenant>, DbError> {
+    client
+        .query_opt(
+            "UPDATE tenants SET plan = coalesce($2, plan),
+                 max_running_jobs = coalesce($3, max_running_jobs)
+             WHERE id = $1 RETURNING *",
+            &[&id, &plan.map(|plan| plan.as_str()), &max_running_jobs],
+        )
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}

@@ -81,7 +81,7 @@ pub fn class_of_http(error: &HttpError) -> ErrorClass {
             until: *until,
             scope: key.clone(),
         },
-        HttpError::Budget(BudgetError::Db(_)) | HttpError::Transport(_) => {
+        HttpError::Budget(BudgetError::Db(_)) | HttpError::Transport(_) | HttpError::Timeout(_) => {
             ErrorClass::Transient { retry_after: None }
         }
     }

@@ -27,6 +27,9 @@ pub enum HttpError {
     Budget(#[from] BudgetError),
     #[error("request failed: {0}")]
     Transport(#[source] reqwest::Error),
+    /// No status and headers arrived within the timeout (streamed responses only).
+    #[error("request failed: no answer within {0:?}")]
+    Timeout(Duration),
 }
 
 /// One job's access to one platform.
@@ -84,21 +87,45 @@ impl Platform {
 
     /// Sends the request `make` builds, after taking a token from each bucket. Transport
     /// failures and gateway errors (502, 503, 504) are tried again quickly, up to three tries,
-    /// each taking tokens again; any other answer is the caller's to read.
+    /// each taking tokens again; any other answer is the caller's to read. The timeout covers
+    /// the whole exchange, body included.
     pub async fn send(
         &self,
         buckets: &[Bucket],
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Response, HttpError> {
+        self.send_with(buckets, make, Deadline::WholeBody).await
+    }
+
+    /// Like [`Platform::send`], but the timeout covers only the wait for the status and
+    /// headers: the body of a streamed answer (Google Ads' `searchStream`) is read by the
+    /// caller as it arrives, which may take longer in total, and the caller bounds each read.
+    pub async fn send_streaming(
+        &self,
+        buckets: &[Bucket],
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        self.send_with(buckets, make, Deadline::Headers).await
+    }
+
+    async fn send_with(
+        &self,
+        buckets: &[Bucket],
+        make: impl Fn() -> RequestBuilder,
+        deadline: Deadline,
+    ) -> Result<Response, HttpError> {
         let timeout = Duration::from_millis(self.settings.timeout_ms);
         let attempt = || async {
             self.budgets.acquire(buckets).await.map_err(Retry::Stop)?;
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let response = make()
-                .timeout(timeout)
-                .send()
-                .await
-                .map_err(|error| Retry::Again(HttpError::Transport(error.without_url())))?;
+            let sent = match deadline {
+                Deadline::WholeBody => make().timeout(timeout).send().await,
+                Deadline::Headers => tokio::time::timeout(timeout, make().send())
+                    .await
+                    .map_err(|_| Retry::Again(HttpError::Timeout(timeout)))?,
+            };
+            let response =
+                sent.map_err(|error| Retry::Again(HttpError::Transport(error.without_url())))?;
             let status = response.status().as_u16();
             crate::metrics::record_platform_request(self.connector.as_str(), status);
             if matches!(status, 502..=504) {
@@ -148,6 +175,7 @@ impl Platform {
 
     /// The platform throttled a bucket until `until`: every worker waits.
     pub async fn block(&self, bucket: &Bucket, until: DateTime<Utc>) {
+        crate::metrics::record_throttle(self.connector.as_str());
         if let Err(error) = self.budgets.block(bucket, until).await {
             tracing::warn!(%error, key = %bucket.key, "recording a throttle failed");
         }
@@ -164,6 +192,15 @@ impl Platform {
     pub fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
+}
+
+/// What the request timeout covers.
+#[derive(Clone, Copy)]
+enum Deadline {
+    /// The whole exchange, body included.
+    WholeBody,
+    /// Only the wait for the status and headers.
+    Headers,
 }
 
 /// What one try of a request came to.

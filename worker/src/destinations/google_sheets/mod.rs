@@ -488,13 +488,15 @@ impl SheetsWriter {
             })
     }
 
-    /// The tab's first row and its first column below it.
+    /// The tab's first row, and its first column below that row.
     async fn read_header_and_first_column(
         &self,
         tab: &SheetProperties,
     ) -> Result<(Vec<String>, Vec<serde_json::Value>), SheetsError> {
         let title = wire::quoted(&tab.title);
-        let ranges = [format!("{title}!1:1"), format!("{title}!A2:A")];
+        // `A2:A` would be refused on a tab with only a header row ("exceeds grid limits"):
+        // read the whole column and skip the header's cell.
+        let ranges = [format!("{title}!1:1"), format!("{title}!A:A")];
         let mut values = self.batch_get(&ranges).await?.into_iter();
         let header = values
             .next()
@@ -507,6 +509,7 @@ impl SheetsWriter {
             .next()
             .unwrap_or_default()
             .into_iter()
+            .skip(1)
             .map(|mut row| {
                 if row.is_empty() {
                     serde_json::Value::Null

@@ -31,7 +31,7 @@ use crate::rows::{Layout, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("database error: {0}")]
+    #[error("database error: {}", shared::db::describe(.0))]
     Database(#[from] tokio_postgres::Error),
     #[error("no database connection: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
@@ -44,6 +44,16 @@ pub enum WarehouseError {
 impl Classify for WarehouseError {
     fn class(&self) -> ErrorClass {
         match self {
+            // Bad data (22), a violated constraint (23) or a statement the schema refuses (42)
+            // fail the same way on every retry; anything else (connections, deadlocks,
+            // restarts) may pass next time.
+            WarehouseError::Database(error)
+                if error
+                    .code()
+                    .is_some_and(|code| ["22", "23", "42"].contains(&&code.code()[..2])) =>
+            {
+                ErrorClass::Permanent
+            }
             WarehouseError::Database(_) | WarehouseError::Pool(_) => {
                 ErrorClass::Transient { retry_after: None }
             }
@@ -286,7 +296,11 @@ fn table_shape(target: &WriteTarget) -> (Vec<String>, Vec<String>) {
             columns.push("date date NOT NULL".into());
             key.push("date".into());
             let dimensions = target.report.level.dimensions();
-            columns.extend(dimensions.iter().map(|d| format!("{d} text NOT NULL")));
+            // Ids always come; names may not (Google Ads leaves most ads unnamed).
+            columns.extend(dimensions.iter().map(|d| {
+                let null = if d.ends_with("_id") { " NOT NULL" } else { "" };
+                format!("{d} text{null}")
+            }));
             key.extend(
                 dimensions
                     .iter()

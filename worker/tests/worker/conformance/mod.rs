@@ -9,6 +9,7 @@
 //! under it) and asserts that the connector called no route the sandbox does not know.
 
 mod appsflyer;
+mod google_ads;
 mod meta_ads;
 mod snapchat_ads;
 mod tiktok_ads;

@@ -5,6 +5,7 @@
 //! A destination joins with a unit struct implementing [`DestinationUnderTest`] and one
 //! `destination_suite!(Struct)` line.
 
+mod google_sheets;
 mod warehouse;
 
 use chrono::NaiveDate;

@@ -1,0 +1,520 @@
+//! The OAuth flow that creates connections: `POST /v1/connections/{platform}/authorize` answers
+//! the platform's authorisation URL with a signed, expiring, one-time `state`;
+//! `GET|POST /v1/connections/callback` verifies the state, exchanges the code at the platform's
+//! token endpoint, and stores the tokens sealed.
+//!
+//! The callback needs no API key: the platform redirects the user's browser with `code` and
+//! `state`, and the state (an HMAC-SHA256 under `api.oauth_state_key`, never an encryption key)
+//! names the tenant. Its nonce is stored at authorisation and consumed by the callback, so a
+//! state works once.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use shared::config::PlatformConfig;
+use shared::db::connections::{self, NewConnection, OAuthTokens};
+use shared::db::oauth_states;
+use shared::domain::{ConnectionId, ConnectorKind, InvalidField, TenantId};
+
+use super::connections::ConnectionView;
+use super::{check_name, db};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeBody {
+    /// The new connection's name.
+    name: String,
+    /// Where the platform sends the user back (with `code` and `state`); an absolute http(s)
+    /// URL registered with the platform app.
+    redirect_uri: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuthorizeAnswer {
+    /// The platform's authorisation page, to send the user to.
+    url: String,
+    /// The signed state carried through the redirect; valid once, until `expires_at`.
+    state: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// What the state carries, signed.
+#[derive(Debug, Serialize, Deserialize)]
+struct StatePayload {
+    #[serde(rename = "t")]
+    tenant: TenantId,
+    #[serde(rename = "p")]
+    platform: ConnectorKind,
+    #[serde(rename = "n")]
+    name: String,
+    #[serde(rename = "r")]
+    redirect_uri: String,
+    /// Expiry, unix seconds.
+    #[serde(rename = "e")]
+    expires: i64,
+    /// Random; stored, and consumed by the callback.
+    #[serde(rename = "k")]
+    nonce: String,
+}
+
+fn state_mac(key: &[u8], payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of every length"),
+    };
+    mac.update(b"adsync-oauth-state.");
+    mac.update(payload);
+    mac
+}
+
+/// A signed state: the payload (JSON with `t` tenant, `p` platform, `n` name, `r` redirect_uri,
+/// `e` expiry in unix seconds, `k` nonce) and its HMAC, each base64url, joined by a dot.
+pub fn encode_state(key: &[u8], payload: &[u8]) -> String {
+    let signature = state_mac(key, payload).finalize().into_bytes();
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+fn state_key(state: &AppState) -> Result<&[u8], ApiError> {
+    let key = state.config.api.oauth_state_key.expose().as_bytes();
+    if key.is_empty() {
+        return Err(ApiError::Unavailable(
+            "the OAuth flow is disabled: api.oauth_state_key is empty".into(),
+        ));
+    }
+    Ok(key)
+}
+
+fn bad_state(detail: &str) -> ApiError {
+    ApiError::Refused {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_state",
+        field: Some("state"),
+        detail: detail.to_owned(),
+    }
+}
+
+fn parse_platform(platform: &str) -> Result<(ConnectorKind, bool), ApiError> {
+    let connector: ConnectorKind = platform
+        .parse()
+        .map_err(|error: InvalidField| InvalidField::new("platform", error.message))?;
+    Ok((connector, connector != ConnectorKind::Appsflyer))
+}
+
+/// The authorisation URL of `connector` with the platform's parameter names.
+fn authorize_url(
+    connector: ConnectorKind,
+    settings: &PlatformConfig,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<String, ApiError> {
+    let mut params: Vec<(&str, &str)> = match connector {
+        ConnectorKind::TiktokAds => vec![("app_id", settings.client_id.as_str())],
+        _ => vec![
+            ("client_id", settings.client_id.as_str()),
+            ("response_type", "code"),
+        ],
+    };
+    params.push(("redirect_uri", redirect_uri));
+    if !settings.scope.is_empty() {
+        params.push(("scope", settings.scope.as_str()));
+    }
+    if connector == ConnectorKind::GoogleAds {
+        // A refresh token is only issued for offline access, and again only with consent.
+        params.extend([("access_type", "offline"), ("prompt", "consent")]);
+    }
+    params.push(("state", state));
+    reqwest::Url::parse_with_params(&settings.authorize_url, &params)
+        .map(String::from)
+        .map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!(
+                "connectors.{connector}.authorize_url is not a valid URL"
+            ))
+        })
+}
+
+/// Starts the OAuth flow for a new connection to `platform`.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{platform}/authorize",
+    tag = "connections",
+    params(("platform" = String, Path, description = "meta_ads, google_ads, tiktok_ads or snapchat_ads")),
+    request_body = AuthorizeBody,
+    responses(
+        (status = 200, description = "the platform's authorisation URL and the signed state", body = AuthorizeAnswer),
+        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = []))
+)]
+pub async fn authorize(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(platform): ApiPath<String>,
+    ApiJson(body): ApiJson<AuthorizeBody>,
+) -> Result<ApiJson<AuthorizeAnswer>, ApiError> {
+    let tenant = caller.tenant()?;
+    let (connector, has_oauth) = parse_platform(&platform)?;
+    let settings = state.config.connectors.platform(connector);
+    if !has_oauth || settings.authorize_url.is_empty() {
+        return Err(InvalidField::new(
+            "platform",
+            format!("{connector} has no OAuth: post its API token to /v1/connections"),
+        )
+        .into());
+    }
+    check_name("name", &body.name)?;
+    let redirect_ok = body.redirect_uri.len() <= 2000
+        && reqwest::Url::parse(&body.redirect_uri).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.fragment().is_none()
+        });
+    if !redirect_ok {
+        return Err(InvalidField::new(
+            "redirect_uri",
+            "must be an absolute http(s) URL without a fragment, at most 2000 characters",
+        )
+        .into());
+    }
+    let key = state_key(&state)?;
+    let ttl = i64::try_from(state.config.api.oauth_state_ttl_secs).unwrap_or(600);
+    let expires_at = Utc::now() + chrono::Duration::seconds(ttl);
+    let nonce: [u8; 24] = rand::random();
+    let payload = StatePayload {
+        tenant,
+        platform: connector,
+        name: body.name.trim().to_owned(),
+        redirect_uri: body.redirect_uri.clone(),
+        expires: expires_at.timestamp(),
+        nonce: URL_SAFE_NO_PAD.encode(nonce),
+    };
+    let payload = serde_json::to_vec(&payload).map_err(|error| ApiError::Internal(error.into()))?;
+    let signed = encode_state(key, &payload);
+    let url = authorize_url(connector, settings, &body.redirect_uri, &signed)?;
+    let client = db(&state).await?;
+    oauth_states::insert(&client, &nonce, tenant, expires_at).await?;
+    Ok(ApiJson(AuthorizeAnswer {
+        url,
+        state: signed,
+        expires_at,
+    }))
+}
+
+/// The redirect's parameters. Platforms add their own (`scope`, `authuser`…), so unknown ones
+/// are ignored; TikTok names the code `auth_code`.
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackParams {
+    #[serde(default, alias = "auth_code")]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    /// Set by the platform when the user declined.
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Verifies a state: signature, expiry; returns its payload and raw nonce.
+fn verify_state(key: &[u8], state: &str) -> Result<(StatePayload, Vec<u8>), ApiError> {
+    let (payload, signature) = state
+        .split_once('.')
+        .ok_or_else(|| bad_state("the state is malformed"))?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| bad_state("the state is malformed"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| bad_state("the state is malformed"))?;
+    state_mac(key, &payload)
+        .verify_slice(&signature)
+        .map_err(|_| bad_state("the state's signature is not valid"))?;
+    let payload: StatePayload =
+        serde_json::from_slice(&payload).map_err(|_| bad_state("the state is malformed"))?;
+    if payload.expires <= Utc::now().timestamp() {
+        return Err(bad_state(
+            "the state has expired: start the authorisation again",
+        ));
+    }
+    let nonce = URL_SAFE_NO_PAD
+        .decode(&payload.nonce)
+        .map_err(|_| bad_state("the state is malformed"))?;
+    Ok((payload, nonce))
+}
+
+/// `GET /v1/connections/callback?code=…&state=…`: where the platform's redirect lands.
+#[utoipa::path(
+    get,
+    path = "/v1/connections/callback",
+    tag = "connections",
+    params(CallbackParams),
+    responses(
+        (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
+        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
+pub async fn callback_get(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Result<(StatusCode, ApiJson<ConnectionView>), ApiError> {
+    callback(state, params).await
+}
+
+/// `POST /v1/connections/callback {code, state}`: the same, for a front end relaying them.
+#[utoipa::path(
+    post,
+    path = "/v1/connections/callback",
+    tag = "connections",
+    request_body = CallbackParams,
+    responses(
+        (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
+        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
+pub async fn callback_post(
+    State(state): State<AppState>,
+    ApiJson(params): ApiJson<CallbackParams>,
+) -> Result<(StatusCode, ApiJson<ConnectionView>), ApiError> {
+    callback(state, params).await
+}
+
+async fn callback(
+    state: AppState,
+    params: CallbackParams,
+) -> Result<(StatusCode, ApiJson<ConnectionView>), ApiError> {
+    let key = state_key(&state)?;
+    let signed = params
+        .state
+        .as_deref()
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| bad_state("the state is missing"))?;
+    let (payload, nonce) = verify_state(key, signed)?;
+    if let Some(error) = params.error {
+        return Err(InvalidField::new(
+            "error",
+            format!(
+                "the platform refused the authorisation: {}",
+                error.chars().take(100).collect::<String>()
+            ),
+        )
+        .into());
+    }
+    let code = params
+        .code
+        .filter(|code| !code.is_empty() && code.len() <= 4096)
+        .ok_or_else(|| InvalidField::new("code", "the authorisation code is missing"))?;
+    let client = db(&state).await?;
+    if !oauth_states::consume(&client, &nonce, payload.tenant).await? {
+        return Err(bad_state(
+            "the state was used already or has expired: start the authorisation again",
+        ));
+    }
+    let settings = state.config.connectors.platform(payload.platform);
+    let exchanged = exchange_code(payload.platform, settings, &code, &payload.redirect_uri).await?;
+    let id = ConnectionId::new();
+    let sealed = connections::seal_tokens(&state.keys, payload.tenant, id, &exchanged.tokens)
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    let connection = connections::insert(
+        &client,
+        NewConnection {
+            id,
+            tenant_id: payload.tenant,
+            connector: payload.platform,
+            name: &payload.name,
+            sealed: &sealed,
+            access_token_expires_at: exchanged.expires_at,
+            settings: &serde_json::json!({}),
+        },
+    )
+    .await?;
+    tracing::info!(connection_id = %id, connector = %payload.platform, "connection authorised");
+    Ok((StatusCode::CREATED, ApiJson(connection.into())))
+}
+
+struct Exchanged {
+    tokens: OAuthTokens,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The token answer of the platforms that speak OAuth 2 (TikTok's is inside `data`).
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_in: Option<i64>,
+}
+
+fn http_client() -> Result<reqwest::Client, ApiError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// The URL of TikTok's auth-code exchange, under its API.
+fn tiktok_token_url(settings: &PlatformConfig) -> String {
+    if settings.token_url.is_empty() {
+        format!(
+            "{}/{}/oauth2/access_token/",
+            settings.base_url.trim_end_matches('/'),
+            settings.api_version
+        )
+    } else {
+        settings.token_url.clone()
+    }
+}
+
+/// Exchanges an authorisation code at the platform. Failures name the platform's HTTP status,
+/// never a body or URL (Meta's carries the client secret in its query).
+async fn exchange_code(
+    connector: ConnectorKind,
+    settings: &PlatformConfig,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Exchanged, ApiError> {
+    let client = http_client()?;
+    let timeout = std::time::Duration::from_millis(settings.timeout_ms);
+    let secret = settings.client_secret.expose();
+    let request = match connector {
+        ConnectorKind::MetaAds => client.get(&settings.token_url).query(&[
+            ("client_id", settings.client_id.as_str()),
+            ("client_secret", secret),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ]),
+        ConnectorKind::TiktokAds => client.post(tiktok_token_url(settings)).json(
+            &serde_json::json!({"app_id": settings.client_id, "secret": secret, "auth_code": code}),
+        ),
+        ConnectorKind::GoogleAds | ConnectorKind::SnapchatAds => {
+            client.post(&settings.token_url).form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", settings.client_id.as_str()),
+                ("client_secret", secret),
+                ("redirect_uri", redirect_uri),
+                ("code", code),
+            ])
+        }
+        ConnectorKind::Appsflyer => {
+            return Err(InvalidField::new("platform", "appsflyer has no OAuth").into());
+        }
+    };
+    let failed =
+        |why: String| ApiError::Platform(format!("{connector} code exchange failed: {why}"));
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|error| failed(error.without_url().to_string()))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|_| failed(format!("HTTP {status} without a JSON body")))?;
+    if !status.is_success() {
+        return Err(refused_code(connector, status));
+    }
+    let answer = if connector == ConnectorKind::TiktokAds {
+        if body.get("code").and_then(serde_json::Value::as_i64) != Some(0) {
+            return Err(refused_code(connector, status));
+        }
+        body.get("data").cloned().unwrap_or_default()
+    } else {
+        body
+    };
+    let answer: TokenAnswer = serde_json::from_value(answer)
+        .map_err(|_| failed("the token answer has an unexpected shape".into()))?;
+    let access_token = answer
+        .access_token
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| failed("the token answer has no access_token".into()))?;
+    Ok(Exchanged {
+        tokens: OAuthTokens {
+            access_token,
+            refresh_token: answer.refresh_token.filter(|token| !token.is_empty()),
+        },
+        expires_at: answer
+            .expires_in
+            .filter(|seconds| *seconds > 0)
+            .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
+    })
+}
+
+/// The platform refused the code (used, expired, or not its own): the caller's to fix.
+fn refused_code(connector: ConnectorKind, status: reqwest::StatusCode) -> ApiError {
+    ApiError::Refused {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_code",
+        field: Some("code"),
+        detail: format!(
+            "{connector} refused the authorisation code (HTTP {}): it may be used or expired; start the authorisation again",
+            status.as_u16()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(expires: i64) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "t": TenantId::new(), "p": "meta_ads", "n": "x", "r": "https://a.example/cb",
+            "e": expires, "k": URL_SAFE_NO_PAD.encode([7u8; 24]),
+        }))
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn states_verify_under_their_key_only_and_until_they_expire() {
+        let fresh = payload(Utc::now().timestamp() + 60);
+        let state = encode_state(b"key-one", &fresh);
+        let (decoded, nonce) = verify_state(b"key-one", &state).expect("a good state");
+        assert_eq!(decoded.platform, ConnectorKind::MetaAds);
+        assert_eq!(nonce, vec![7u8; 24]);
+        for (key, state) in [
+            (&b"key-two"[..], state.clone()),
+            (
+                b"key-one",
+                encode_state(b"key-one", &payload(Utc::now().timestamp() - 1)),
+            ),
+            (b"key-one", state.replace('.', "")),
+            (b"key-one", format!("{state}x")),
+        ] {
+            let error = verify_state(key, &state)
+                .err()
+                .map(|error| error.to_string());
+            assert!(error.is_some(), "{state}");
+        }
+    }
+
+    #[test]
+    fn a_plain_platform_name_in_the_path_names_the_platform_field() {
+        let error = parse_platform("myspace").err().map(|error| match error {
+            ApiError::InvalidField(invalid) => invalid.field,
+            other => other.to_string(),
+        });
+        assert_eq!(error.as_deref(), Some("platform"));
+    }
+}

@@ -1,0 +1,182 @@
+//! `POST /oauth2/token` (form-encoded): Google's OAuth 2.0 token endpoint.
+//!
+//! - `grant_type=refresh_token&client_id&client_secret&refresh_token` →
+//!   `{"access_token","expires_in":3599,"scope","token_type":"Bearer"}`; Google does not return a
+//!   new refresh token. A revoked grant answers 400 `invalid_grant` "Token has been expired or
+//!   revoked.".
+//! - `grant_type=authorization_code&client_id&client_secret&code&redirect_uri` → the same plus a
+//!   `refresh_token`; any non-empty code works once, a reused one is `invalid_grant`.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::ACCESS_TOKEN_LIFETIME;
+use crate::connector::Connector;
+use crate::requests::Handled;
+use crate::state::{Sandbox, lock};
+use crate::wire;
+
+/// The templated route, as recorded in the request log.
+pub(crate) const ROUTE: &str = "/oauth2/token";
+
+/// The scope Google grants for the Ads API.
+const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
+
+const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// An OAuth error: HTTP status, `error` and `error_description`.
+type OAuthError = (StatusCode, &'static str, String);
+
+fn invalid_request(description: impl Into<String>) -> OAuthError {
+    (
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        description.into(),
+    )
+}
+
+/// The handler.
+pub(crate) async fn handler(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let response = match form {
+        Ok(Form(params)) => grant(&sandbox, &params),
+        Err(_) => Err(invalid_request(
+            "The request must be form-encoded (application/x-www-form-urlencoded).",
+        )),
+    };
+    let response = match response {
+        Ok(body) => wire::json_with_type(StatusCode::OK, &body, CONTENT_TYPE),
+        Err((status, error, description)) => wire::json_with_type(
+            status,
+            &json!({ "error": error, "error_description": description }),
+            CONTENT_TYPE,
+        ),
+    };
+    Handled {
+        connector: Connector::GoogleAds,
+        route: ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
+}
+
+fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::Value, OAuthError> {
+    let param = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(key, value)| key == name && !value.is_empty())
+            .map(|(_, value)| value.as_str())
+    };
+    if param("client_id").is_none() {
+        return Err(invalid_request(
+            "Could not determine client ID from request.",
+        ));
+    }
+    if param("client_secret").is_none() {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The OAuth client was not found.".to_owned(),
+        ));
+    }
+    match param("grant_type") {
+        Some("refresh_token") => {
+            let refresh_token = param("refresh_token")
+                .ok_or_else(|| invalid_request("Missing required parameter: refresh_token"))?;
+            let issued = sandbox
+                .refresh_tokens(
+                    Connector::GoogleAds,
+                    refresh_token,
+                    Some(ACCESS_TOKEN_LIFETIME),
+                    false,
+                )
+                .map_err(|_| {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Token has been expired or revoked.".to_owned(),
+                    )
+                })?;
+            Ok(json!({
+                "access_token": issued.access_token,
+                "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
+                "scope": SCOPE,
+                "token_type": "Bearer",
+            }))
+        }
+        Some("authorization_code") => {
+            let code =
+                param("code").ok_or_else(|| invalid_request("Missing required parameter: code"))?;
+            if param("redirect_uri").is_none() {
+                return Err(invalid_request("Missing required parameter: redirect_uri"));
+            }
+            let fresh = lock(&sandbox.google_ads().used_codes).insert(code.to_owned());
+            if !fresh {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Bad Request".to_owned(),
+                ));
+            }
+            let issued =
+                sandbox.issue_tokens(Connector::GoogleAds, Some(ACCESS_TOKEN_LIFETIME), true);
+            Ok(json!({
+                "access_token": issued.access_token,
+                "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
+                "refresh_token": issued.refresh_token,
+                "scope": SCOPE,
+                "token_type": "Bearer",
+            }))
+        }
+        Some(other) => Err((
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("Invalid grant_type: {other}"),
+        )),
+        None => Err(invalid_request("Missing required parameter: grant_type")),
+    }
+}
+
+/// The templated route of the revocation endpoint, as recorded in the request log.
+pub(crate) const REVOKE_ROUTE: &str = "/oauth2/revoke";
+
+/// `POST /oauth2/revoke` (form `token`, an access or refresh token): revokes the grant, as
+/// `https://oauth2.googleapis.com/revoke` does. 200 with `{}`, or 400 `invalid_token`.
+pub(crate) async fn revoke_handler(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let token = form.ok().and_then(|Form(params)| {
+        params
+            .into_iter()
+            .rev()
+            .find(|(key, value)| key == "token" && !value.is_empty())
+            .map(|(_, value)| value)
+    });
+    let response = match token {
+        Some(token) => {
+            sandbox.revoke_token(Connector::GoogleAds, &token);
+            wire::json_with_type(StatusCode::OK, &json!({}), CONTENT_TYPE)
+        }
+        None => wire::json_with_type(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_token", "error_description": "Bad Request"}),
+            CONTENT_TYPE,
+        ),
+    };
+    Handled {
+        connector: Connector::GoogleAds,
+        route: REVOKE_ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
+}

@@ -1,0 +1,450 @@
+//! Google Ads API (REST) in the conformance suite: one streamed `googleAds:searchStream` per
+//! chunk (no paging), so the suite's report is read in exactly one request per chunk. The
+//! suite's account is a client reached through its manager, so every request must carry the
+//! manager's `login-customer-id`; the report is at ad group level with every Google Ads metric,
+//! the derived ones, and the device breakdown. Below the suite, tests of Google's own
+//! behaviours: an error arriving inside the stream after a first batch of 10,000 rows, and a
+//! client account read without its manager as `login-customer-id`.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sandbox::google_ads::{self, CustomerFacts, GoogleAdsConfig, Level, TruthRow};
+use sandbox::{FaultKind, IssuedTokens, Sandbox};
+use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use worker::Outcome;
+use worker::connectors::AccountInfo;
+use worker::rows::Row;
+
+use super::{
+    Case, ConformancePlatform, TestAccount, TokenRenewal, assert_rows_eq, fault, retry_when_due,
+};
+use crate::job;
+
+pub(crate) struct GoogleAds;
+
+/// A client account of the manager `9123450000`, which the user reaches only through it.
+const CLIENT_ID: &str = "8123450001";
+
+/// A large standalone customer (ids starting with 7): 50 campaigns of 20 ad groups of 10 ads.
+const LARGE_ID: &str = "7412365890";
+
+fn facts(id: &str) -> CustomerFacts {
+    google_ads::customer(id).expect("a sandbox Google Ads customer")
+}
+
+fn test_account(id: &str) -> TestAccount {
+    let facts = facts(id);
+    TestAccount {
+        external_id: facts.id,
+        time_zone: facts.time_zone.name().to_owned(),
+        currency: facts.currency.code().to_owned(),
+    }
+}
+
+fn decimal(value: u64) -> Option<Decimal> {
+    Some(Decimal::from(value))
+}
+
+/// Micros of the account's currency in major units.
+fn micros(value: u64) -> Option<Decimal> {
+    Some((Decimal::from(value) / Decimal::from(1_000_000)).normalize())
+}
+
+/// A double as the API renders it, exact.
+fn double(text: &str) -> Option<Decimal> {
+    Some(text.parse::<Decimal>().expect("a decimal").normalize())
+}
+
+fn level_of(level: ReportLevel) -> Level {
+    match level {
+        ReportLevel::Account => Level::Customer,
+        ReportLevel::Campaign => Level::Campaign,
+        ReportLevel::AdGroup => Level::AdGroup,
+        ReportLevel::Ad => Level::AdGroupAd,
+    }
+}
+
+fn account_info(facts: &CustomerFacts) -> AccountInfo {
+    AccountInfo {
+        external_id: facts.id.clone(),
+        name: facts.descriptive_name.clone(),
+        time_zone: facts.time_zone.name().to_owned(),
+        currency: facts.currency.code().to_owned(),
+    }
+}
+
+impl ConformancePlatform for GoogleAds {
+    const CONNECTOR: ConnectorKind = ConnectorKind::GoogleAds;
+    const SANDBOX: sandbox::Connector = sandbox::Connector::GoogleAds;
+    /// `searchStream` has no paging: one streamed answer per chunk.
+    const SMALL_PAGES: &'static [(&'static str, &'static str)] = &[];
+    const TOKEN_RENEWAL: TokenRenewal = TokenRenewal::Renews {
+        route: "/oauth2/token",
+    };
+    /// The sandbox breaks the first selected metric of the first row.
+    const MALFORMED_FIELD: &'static str = "metrics.impressions";
+    /// The sandbox's throttle answer carries `retryDelay: "30s"`.
+    const THROTTLE_SNOOZE: RangeInclusive<Duration> =
+        Duration::from_secs(29)..=Duration::from_secs(31);
+
+    fn account() -> TestAccount {
+        test_account(CLIENT_ID)
+    }
+
+    fn empty_account() -> TestAccount {
+        test_account(google_ads::NO_DELIVERY_CUSTOMER_ID)
+    }
+
+    fn issue_tokens(sandbox: &Sandbox) -> IssuedTokens {
+        // Google's access tokens live 3599 s and come with a refresh token.
+        sandbox.issue_tokens(Self::SANDBOX, Some(google_ads::ACCESS_TOKEN_LIFETIME), true)
+    }
+
+    fn connection_settings(account: &TestAccount) -> serde_json::Value {
+        match facts(&account.external_id).manager_id() {
+            Some(manager) => serde_json::json!({ "login_customer_id": manager }),
+            None => serde_json::json!({}),
+        }
+    }
+
+    fn report() -> ReportSpec {
+        let metrics: Vec<String> = [
+            "impressions",
+            "clicks",
+            "spend",
+            "conversions",
+            "conversion_value",
+            "ctr",
+            "cpc",
+            "cpm",
+            "cpa",
+            "roas",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let breakdowns = ["platform"].map(str::to_owned).to_vec();
+        ReportSpec::parse(
+            ConnectorKind::GoogleAds,
+            shared::domain::report::RawReport {
+                stream: None,
+                level: "ad_group",
+                metrics: &metrics,
+                breakdowns: &breakdowns,
+            },
+        )
+        .unwrap()
+    }
+
+    fn truth(
+        sandbox: &Sandbox,
+        account: &TestAccount,
+        report: &ReportSpec,
+        window: DateWindow,
+    ) -> Vec<Row> {
+        let facts = facts(&account.external_id);
+        google_ads::report_truth(
+            &account.external_id,
+            level_of(report.level),
+            window.start(),
+            window.end(),
+            sandbox.today_for(&facts),
+            !report.breakdowns.is_empty(),
+        )
+        .iter()
+        .map(|row| truth_row(row, report))
+        .collect()
+    }
+
+    /// Entity rows name their parents only; an ad is its own creative (its id, and its type as
+    /// the creative's name).
+    fn entity_truth(_sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
+        let facts = facts(&account.external_id);
+        let mut rows = Vec::new();
+        for campaign in &facts.campaigns {
+            let campaign_id = campaign.id.to_string();
+            if level == ReportLevel::Campaign {
+                rows.push(Row {
+                    date: None,
+                    texts: vec![
+                        Some(campaign_id.clone()),
+                        Some(campaign.name.clone()),
+                        None,
+                        None,
+                        Some(campaign.status.as_str().to_owned()),
+                        Some(campaign.channel.as_str().to_owned()),
+                        None,
+                        None,
+                    ],
+                    numbers: vec![micros(campaign.budget_amount_micros), None],
+                });
+                continue;
+            }
+            for group in &campaign.ad_groups {
+                let group_id = group.id.to_string();
+                if level == ReportLevel::AdGroup {
+                    rows.push(Row {
+                        date: None,
+                        texts: vec![
+                            Some(group_id.clone()),
+                            Some(group.name.clone()),
+                            Some(campaign_id.clone()),
+                            None,
+                            Some(group.status.as_str().to_owned()),
+                            None,
+                            None,
+                            None,
+                        ],
+                        numbers: vec![None, None],
+                    });
+                    continue;
+                }
+                for ad in &group.ads {
+                    rows.push(Row {
+                        date: None,
+                        texts: vec![
+                            Some(ad.id.to_string()),
+                            ad.name.clone(),
+                            Some(campaign_id.clone()),
+                            Some(group_id.clone()),
+                            Some(ad.status.as_str().to_owned()),
+                            None,
+                            Some(ad.id.to_string()),
+                            Some(ad.ad_type.to_owned()),
+                        ],
+                        numbers: vec![None, None],
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// The customers the login reaches directly, with the direct clients of the managers among
+    /// them in place of the managers (which have no reports of their own).
+    fn reachable_accounts(_sandbox: &Sandbox) -> Vec<AccountInfo> {
+        let mut accounts = Vec::new();
+        for id in GoogleAdsConfig::default().accessible_customers {
+            let customer = facts(&id);
+            if !customer.is_manager() {
+                accounts.push(account_info(&customer));
+                continue;
+            }
+            accounts.extend(
+                customer
+                    .clients()
+                    .iter()
+                    .map(|client| facts(client))
+                    .filter(|client| !client.is_manager())
+                    .map(|client| account_info(&client)),
+            );
+        }
+        accounts
+    }
+}
+
+/// A truth row in the fetched layout of `report`.
+fn truth_row(row: &TruthRow, report: &ReportSpec) -> Row {
+    let mut texts = Vec::new();
+    if matches!(
+        report.level,
+        ReportLevel::Campaign | ReportLevel::AdGroup | ReportLevel::Ad
+    ) {
+        texts.extend([row.campaign_id.clone(), row.campaign_name.clone()]);
+    }
+    if matches!(report.level, ReportLevel::AdGroup | ReportLevel::Ad) {
+        texts.extend([row.ad_group_id.clone(), row.ad_group_name.clone()]);
+    }
+    if report.level == ReportLevel::Ad {
+        texts.extend([row.ad_id.clone(), row.ad_name.clone()]);
+    }
+    for breakdown in &report.breakdowns {
+        match breakdown {
+            shared::domain::Breakdown::Platform => {
+                texts.push(row.device.map(|device| device.as_str().to_owned()));
+            }
+            other => panic!("Google Ads has no {other:?} breakdown"),
+        }
+    }
+    let numbers = report
+        .fetched_metrics()
+        .iter()
+        .map(|metric| match metric.as_str() {
+            "impressions" => decimal(row.metrics.impressions),
+            "clicks" => decimal(row.metrics.clicks),
+            "spend" => micros(row.metrics.cost_micros),
+            "conversions" => double(&row.conversions),
+            "conversion_value" => double(&row.conversions_value),
+            other => panic!("the Google Ads truth has no {other}"),
+        })
+        .collect();
+    Row {
+        date: Some(row.date),
+        texts,
+        numbers,
+    }
+}
+
+crate::conformance_suite!(GoogleAds);
+
+/// The suite's platform, but the connection does not name the manager of the client account.
+struct WithoutLoginCustomerId;
+
+impl ConformancePlatform for WithoutLoginCustomerId {
+    const CONNECTOR: ConnectorKind = GoogleAds::CONNECTOR;
+    const SANDBOX: sandbox::Connector = GoogleAds::SANDBOX;
+    const SMALL_PAGES: &'static [(&'static str, &'static str)] = GoogleAds::SMALL_PAGES;
+    const TOKEN_RENEWAL: TokenRenewal = GoogleAds::TOKEN_RENEWAL;
+    const MALFORMED_FIELD: &'static str = GoogleAds::MALFORMED_FIELD;
+    const THROTTLE_SNOOZE: RangeInclusive<Duration> = GoogleAds::THROTTLE_SNOOZE;
+
+    fn account() -> TestAccount {
+        GoogleAds::account()
+    }
+
+    fn empty_account() -> TestAccount {
+        GoogleAds::empty_account()
+    }
+
+    fn issue_tokens(sandbox: &Sandbox) -> IssuedTokens {
+        GoogleAds::issue_tokens(sandbox)
+    }
+
+    fn connection_settings(_account: &TestAccount) -> serde_json::Value {
+        serde_json::json!({})
+    }
+
+    fn report() -> ReportSpec {
+        GoogleAds::report()
+    }
+
+    fn truth(
+        sandbox: &Sandbox,
+        account: &TestAccount,
+        report: &ReportSpec,
+        window: DateWindow,
+    ) -> Vec<Row> {
+        GoogleAds::truth(sandbox, account, report, window)
+    }
+
+    fn entity_truth(sandbox: &Sandbox, account: &TestAccount, level: ReportLevel) -> Vec<Row> {
+        GoogleAds::entity_truth(sandbox, account, level)
+    }
+
+    fn reachable_accounts(sandbox: &Sandbox) -> Vec<AccountInfo> {
+        GoogleAds::reachable_accounts(sandbox)
+    }
+}
+
+#[tokio::test]
+async fn an_error_inside_the_stream_is_transient_and_the_retry_writes_exactly_the_truth() {
+    // Arrange: a week of a large customer's ad groups by device spans several batches; the
+    // first batch arrives, then the stream ends with DEADLINE_EXCEEDED.
+    let metrics: Vec<String> = ["impressions", "clicks", "spend", "conversions"]
+        .map(str::to_owned)
+        .to_vec();
+    let breakdowns = ["platform"].map(str::to_owned).to_vec();
+    let report = ReportSpec::parse(
+        ConnectorKind::GoogleAds,
+        shared::domain::report::RawReport {
+            stream: None,
+            level: "ad_group",
+            metrics: &metrics,
+            breakdowns: &breakdowns,
+        },
+    )
+    .unwrap();
+    let case = Case::start::<GoogleAds>(test_account(LARGE_ID), report, Utc::now(), &[]).await;
+    let window = DateWindow::ending_on(case.today(), 7);
+    let expected = case.expected::<GoogleAds>(window);
+    assert!(
+        expected.len() > google_ads::BATCH_ROWS,
+        "the report spans several batches ({} rows)",
+        expected.len()
+    );
+    case.sandbox()
+        .add_fault(fault::<GoogleAds>(FaultKind::ReduceData, &case.account));
+
+    // Act
+    let (id, first) = case.run(window).await;
+    let failed = job(&case.world, id).await;
+    let last = retry_when_due(&case.world, id).await;
+
+    // Assert
+    assert_eq!(first, Outcome::Rescheduled { class: "transient" });
+    let message = failed.error_message.unwrap_or_default();
+    assert!(message.contains("DEADLINE_EXCEEDED"), "{message}");
+    assert!(matches!(last, Outcome::Succeeded(_)), "the retry: {last:?}");
+    assert_rows_eq(&case.stored().await, &expected, "rows after the retry");
+    case.assert_no_unknown_routes();
+}
+
+#[tokio::test]
+async fn a_client_account_without_its_manager_as_login_customer_id_fails_permanently() {
+    // Arrange
+    let case = Case::start::<WithoutLoginCustomerId>(
+        GoogleAds::account(),
+        GoogleAds::report(),
+        Utc::now(),
+        &[],
+    )
+    .await;
+
+    // Act
+    let (id, outcome) = case.run(case.window()).await;
+
+    // Assert: a new authorisation would not help, so the connection stays active.
+    assert_eq!(outcome, Outcome::Failed { class: "permanent" });
+    let message = job(&case.world, id).await.error_message.unwrap_or_default();
+    assert!(message.contains("USER_PERMISSION_DENIED"), "{message}");
+    assert!(message.contains("login-customer-id"), "{message}");
+    assert_eq!(case.connection_status().await, "active");
+    assert!(case.stored().await.is_empty());
+    case.assert_no_unknown_routes();
+}
+
+#[tokio::test]
+async fn the_refresher_keeps_the_refresh_token_and_a_revoked_grant_needs_reauthorisation() {
+    // Arrange
+    let case =
+        Case::start::<GoogleAds>(GoogleAds::account(), GoogleAds::report(), Utc::now(), &[]).await;
+    let settings = case
+        .world
+        .config
+        .connectors
+        .platform(ConnectorKind::GoogleAds)
+        .clone();
+    let refresh =
+        worker::connectors::refresher(ConnectorKind::GoogleAds, reqwest::Client::new(), settings)
+            .expect("Google Ads renews tokens");
+    let issued = GoogleAds::issue_tokens(case.sandbox());
+    let refresh_token = issued.refresh_token.clone().unwrap();
+    let tokens = || shared::db::connections::OAuthTokens {
+        access_token: issued.access_token.clone(),
+        refresh_token: issued.refresh_token.clone(),
+    };
+
+    // Act
+    let before = Utc::now();
+    let renewed = refresh(tokens()).await.unwrap();
+    case.sandbox()
+        .revoke_token(GoogleAds::SANDBOX, &refresh_token);
+    let refused = refresh(tokens()).await;
+
+    // Assert
+    assert_ne!(renewed.access_token, issued.access_token);
+    assert_eq!(
+        renewed.refresh_token, None,
+        "Google does not rotate refresh tokens"
+    );
+    let lifetime = (renewed.expires_at.unwrap() - before).num_seconds();
+    assert!((3590..=3600).contains(&lifetime), "{lifetime} s");
+    match refused {
+        Err(worker::tokens::TokenError::Revoked(message)) => {
+            assert!(!message.contains(&refresh_token), "{message}");
+        }
+        other => panic!("a revoked grant: {other:?}"),
+    }
+}

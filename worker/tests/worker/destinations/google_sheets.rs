@@ -1,0 +1,268 @@
+//! The google_sheets destination against the sandbox's Sheets API, read back from the sandbox's
+//! cells; and what only Sheets has: sharing, quotas, the cell limit, the number of writes.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sandbox::google_sheets::{CellValue, NewSpreadsheet};
+use shared::db::connections::OAuthTokens;
+use shared::db::destinations::{self, Credentials, Destination, NewDestination};
+use shared::domain::{DestinationId, DestinationKind, ReportSpec, SyncId};
+use testkit::fixtures::SyncFixture;
+use testkit::{TestDatabase, TestWorld};
+use worker::rows::{Layout, Row};
+
+use super::DestinationUnderTest;
+use crate::stored::sorted;
+
+/// The destination's Google login, as issued by the sandbox's token endpoint would be.
+const ACCESS_TOKEN: &str = "sheets-access-token";
+const REFRESH_TOKEN: &str = "sheets-refresh-token";
+/// A tab title that needs quoting in A1 notation.
+const TAB: &str = "Meta · campaigns 'daily'";
+
+/// A google_sheets destination writing into a new spreadsheet shared with `shared_with`.
+pub(crate) async fn sheets_destination(
+    world: &TestWorld,
+    fixture: &SyncFixture,
+    shared_with: &[&str],
+) -> (Destination, String) {
+    let spreadsheet = world.sandbox.create_spreadsheet(
+        NewSpreadsheet::titled("Agency report").shared_with(shared_with.iter().copied()),
+    );
+    let id = DestinationId::new();
+    let tenant_id = fixture.tenant.id;
+    let credentials = Credentials::OAuth(OAuthTokens {
+        access_token: ACCESS_TOKEN.into(),
+        refresh_token: Some(REFRESH_TOKEN.into()),
+    });
+    let sealed = destinations::seal_credentials(&world.keys, tenant_id, id, &credentials).unwrap();
+    let client = world.pool.get().await.unwrap();
+    let destination = destinations::insert(
+        &client,
+        NewDestination {
+            id,
+            tenant_id,
+            kind: DestinationKind::GoogleSheets,
+            name: "Agency report",
+            settings: &serde_json::json!({ "spreadsheet_id": spreadsheet, "tab": TAB }),
+            sealed: Some(&sealed),
+            access_token_expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    (destination, spreadsheet)
+}
+
+/// The cells of the sync's tab, or none when the tab does not exist.
+pub(crate) fn tab_cells(world: &TestWorld, destination: &Destination) -> Vec<Vec<CellValue>> {
+    let spreadsheet = destination.settings["spreadsheet_id"].as_str().unwrap();
+    world
+        .sandbox
+        .spreadsheet_tabs(spreadsheet)
+        .into_iter()
+        .find(|(title, _)| title == TAB)
+        .map(|(_, cells)| cells)
+        .unwrap_or_default()
+}
+
+pub(crate) struct GoogleSheets;
+
+impl DestinationUnderTest for GoogleSheets {
+    async fn create(
+        world: &TestWorld,
+        fixture: &SyncFixture,
+    ) -> (Destination, Option<TestDatabase>) {
+        (
+            sheets_destination(world, fixture, &[ACCESS_TOKEN]).await.0,
+            None,
+        )
+    }
+
+    /// Reads the tab: the header names the columns; dates and texts are text cells, numbers are
+    /// number cells (or text when a double cannot carry them exactly).
+    async fn read(
+        world: &TestWorld,
+        destination: &Destination,
+        _sync: SyncId,
+        report: &ReportSpec,
+    ) -> Vec<Row> {
+        let cells = tab_cells(world, destination);
+        let Some((header, rows)) = cells.split_first() else {
+            return Vec::new();
+        };
+        let layout = Layout::stored(report);
+        let position = |name: &str| {
+            header
+                .iter()
+                .position(|cell| *cell == CellValue::String(name.to_owned()))
+        };
+        let text = |row: &[CellValue], name: &str| match position(name).and_then(|i| row.get(i)) {
+            None | Some(CellValue::Empty) => None,
+            Some(CellValue::String(text)) => Some(text.clone()),
+            Some(other) => panic!("{name} holds {other:?}, not text"),
+        };
+        let number = |row: &[CellValue], name: &str| match position(name).and_then(|i| row.get(i)) {
+            None | Some(CellValue::Empty) => None,
+            Some(CellValue::Number(value)) => Some(value.to_string().parse::<Decimal>().unwrap()),
+            Some(CellValue::String(text)) => Some(text.parse::<Decimal>().unwrap()),
+            Some(other) => panic!("{name} holds {other:?}, not a number"),
+        };
+        sorted(
+            rows.iter()
+                .map(|row| Row {
+                    date: layout.dated.then(|| {
+                        let date = text(row, "date").expect("every row has a date");
+                        date.parse::<NaiveDate>().unwrap()
+                    }),
+                    texts: layout.texts.iter().map(|name| text(row, name)).collect(),
+                    numbers: layout
+                        .numbers
+                        .iter()
+                        .map(|name| number(row, name))
+                        .collect(),
+                })
+                .collect(),
+        )
+    }
+}
+
+crate::destination_suite!(GoogleSheets);
+
+/// What only Sheets has.
+mod sheets {
+    use sandbox::{Connector, Fault, FaultKind};
+    use shared::error::{Classify, ErrorClass};
+
+    use super::super::{Case, report, rows, window};
+    use super::*;
+
+    fn spreadsheet(case: &Case) -> String {
+        case.destination.settings["spreadsheet_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_window_is_written_with_one_request_after_the_tab_exists() {
+        // Arrange
+        let case = Case::start::<GoogleSheets>(&[]).await;
+        let id = spreadsheet(&case);
+
+        // Act
+        case.job(&report(), window(0, 9), &[rows(0..=4, 1), rows(5..=9, 1)])
+            .await
+            .unwrap();
+        let first = case.world.sandbox.sheets_write_requests(&id);
+        case.job(&report(), window(5, 9), &[rows(5..=9, 2)])
+            .await
+            .unwrap();
+
+        // Assert: adding the tab, then one batch per job.
+        let second = case.world.sandbox.sheets_write_requests(&id) - first;
+        assert_eq!((first, second), (2, 1));
+        let header = &tab_cells(&case.world, &case.destination)[0];
+        let names: Vec<String> = header.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "date",
+                "campaign_id",
+                "campaign_name",
+                "impressions",
+                "spend",
+                "clicks",
+                "ctr"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spreadsheet_not_shared_with_the_login_fails_permanently_naming_it() {
+        // Arrange
+        let mut case = Case::start::<GoogleSheets>(&[]).await;
+        let (destination, id) =
+            sheets_destination(&case.world, &case.fixture, &["someone-else"]).await;
+        case.destination = destination;
+
+        // Act
+        let error = case
+            .job(&report(), window(0, 1), &[rows(0..=1, 1)])
+            .await
+            .unwrap_err();
+
+        // Assert
+        assert_eq!(error.class(), ErrorClass::Permanent);
+        let message = error.to_string();
+        assert!(
+            message.contains(&id) && message.contains("not shared"),
+            "{message}"
+        );
+        assert!(!message.contains(ACCESS_TOKEN), "{message}");
+        assert_eq!(case.world.sandbox.sheets_write_requests(&id), 0);
+    }
+
+    #[tokio::test]
+    async fn a_quota_answer_is_throttling_that_blocks_the_quota_for_every_worker() {
+        // Arrange
+        let case = Case::start::<GoogleSheets>(&[]).await;
+        case.world
+            .sandbox
+            .add_fault(Fault::new(Connector::GoogleSheets, FaultKind::Throttle));
+
+        // Act
+        let error = case
+            .job(&report(), window(0, 1), &[rows(0..=1, 1)])
+            .await
+            .unwrap_err();
+
+        // Assert
+        let ErrorClass::Throttled { until, scope } = error.class() else {
+            panic!("{error} is not throttling");
+        };
+        assert!(until > chrono::Utc::now(), "{until}");
+        assert!(scope.contains("google_sheets"), "{scope}");
+        assert!(tab_cells(&case.world, &case.destination).is_empty());
+        let blocked: i64 = case
+            .world
+            .pool
+            .get()
+            .await
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM rate_budgets WHERE key LIKE 'google_sheets:%' AND blocked_until > now()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(blocked, 1);
+    }
+
+    #[tokio::test]
+    async fn a_window_above_the_cell_limit_is_refused_before_any_write() {
+        // Arrange: room for 50 cells; the window needs 7 columns × (1 + 10) rows.
+        let case = Case::start::<GoogleSheets>(&[(
+            "ADSYNC__DESTINATIONS__GOOGLE_SHEETS__MAX_CELLS",
+            "50",
+        )])
+        .await;
+        let id = spreadsheet(&case);
+
+        // Act
+        let error = case
+            .job(&report(), window(0, 4), &[rows(0..=4, 1)])
+            .await
+            .unwrap_err();
+
+        // Assert
+        assert_eq!(error.class(), ErrorClass::Permanent);
+        let message = error.to_string();
+        assert!(
+            message.contains(&id) && message.contains("limit of 50"),
+            "{message}"
+        );
+        assert!(tab_cells(&case.world, &case.destination).is_empty());
+    }
+}
