@@ -3,7 +3,7 @@
 use shared::config::{CryptoConfig, DatabaseConfig, Secret};
 use shared::crypto::KeyRing;
 use shared::db::connections::{self, OAuthTokens, StoredTokens, TokensError};
-use shared::db::{destinations, key_rotation};
+use shared::db::{destinations, key_rotation, webhooks};
 use testkit::TestDatabase;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
 
@@ -157,13 +157,23 @@ async fn rotation_reseals_every_secret_under_the_active_key_so_the_old_key_can_g
     )
     .await
     .unwrap();
+    webhooks::store_secret(
+        &client,
+        &only_a,
+        second.tenant.id,
+        second.sync.id,
+        "hook-secret",
+    )
+    .await
+    .unwrap();
     let under = |key: &'static str| {
         let client = &client;
         async move {
             client
                 .query_one(
                     "SELECT (SELECT count(*) FROM connections WHERE key_id = $1)
-                          + (SELECT count(*) FROM destinations WHERE key_id = $1)",
+                          + (SELECT count(*) FROM destinations WHERE key_id = $1)
+                          + (SELECT count(*) FROM sync_webhooks WHERE key_id = $1)",
                     &[&key],
                 )
                 .await
@@ -171,7 +181,7 @@ async fn rotation_reseals_every_secret_under_the_active_key_so_the_old_key_can_g
                 .get::<_, i64>(0)
         }
     };
-    assert_eq!(under("a").await, 3);
+    assert_eq!(under("a").await, 4);
 
     // Act: B becomes active with A still in the ring; rotate; then rotate again.
     let a_and_b = ring("b", &[("a", &key_a), ("b", &key_b)]);
@@ -180,10 +190,10 @@ async fn rotation_reseals_every_secret_under_the_active_key_so_the_old_key_can_g
 
     // Assert: everything moved to B (one row per batch here), a second run changes nothing,
     // and with A removed from the configuration every secret still opens.
-    assert_eq!(report.total(), 3, "{report:?}");
+    assert_eq!(report.total(), 4, "{report:?}");
     assert_eq!(report.remaining, 0);
     assert_eq!(again.total(), 0, "{again:?}");
-    assert_eq!((under("a").await, under("b").await), (0, 3));
+    assert_eq!((under("a").await, under("b").await), (0, 4));
     let only_b = ring("b", &[("b", &key_b)]);
     for (fixture, token) in [(&first, "sandbox-token"), (&second, "second-token")] {
         let tokens =
@@ -202,6 +212,11 @@ async fn rotation_reseals_every_secret_under_the_active_key_so_the_old_key_can_g
     .await
     .unwrap();
     assert!(credentials == destinations::Credentials::OAuth(stored.tokens.clone()));
+    let (_, secret) = webhooks::open_secret(&client, &only_b, second.sync.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(secret, b"hook-secret");
 }
 
 #[tokio::test]
