@@ -79,12 +79,18 @@ impl Application {
     }
 }
 
-/// The span of one request: method and path only. The query string is left out, since an OAuth
-/// callback carries the authorisation code there.
+/// The span of one request: method, matched route template and path. The query string is
+/// left out, since an OAuth callback carries the authorisation code there. Jobs created while
+/// it is current remember its trace (`jobs.traceparent`), so the worker's execution joins it.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!(
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str());
+    tracing::info_span!(
         "request",
         method = %request.method(),
+        route = %route,
         path = %request.uri().path(),
     )
 }

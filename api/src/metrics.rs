@@ -38,6 +38,12 @@ static DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// Every metric name declared here (checked against the naming convention by a test).
+pub const NAMES: [&str; 2] = [
+    "adsync_api_requests_total",
+    "adsync_api_request_duration_seconds",
+];
+
 /// Records each request's route, method, status class and duration.
 pub async fn record(request: Request, next: Next) -> Response {
     let route = request
@@ -61,4 +67,20 @@ pub async fn record(request: Request, next: Next) -> Response {
         .with_label_values(&[route.as_str()])
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_follow_the_convention() {
+        REQUESTS
+            .with_label_values(&["/healthz", "GET", "2xx"])
+            .inc();
+        DURATION.with_label_values(&["/healthz"]).observe(0.001);
+        if let Err(problems) = shared::telemetry::check_metric_names(&NAMES) {
+            panic!("{}", problems.join("\n"));
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! `sync`: 200 accounts across the five platforms, 30 days each, through the real pipeline —
 //! the scheduler's relay and a worker in this process, the sandbox over HTTP with its realistic
 //! per-app and per-account limits, and faults injected on 5 % of platform requests (half 5xx,
-//! half throttles). It reports the wall time against the lower bound the configured rate
-//! budgets imply, the throttle answers received (injected, and caused by the limits), failed
-//! jobs, and rows that differ from a fault-free reading of the same windows afterwards.
+//! half throttles; AppsFlyer's throttle is a daily quota, so it gets 5xx only). It reports the
+//! wall time against the lower bound the configured rate budgets imply, the throttle answers
+//! received (injected, and caused by the limits), failed jobs, and rows that differ from a
+//! fault-free reading of the same windows afterwards.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,13 +78,18 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         });
     }
     for connector in CONNECTORS {
-        let connector = sandbox_connector(connector);
-        for kind in [
-            sandbox::FaultKind::ServerError,
-            sandbox::FaultKind::Throttle,
-        ] {
+        // An AppsFlyer throttle is its daily quota ("Limit reached"): the job rightly waits
+        // for 00:00 UTC, which would measure the clock, not adsync. AppsFlyer gets 5xx only.
+        let kinds: &[sandbox::FaultKind] = match connector {
+            ConnectorKind::Appsflyer => &[sandbox::FaultKind::ServerError],
+            _ => &[
+                sandbox::FaultKind::ServerError,
+                sandbox::FaultKind::Throttle,
+            ],
+        };
+        for kind in kinds {
             server.sandbox.add_fault(
-                sandbox::Fault::new(connector, kind)
+                sandbox::Fault::new(sandbox_connector(connector), *kind)
                     .probability(FAULT_PROBABILITY)
                     .unlimited(),
             );

@@ -29,6 +29,7 @@ mod control;
 mod decimal;
 mod faults;
 pub mod google_ads;
+mod google_oauth;
 pub mod google_sheets;
 #[allow(dead_code)] // TODO(issue 4): used once the platform modules land
 mod limits;

@@ -58,6 +58,8 @@ pub struct Sandbox {
 #[derive(Debug)]
 struct Inner {
     now: Mutex<Option<DateTime<Utc>>>,
+    /// When the sandbox was made: rate limits keep counting real time on a frozen clock.
+    started: std::time::Instant,
     faults: Mutex<FaultQueue>,
     requests: Mutex<Vec<RequestRecord>>,
     trace_seed: u64,
@@ -93,6 +95,7 @@ impl Sandbox {
         Self {
             inner: Arc::new(Inner {
                 now: Mutex::new(config.now),
+                started: std::time::Instant::now(),
                 faults: Mutex::new(FaultQueue::default()),
                 requests: Mutex::new(Vec::new()),
                 trace_seed,
@@ -111,6 +114,17 @@ impl Sandbox {
     /// The sandbox's current time: the frozen time if one is set, otherwise the real clock.
     pub fn now(&self) -> DateTime<Utc> {
         lock(&self.inner.now).unwrap_or_else(Utc::now)
+    }
+
+    /// The clock rate limits count on. On a frozen clock it keeps running from the frozen
+    /// instant: a test freezes the calendar to fix "today", and a per-second limit must still
+    /// reset; moving the frozen clock forward still frees every window at once.
+    pub(crate) fn limits_now(&self) -> DateTime<Utc> {
+        let now = self.now();
+        if !self.clock_is_frozen() {
+            return now;
+        }
+        now + chrono::Duration::from_std(self.inner.started.elapsed()).unwrap_or_default()
     }
 
     /// Freezes the clock at `now`, or returns to the real clock with `None`.

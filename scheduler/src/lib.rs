@@ -33,7 +33,7 @@ use shared::queue::Publisher;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{Instrument as _, error, info};
 
 pub use purge::{PurgeReport, purge};
 pub use relay::relay;
@@ -42,6 +42,7 @@ pub use tick::{TickReport, TickSettings, tick};
 
 /// Runs the scheduler until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    metrics::register();
     let pool = shared::db::pool(&config.database)?;
     let publisher = Publisher::connect(
         &config.rabbitmq,
@@ -85,7 +86,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                 let pool = pool.clone();
                 async move {
                     let started = Instant::now();
-                    match tick(&pool, settings, chrono::Utc::now()).await {
+                    let span = tracing::info_span!("tick");
+                    match tick(&pool, settings, chrono::Utc::now())
+                        .instrument(span)
+                        .await
+                    {
                         Ok(report) if report.created > 0 => {
                             info!(
                                 due = report.due,
@@ -97,6 +102,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                         Err(error) => error!(%error, "tick failed"),
                     }
                     metrics::record_tick(started.elapsed());
+                    if let Err(error) = tick::record_gauges(&pool).await {
+                        tracing::warn!(%error, "reading the scheduler's gauges failed");
+                    }
                 }
             }
         },

@@ -60,6 +60,9 @@ async fn relay_lane(pool: &Pool, publisher: &Publisher, batch: u32) -> Result<us
         transaction.commit().await.map_err(DbError::from)?;
         published += due.len();
         metrics::record_jobs_published(due.len());
+        for job in &due {
+            metrics::record_relay_lag(job.connector, job.due_for);
+        }
         if due.len() < batch as usize {
             return Ok(published);
         }

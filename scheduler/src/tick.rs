@@ -104,3 +104,12 @@ fn next_run(sync: &DueSync, schedule: Option<&Schedule>, now: DateTime<Utc>) -> 
         }
     }
 }
+
+/// Sets the gauges the leader keeps for dashboards and alerts: the age of the oldest due job
+/// and the connections needing re-authorisation, per connector.
+pub async fn record_gauges(pool: &Pool) -> Result<(), DbError> {
+    let client = pool.get().await?;
+    metrics::record_oldest_pending(&jobs::oldest_due_ages(&client).await?);
+    metrics::record_needing_reauth(&shared::db::connections::count_needing_reauth(&client).await?);
+    Ok(())
+}

@@ -2,9 +2,12 @@
 //!
 //! Logs go to stderr as text or JSON (`telemetry.log_format`), filtered by `RUST_LOG` or
 //! `telemetry.log_filter`. When `telemetry.otlp_endpoint` is set, spans are exported over
-//! OTLP/HTTP. The W3C `traceparent` of the current span travels in AMQP message headers, so
-//! one trace spans API, scheduler and worker. Metrics live in the default Prometheus registry
-//! and are served on `/metrics` by `crate::ops`.
+//! OTLP/HTTP. A job remembers the `traceparent` of the span that created it (`jobs.traceparent`,
+//! written by `db::jobs::insert`), the publisher's per-message `publish` span continues that
+//! trace, and the message carries the publish span's `traceparent` in its AMQP headers, so one
+//! trace spans the API request, the (possibly later) publication and the worker's job. Metrics
+//! live in the default Prometheus registry and are served on `/metrics` by `crate::ops`; each
+//! binary declares its own in one `metrics.rs`, checked by [`check_metric_names`].
 
 use std::collections::HashMap;
 
@@ -76,21 +79,121 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> anyhow::Result<T
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     match config.log_format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_writer(std::io::stderr),
-            )
-            .try_init(),
+        LogFormat::Json => registry.with(json_layer(std::io::stderr)).try_init(),
         LogFormat::Text => registry
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .try_init(),
     }
     .map_err(|error| anyhow::anyhow!("logging was already initialised: {error}"))?;
     Ok(TelemetryGuard { provider })
+}
+
+/// The JSON log layer: one object per line with `timestamp`, `level`, `target` and `message`
+/// first, then (sorted by name) the fields of every span the event is in (outermost first, so `job_id`,
+/// `connector` and `attempt` of the `job` span are top-level keys), then the event's own fields
+/// (which win over a span's of the same name), and `span`, the innermost span's name.
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(FlatJson)
+        .with_writer(writer)
+}
+
+/// The event format of [`json_layer`].
+struct FlatJson;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for FlatJson
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        context: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use serde_json::{Map, Value};
+        let metadata = event.metadata();
+        let mut fields = Map::new();
+        let mut innermost = None;
+        if let Some(scope) = context.event_scope() {
+            for span in scope.from_root() {
+                innermost = Some(span.name());
+                let extensions = span.extensions();
+                let recorded = extensions
+                    .get::<tracing_subscriber::fmt::FormattedFields<N>>()
+                    .and_then(|fields| serde_json::from_str::<Map<String, Value>>(fields).ok());
+                fields.extend(recorded.unwrap_or_default());
+            }
+        }
+        event.record(&mut JsonVisitor(&mut fields));
+        if let Some(name) = innermost {
+            fields.insert("span".into(), name.into());
+        }
+        let message = fields.remove("message").unwrap_or_default();
+        // The fixed fields first, in this order; then the others (sorted by name).
+        let mut line = String::with_capacity(256);
+        let mut push = |key: &str, value: &Value| -> std::fmt::Result {
+            line.push(if line.is_empty() { '{' } else { ',' });
+            line.push_str(&serde_json::to_string(key).map_err(|_| std::fmt::Error)?);
+            line.push(':');
+            line.push_str(&serde_json::to_string(value).map_err(|_| std::fmt::Error)?);
+            Ok(())
+        };
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        push("timestamp", &Value::String(timestamp))?;
+        push("level", &Value::String(metadata.level().as_str().into()))?;
+        push("target", &Value::String(metadata.target().into()))?;
+        push("message", &message)?;
+        for (key, value) in &fields {
+            push(key, value)?;
+        }
+        line.push('}');
+        writeln!(writer, "{line}")
+    }
+}
+
+/// Collects an event's fields into a JSON object; `message` is the formatted message.
+struct JsonVisitor<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_error(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &(dyn std::error::Error + 'static),
+    ) {
+        self.0.insert(field.name().into(), value.to_string().into());
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
+    }
 }
 
 /// reqwest is built without a default TLS provider; install ring's once per process.
@@ -100,7 +203,16 @@ pub fn install_tls_provider() {
 
 /// The W3C `traceparent` of the current span, if it is part of a sampled trace.
 pub fn current_traceparent() -> Option<String> {
-    let context = tracing::Span::current().context();
+    traceparent_of(&tracing::Span::current())
+}
+
+/// The W3C `traceparent` of `span`, if it is part of a sampled trace (none without an
+/// OpenTelemetry layer).
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    if span.is_disabled() {
+        return None;
+    }
+    let context = span.context();
     let mut carrier: HashMap<String, String> = HashMap::new();
     TraceContextPropagator::new().inject_context(&context, &mut carrier);
     carrier.remove("traceparent")
@@ -113,4 +225,144 @@ pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
     let context = TraceContextPropagator::new().extract(&carrier);
     // Ignored when no OpenTelemetry layer is installed.
     let _ = span.set_parent(context);
+}
+
+/// The metric naming convention, `adsync_<part>_<what>[_<unit>]`, in lowercase snake case.
+pub const METRIC_NAME_PATTERN: &str =
+    r"^adsync_(api|scheduler|worker|connector|destination)_[a-z][a-z0-9]*(_[a-z0-9]+)*$";
+
+/// Checks that every name in `names` follows [`METRIC_NAME_PATTERN`], is registered in the
+/// default Prometheus registry, and carries the unit its type calls for: counters end in
+/// `_total`, histograms in a base unit (`_seconds`, `_bytes`, `_rows`). Gauges of a count
+/// (`adsync_scheduler_is_leader`) may have no unit. Returns every problem found.
+pub fn check_metric_names(names: &[&str]) -> Result<(), Vec<String>> {
+    use prometheus::proto::MetricType;
+    let pattern = regex::Regex::new(METRIC_NAME_PATTERN).expect("the pattern is valid");
+    let families = prometheus::gather();
+    let mut problems = Vec::new();
+    for name in names {
+        if !pattern.is_match(name) {
+            problems.push(format!("{name} does not match {METRIC_NAME_PATTERN}"));
+        }
+        let Some(family) = families.iter().find(|family| family.name() == *name) else {
+            problems.push(format!("{name} is not registered"));
+            continue;
+        };
+        let unit_ok = match family.get_field_type() {
+            MetricType::COUNTER => name.ends_with("_total"),
+            MetricType::HISTOGRAM | MetricType::SUMMARY => ["_seconds", "_bytes", "_rows"]
+                .iter()
+                .any(|unit| name.ends_with(unit)),
+            MetricType::GAUGE | MetricType::UNTYPED => !name.ends_with("_total"),
+        };
+        if !unit_ok {
+            problems.push(format!(
+                "{name}: a {:?} needs a matching unit suffix",
+                family.get_field_type()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_log_lines_have_fixed_top_level_fields_including_the_spans() {
+        // Arrange
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(json_layer(move || writer.clone()));
+
+        // Act
+        tracing::subscriber::with_default(subscriber, || {
+            let job =
+                tracing::info_span!("job", job_id = "j-1", connector = "meta_ads", attempt = 2);
+            let _job = job.enter();
+            let request = tracing::info_span!("platform_request", route = "/act_{id}/insights");
+            let _request = request.enter();
+            tracing::warn!(
+                error = "HTTP 500",
+                attempt = 3,
+                "attempt failed; rescheduled"
+            );
+        });
+
+        // Assert
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["target"], module_path!());
+        assert_eq!(line["message"], "attempt failed; rescheduled");
+        assert!(line["timestamp"].as_str().unwrap().ends_with('Z'), "{line}");
+        assert_eq!(line[fields::JOB_ID], "j-1");
+        assert_eq!(line[fields::CONNECTOR], "meta_ads");
+        assert_eq!(line[fields::ERROR], "HTTP 500");
+        assert_eq!(line[fields::ATTEMPT], 3, "the event's field wins");
+        assert_eq!(line["route"], "/act_{id}/insights");
+        assert_eq!(line["span"], "platform_request");
+        let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+        assert_eq!(at("timestamp"), 1, "{text}");
+        assert!(
+            at("timestamp") < at("level") && at("level") < at("target"),
+            "{text}"
+        );
+        assert!(
+            at("target") < at("message") && at("message") < at("attempt"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn metric_names_are_checked_against_the_convention_their_type_and_the_registry() {
+        let counter =
+            prometheus::IntCounter::new("adsync_worker_things", "a counter without _total")
+                .unwrap();
+        prometheus::register(Box::new(counter)).unwrap();
+        let gauge = prometheus::IntGauge::new("adsync_scheduler_things_total", "a gauge").unwrap();
+        prometheus::register(Box::new(gauge)).unwrap();
+
+        let problems = check_metric_names(&[
+            "adsync_worker_things",
+            "adsync_scheduler_things_total",
+            "adsync_worker_never_registered_total",
+            "Adsync-Bad",
+            "adsync_elsewhere_thing_total",
+        ])
+        .unwrap_err();
+
+        let expected = [
+            "adsync_worker_things: a COUNTER",
+            "adsync_scheduler_things_total: a GAUGE",
+            "adsync_worker_never_registered_total is not registered",
+            "Adsync-Bad does not match",
+            "adsync_elsewhere_thing_total does not match",
+        ];
+        for needle in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(needle)),
+                "{needle} missing from {problems:?}"
+            );
+        }
+    }
 }

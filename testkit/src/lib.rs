@@ -10,7 +10,8 @@
 //! - [`fixtures`]: rows inserted through the repositories;
 //! - [`services`]: private PostgreSQL and RabbitMQ instances a test may stop and restart;
 //! - [`process`]: our binaries as child processes a test may kill;
-//! - [`wait`]: bounded polling instead of sleeps.
+//! - [`wait`]: bounded polling instead of sleeps;
+//! - [`telemetry`]: spans captured in memory, and a strict parser of `/metrics`.
 //!
 //! Not here: production code paths. The library is only ever a dev-dependency; the `demo`
 //! binary (`src/bin/demo.rs`) is the driver of `scripts/demo.sh`.
@@ -19,6 +20,7 @@ pub mod fixtures;
 pub mod postgres;
 pub mod process;
 pub mod services;
+pub mod telemetry;
 pub mod wait;
 pub mod world;
 

@@ -17,11 +17,10 @@ use lapin::{Channel, Connection};
 use shared::config::RabbitmqConfig;
 use shared::domain::JobId;
 use shared::queue::{self, BrokerStatus, JobMessage, Topology};
-use shared::telemetry;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, error, info, warn};
+use tracing::{error, info, warn};
 
 use crate::acks::Acks;
 use crate::batch::recv_batch;
@@ -298,23 +297,19 @@ async fn claim_deliveries<E: Execute>(
                 break;
             };
             let engine = engine.clone();
-            let span = tracing::info_span!("delivery", job_id = %job.id);
-            if let Some(traceparent) = traceparent(&delivery) {
-                telemetry::set_remote_parent(&span, &traceparent);
-            }
-            attempts.spawn(
-                async move {
-                    match engine.run(job).await {
-                        Ok(_) => {}
-                        // The job stays leased to us until the lease runs out; the rescuer
-                        // then returns it. The message has done its work either way.
-                        Err(error) => error!(%error, "job outcome could not be recorded"),
-                    }
-                    settle(delivery, &acks, Settle::Ack).await;
-                    drop(slot);
+            let job_id = job.id;
+            // The job span continues the publisher's trace (see `Engine::run_traced`).
+            let parent = traceparent(&delivery);
+            attempts.spawn(async move {
+                match engine.run_traced(job, parent.as_deref()).await {
+                    Ok(_) => {}
+                    // The job stays leased to us until the lease runs out; the rescuer then
+                    // returns it. The message has done its work either way.
+                    Err(error) => error!(%error, %job_id, "job outcome could not be recorded"),
                 }
-                .instrument(span),
-            );
+                settle(delivery, &acks, Settle::Ack).await;
+                drop(slot);
+            });
         }
         for id in claims.missing {
             for (delivery, acks) in deliveries.remove(&id).unwrap_or_default() {

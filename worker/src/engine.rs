@@ -207,6 +207,11 @@ impl<E: Execute> Engine<E> {
         let claims =
             jobs::claim_many(&transaction, ids, &self.worker_id, self.settings.claim).await?;
         transaction.commit().await?;
+        for (id, wait) in &claims.queue_waits {
+            if let Some(job) = claims.claimed.iter().find(|job| job.id == *id) {
+                metrics::record_queue_wait(job.connector.as_str(), *wait);
+            }
+        }
         if !claims.deferred.is_empty() {
             info!(
                 count = claims.deferred.len(),
@@ -236,6 +241,16 @@ impl<E: Execute> Engine<E> {
     /// not be recorded (the database is unavailable); the lease will expire and the rescuer
     /// will return the job.
     pub async fn run(&self, job: Job) -> Result<Outcome, DbError> {
+        self.run_traced(job, None).await
+    }
+
+    /// [`Engine::run`], with the attempt's `job` span made a child of the span named by
+    /// `traceparent` (the publisher's, from the message headers).
+    pub async fn run_traced(
+        &self,
+        job: Job,
+        traceparent: Option<&str>,
+    ) -> Result<Outcome, DbError> {
         let span = tracing::info_span!(
             "job",
             job_id = %job.id,
@@ -243,6 +258,9 @@ impl<E: Execute> Engine<E> {
             connector = %job.connector,
             attempt = job.attempt,
         );
+        if let Some(traceparent) = traceparent {
+            shared::telemetry::set_remote_parent(&span, traceparent);
+        }
         self.run_attempt(job).instrument(span).await
     }
 
@@ -265,6 +283,10 @@ impl<E: Execute> Engine<E> {
         let outcome = match result {
             None => Outcome::LeaseLost,
             Some(Ok(counts)) => {
+                metrics::record_rows_read(
+                    job.connector.as_str(),
+                    u64::try_from(counts.rows_read).unwrap_or(0),
+                );
                 if self.record_success(lease, counts).await? {
                     info!(
                         rows_read = counts.rows_read,
@@ -312,6 +334,11 @@ impl<E: Execute> Engine<E> {
         let class_name = failure.class.name();
         let message = failure.message.as_str();
         let counts = failure.counts;
+        metrics::record_job_failure(job.connector.as_str(), class_name);
+        metrics::record_rows_read(
+            job.connector.as_str(),
+            u64::try_from(counts.rows_read).unwrap_or(0),
+        );
         let decision = decide(
             &failure.class,
             job.attempt,

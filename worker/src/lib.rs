@@ -52,6 +52,7 @@ pub async fn run_with<E: Execute>(
     executor: E,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    metrics::register();
     let listener = TcpListener::bind(config.worker.listen)
         .await
         .with_context(|| format!("binding worker.listen {}", config.worker.listen))?;

@@ -12,6 +12,11 @@
 //! - `adsync_connector_token_refreshes_total{connector, outcome}`: token refreshes (`ok`,
 //!   `failed`).
 //! - `adsync_connector_throttles_total{connector}`: throttle answers from a platform.
+//! - `adsync_worker_job_failures_total{connector, class}`: errors that ended an attempt, by
+//!   class (`transient`, `throttled`, `auth`, `permanent`).
+//! - `adsync_worker_queue_wait_seconds{connector}`: how long a job waited between being
+//!   published (or becoming due) and being claimed.
+//! - `adsync_connector_rows_read_total{connector}`: rows read from platforms.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -115,8 +120,47 @@ static THROTTLES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+static JOB_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_worker_job_failures_total",
+            "Errors that ended a job attempt, by class"
+        ),
+        &["connector", "class"]
+    )
+    .expect("metric registers once")
+});
+
+static QUEUE_WAIT: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new(
+            "adsync_worker_queue_wait_seconds",
+            "Time from a job's publication (or due time) to its claim by a worker"
+        )
+        .buckets(vec![
+            0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0
+        ]),
+        &["connector"]
+    )
+    .expect("metric registers once")
+});
+
+static ROWS_READ: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "adsync_connector_rows_read_total",
+            "Rows read from platforms"
+        ),
+        &["connector"]
+    )
+    .expect("metric registers once")
+});
+
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 11] = [
+    "adsync_worker_job_failures_total",
+    "adsync_worker_queue_wait_seconds",
+    "adsync_connector_rows_read_total",
     "adsync_worker_jobs_total",
     "adsync_worker_job_duration_seconds",
     "adsync_connector_requests_total",
@@ -134,14 +178,42 @@ pub fn record_job(connector: &str, outcome: &str, duration: Duration) {
         .observe(duration.as_secs_f64());
 }
 
-pub fn record_platform_request(connector: &str, status: u16) {
-    let class = match status {
+/// An error of class `class` (see `ErrorClass::name`) ended an attempt. Cancellation is not
+/// an error and is not counted.
+pub fn record_job_failure(connector: &str, class: &str) {
+    if class != "cancelled" {
+        JOB_FAILURES.with_label_values(&[connector, class]).inc();
+    }
+}
+
+/// Errors of class `class` that ended an attempt of `connector` in this process so far.
+pub fn job_failures(connector: &str, class: &str) -> u64 {
+    JOB_FAILURES.with_label_values(&[connector, class]).get()
+}
+
+pub fn record_queue_wait(connector: &str, wait: Duration) {
+    QUEUE_WAIT
+        .with_label_values(&[connector])
+        .observe(wait.as_secs_f64());
+}
+
+pub fn record_rows_read(connector: &str, rows: u64) {
+    ROWS_READ.with_label_values(&[connector]).inc_by(rows);
+}
+
+/// The status class label of a platform answer.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
         429 => "429",
         200..=299 => "2xx",
         400..=499 => "4xx",
         500..=599 => "5xx",
         _ => "other",
-    };
+    }
+}
+
+pub fn record_platform_request(connector: &str, status: u16) {
+    let class = status_class(status);
     PLATFORM_REQUESTS
         .with_label_values(&[connector, class])
         .inc();
@@ -174,38 +246,44 @@ pub fn record_token_refresh(connector: &str, ok: bool) {
         .inc();
 }
 
+/// Registers every metric declared here and starts the per-connector and per-destination
+/// series at zero, so `/metrics` lists them (and rates over them exist) before the first job.
+pub fn register() {
+    use shared::domain::{ConnectorKind, DestinationKind};
+    for connector in ConnectorKind::ALL.map(ConnectorKind::as_str) {
+        for class in ["transient", "throttled", "auth", "permanent"] {
+            JOB_FAILURES.with_label_values(&[connector, class]);
+        }
+        for outcome in ["succeeded", "retried", "snoozed", "failed"] {
+            JOBS.with_label_values(&[connector, outcome]);
+        }
+        JOB_DURATION.with_label_values(&[connector]);
+        QUEUE_WAIT.with_label_values(&[connector]);
+        ROWS_READ.with_label_values(&[connector]);
+        THROTTLES.with_label_values(&[connector]);
+        PLATFORM_REQUESTS.with_label_values(&[connector, "2xx"]);
+        BUDGET_WAIT.with_label_values(&[connector]);
+        for outcome in ["slept", "snoozed"] {
+            BUDGET_WAITS.with_label_values(&[connector, outcome]);
+        }
+        for outcome in ["ok", "failed"] {
+            TOKEN_REFRESHES.with_label_values(&[connector, outcome]);
+        }
+    }
+    for destination in DestinationKind::ALL.map(DestinationKind::as_str) {
+        ROWS_WRITTEN.with_label_values(&[destination]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn metric_names_follow_the_convention() {
-        record_job("meta_ads", "succeeded", Duration::from_millis(1));
-        record_platform_request("meta_ads", 200);
-        record_rows_written("warehouse", 1);
-        record_budget_wait("meta_ads", "slept", Duration::from_millis(1));
-        record_token_refresh("meta_ads", true);
-        record_throttle("meta_ads");
-        let registered: Vec<String> = prometheus::gather()
-            .iter()
-            .map(|family| family.name().to_string())
-            .filter(|name| name.starts_with("adsync_"))
-            .collect();
-        for name in NAMES {
-            assert!(
-                registered.contains(&name.to_string()),
-                "{name} is not registered"
-            );
-            let parts: Vec<&str> = name.split('_').collect();
-            assert_eq!(parts[0], "adsync", "{name}");
-            assert!(
-                ["total", "seconds", "bytes", "rows"].contains(parts.last().unwrap()),
-                "{name} must end in a unit"
-            );
-            assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{name}"
-            );
+        register();
+        if let Err(problems) = shared::telemetry::check_metric_names(&NAMES) {
+            panic!("{}", problems.join("\n"));
         }
     }
 }

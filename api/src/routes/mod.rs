@@ -97,12 +97,7 @@ pub(crate) async fn publish_now(
     client: &shared::db::Object,
     job: shared::db::jobs::Job,
 ) -> Result<shared::db::jobs::Job, ApiError> {
-    let dispatch = shared::db::jobs::Dispatch {
-        job_id: job.id,
-        connector: job.connector,
-        attempt: job.attempt,
-        priority: job.priority,
-    };
+    let dispatch = shared::db::jobs::Dispatch::of(&job);
     match state.publisher.publish_jobs(&[dispatch]).await {
         Ok(()) => {
             shared::db::jobs::mark_queued(client, &[job.id]).await?;

@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod data;
 mod logs;
+mod metrics;
 mod oauth;
 mod openapi;
 mod resources;

@@ -125,7 +125,7 @@ pub(crate) async fn handler(
             let state = sandbox.appsflyer();
             state
                 .quotas
-                .admit_app_list(sandbox.now(), &state.config, &call.token)?;
+                .admit_app_list(sandbox.limits_now(), &state.config, &call.token)?;
             page(&params, &base_url(&headers, &uri), prelude.malformed())
         });
     let response = match result {

@@ -160,7 +160,7 @@ async fn answer(
     let selection = parse(params, &app, state.config.max_range_days)?;
     let days = (selection.to - selection.from).num_days() + 1;
     state.quotas.admit_export(
-        sandbox.now(),
+        sandbox.limits_now(),
         &state.config,
         token,
         &app.id,

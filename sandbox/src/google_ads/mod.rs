@@ -18,7 +18,6 @@ mod customers;
 mod data;
 mod errors;
 mod gaql;
-mod oauth;
 mod search;
 
 use std::collections::HashSet;
@@ -39,6 +38,7 @@ pub use search::BATCH_ROWS;
 
 use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
+use crate::google_oauth;
 use crate::limits::{CallCounter, Limit};
 use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
@@ -49,7 +49,7 @@ use errors::AdsError;
 pub const ACCOUNT_ID_SHAPE: &str = "10 digits, no hyphens";
 
 /// How long access tokens from the token endpoint live.
-pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+pub use crate::google_oauth::ACCESS_TOKEN_LIFETIME;
 
 /// The content type of every JSON answer.
 pub(crate) const CONTENT_TYPE: &str = "application/json; charset=UTF-8";
@@ -107,7 +107,7 @@ pub(crate) struct GoogleAdsState {
     config: GoogleAdsConfig,
     calls: CallCounter,
     /// Authorization codes already exchanged (each works once).
-    used_codes: Mutex<HashSet<String>>,
+    pub(crate) used_codes: Mutex<HashSet<String>>,
 }
 
 impl GoogleAdsState {
@@ -131,8 +131,11 @@ pub(crate) fn router() -> Router<Sandbox> {
             "/{version}/customers:listAccessibleCustomers",
             get(customers::handler),
         )
-        .route("/oauth2/token", post(oauth::handler))
-        .route(oauth::REVOKE_ROUTE, post(oauth::revoke_handler))
+        .route(google_oauth::ROUTE, post(google_oauth::ads_token))
+        .route(
+            google_oauth::REVOKE_ROUTE,
+            post(google_oauth::revoke_handler),
+        )
 }
 
 /// The sandbox-only routes, to be nested under `/_sandbox/google_ads`.
@@ -345,7 +348,7 @@ impl Prelude {
                 window: config.rate_window,
             });
         }
-        if let Err(refused) = state.calls.admit(sandbox.now(), &limits) {
+        if let Err(refused) = state.calls.admit(sandbox.limits_now(), &limits) {
             return Err(match refused.index {
                 0 => AdsError::daily_quota_exhausted(),
                 1 => AdsError::temporarily_exhausted(

@@ -35,7 +35,6 @@ mod cells;
 mod control;
 mod errors;
 mod grid;
-mod oauth;
 mod values;
 
 use std::collections::{HashMap, HashSet};
@@ -55,6 +54,7 @@ pub use control::{NewSpreadsheet, NewTab};
 
 use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
+use crate::google_oauth;
 use crate::limits::{CallCounter, Limit};
 use crate::requests::{Handled, UnknownRoute};
 use crate::state::{Sandbox, lock};
@@ -66,7 +66,7 @@ use grid::Spreadsheet;
 pub const ACCOUNT_ID_SHAPE: &str = "a spreadsheet id (letters, digits, - and _)";
 
 /// Access tokens from the token endpoint live this long (Google says `expires_in: 3599`).
-pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+pub use crate::google_oauth::ACCESS_TOKEN_LIFETIME;
 
 /// The largest request body accepted. Google takes bodies far above its recommended 2 MB; a
 /// million-cell `updateCells` is some 50 MB of JSON.
@@ -106,7 +106,7 @@ pub(crate) struct GoogleSheetsState {
     config: GoogleSheetsConfig,
     spreadsheets: Mutex<HashMap<String, Spreadsheet>>,
     calls: CallCounter,
-    used_codes: Mutex<HashSet<String>>,
+    pub(crate) used_codes: Mutex<HashSet<String>>,
     next_id: AtomicU64,
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn router() -> Router<Sandbox> {
             "/v4/spreadsheets/{id}/{action}",
             get(values::get_action).post(values::post_action),
         )
-        .route("/oauth2/token", post(oauth::handler))
+        .route(google_oauth::ROUTE, post(google_oauth::sheets_token))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -296,7 +296,7 @@ impl Prelude {
                 window: minute,
             },
         ];
-        if let Err(refused) = state.calls.admit(sandbox.now(), &limits) {
+        if let Err(refused) = state.calls.admit(sandbox.limits_now(), &limits) {
             let (quota, limit) = quotas[refused.index.min(1)];
             return Err(SheetsError::quota_exceeded(quota, limit));
         }

@@ -28,13 +28,12 @@ mod stats;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 
 pub use data::{
     AccountFacts, AdFacts, AdSquadFacts, Attribution, CURRENCIES, CampaignFacts, CampaignStart,
@@ -86,8 +85,6 @@ impl Default for SnapchatAdsConfig {
 pub(crate) struct SnapchatAdsState {
     config: SnapchatAdsConfig,
     calls: CallCounter,
-    /// When the state was made, for the rate-limit clock (see [`SnapchatAdsState::limit_now`]).
-    started: Instant,
     /// Entity id → (owning account id, level), for the entity stats endpoints. Filled whenever
     /// an account is resolved, and up front for the organizations' accounts.
     owners: Mutex<HashMap<String, (String, Level)>>,
@@ -100,7 +97,6 @@ impl SnapchatAdsState {
         let state = Self {
             config,
             calls: CallCounter::default(),
-            started: Instant::now(),
             owners: Mutex::new(HashMap::new()),
             used_codes: Mutex::new(HashSet::new()),
         };
@@ -141,20 +137,6 @@ impl SnapchatAdsState {
             .get(&entity_id.to_ascii_lowercase())
             .filter(|(_, known)| *known == level)
             .map(|(account, _)| account.clone())
-    }
-
-    /// The clock rate limits count on: the sandbox clock, moved on by real time while it is
-    /// frozen. Snapchat's limits are per second; on a frozen clock a full window would never
-    /// empty, so requests keep their real spacing while tests can still jump ahead with
-    /// `set_now`.
-    fn limit_now(&self, sandbox: &Sandbox) -> DateTime<Utc> {
-        let now = sandbox.now();
-        if sandbox.clock_is_frozen() {
-            let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
-            now + elapsed
-        } else {
-            now
-        }
     }
 }
 
@@ -286,7 +268,7 @@ impl Prelude {
         ];
         state
             .calls
-            .admit(state.limit_now(sandbox), &limits)
+            .admit(sandbox.limits_now(), &limits)
             .map_err(|_| SnapError::throttled())?;
         Ok(Call {
             malformed: self

@@ -29,7 +29,7 @@ mod report;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -84,8 +84,6 @@ impl Default for TiktokAdsConfig {
 pub(crate) struct TiktokAdsState {
     config: TiktokAdsConfig,
     calls: CallCounter,
-    /// When the state was made, for the rate-limit clock (see [`Prelude::admit`]).
-    started: Instant,
     /// Auth codes already exchanged (each works once).
     used_auth_codes: Mutex<HashSet<String>>,
 }
@@ -95,23 +93,8 @@ impl TiktokAdsState {
         Self {
             config,
             calls: CallCounter::default(),
-            started: Instant::now(),
             used_auth_codes: Mutex::new(HashSet::new()),
         }
-    }
-
-    /// The time rate limits are counted on: the sandbox clock, plus, while the clock is frozen,
-    /// the real time elapsed since the sandbox started. TikTok's windows are real seconds and
-    /// minutes; a test that freezes the calendar (to fix "today") must not freeze them too, or
-    /// a per-second limit would never reset. Moving the frozen clock forward still frees the
-    /// windows at once.
-    fn limits_now(&self, sandbox: &Sandbox) -> chrono::DateTime<chrono::Utc> {
-        let now = sandbox.now();
-        if !sandbox.clock_is_frozen() {
-            return now;
-        }
-        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
-        now + elapsed
     }
 
     /// Marks `code` used; false if it was used before.
@@ -281,7 +264,7 @@ impl Prelude {
         }
         state
             .calls
-            .admit(state.limits_now(sandbox), &limits)
+            .admit(sandbox.limits_now(), &limits)
             .map_err(|refused| match refused.index {
                 0 => TiktokError::app_qps(),
                 1 => TiktokError::app_qpm(),
@@ -324,7 +307,7 @@ fn access_token(headers: &HeaderMap) -> Option<String> {
 /// The calls the app made within the last second and minute, for tests and demos.
 pub(crate) fn usage(sandbox: &Sandbox) -> (u32, u32) {
     let state = sandbox.tiktok_ads();
-    let now = state.limits_now(sandbox);
+    let now = sandbox.limits_now();
     (
         state.calls.used("app:second", now, Duration::from_secs(1)),
         state.calls.used("app:minute", now, Duration::from_secs(60)),

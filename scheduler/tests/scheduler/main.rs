@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod leader;
+mod metrics;
 mod purge;
 mod relay;
 mod tick;

@@ -315,3 +315,27 @@ pub async fn revoke(
         .await?;
     from_row(&row).map(Some)
 }
+
+/// Per connector, how many connections (of every tenant) need re-authorisation.
+pub async fn count_needing_reauth(
+    client: &impl GenericClient,
+) -> Result<Vec<(ConnectorKind, i64)>, DbError> {
+    client
+        .query(
+            "SELECT connector, count(*) AS n FROM connections
+             WHERE status = 'needs_reauth' GROUP BY connector",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let connector: String = row.try_get("connector")?;
+            Ok((
+                connector
+                    .parse()
+                    .map_err(|e| DbError::Corrupt(format!("connections.connector: {e}")))?,
+                row.try_get("n")?,
+            ))
+        })
+        .collect()
+}

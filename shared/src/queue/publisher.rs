@@ -10,6 +10,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOpti
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use super::{BrokerStatus, JobMessage, Topology};
 use crate::config::RabbitmqConfig;
@@ -30,11 +31,13 @@ pub enum PublishError {
 }
 
 /// One job message to publish.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Outgoing {
     pub message: JobMessage,
     pub connector: ConnectorKind,
     pub priority: u8,
+    /// The trace to continue (the job creator's); without one, the current span's.
+    pub traceparent: Option<String>,
 }
 
 /// One queue's backlog, as the broker reports it.
@@ -135,8 +138,22 @@ impl Publisher {
         let channel = self.channel(RECONNECT_PATIENCE).await?;
         let mut confirms = Vec::with_capacity(batch.len());
         for outgoing in batch {
+            // One span per message, in the trace of whoever created the job; the worker's job
+            // span becomes its child through the message's `traceparent` header.
+            let span = tracing::info_span!(
+                "publish",
+                job_id = %outgoing.message.job_id,
+                connector = %outgoing.connector,
+                attempt = outgoing.message.attempt,
+            );
+            if let Some(parent) = &outgoing.traceparent {
+                telemetry::set_remote_parent(&span, parent);
+            }
             let mut headers = FieldTable::default();
-            if let Some(traceparent) = telemetry::current_traceparent() {
+            let traceparent = telemetry::traceparent_of(&span)
+                .or_else(|| outgoing.traceparent.clone())
+                .or_else(telemetry::current_traceparent);
+            if let Some(traceparent) = traceparent {
                 headers.insert(
                     ShortString::from("traceparent"),
                     AMQPValue::LongString(traceparent.into()),
@@ -157,6 +174,7 @@ impl Publisher {
                     &outgoing.message.to_bytes(),
                     properties,
                 )
+                .instrument(span)
                 .await?;
             confirms.push(confirm);
         }
@@ -224,6 +242,7 @@ impl Publisher {
                 },
                 connector: job.connector,
                 priority: job.priority,
+                traceparent: job.traceparent.clone(),
             })
             .collect();
         self.publish(&batch).await

@@ -5,3 +5,4 @@
 
 mod e2e;
 mod tidy;
+mod traces;

@@ -13,6 +13,7 @@ use reqwest::{RequestBuilder, Response};
 use shared::config::PlatformConfig;
 use shared::db::rate_budgets::Bucket;
 use shared::domain::ConnectorKind;
+use tracing::Instrument as _;
 
 use crate::budget::{BudgetError, Budgets};
 use crate::tokens::{TokenError, TokenSource};
@@ -115,18 +116,37 @@ impl Platform {
         deadline: Deadline,
     ) -> Result<Response, HttpError> {
         let timeout = Duration::from_millis(self.settings.timeout_ms);
+        let route = make()
+            .build()
+            .map(|request| route_template(request.url().path(), &self.settings.api_version))
+            .unwrap_or_else(|_| "unknown".to_string());
         let attempt = || async {
             self.budgets.acquire(buckets).await.map_err(Retry::Stop)?;
             self.calls.fetch_add(1, Ordering::Relaxed);
+            let span = tracing::info_span!(
+                "platform_request",
+                connector = %self.connector,
+                route = %route,
+                status = tracing::field::Empty,
+            );
             let sent = match deadline {
-                Deadline::WholeBody => make().timeout(timeout).send().await,
-                Deadline::Headers => tokio::time::timeout(timeout, make().send())
-                    .await
-                    .map_err(|_| Retry::Again(HttpError::Timeout(timeout)))?,
+                Deadline::WholeBody => {
+                    make()
+                        .timeout(timeout)
+                        .send()
+                        .instrument(span.clone())
+                        .await
+                }
+                Deadline::Headers => {
+                    tokio::time::timeout(timeout, make().send().instrument(span.clone()))
+                        .await
+                        .map_err(|_| Retry::Again(HttpError::Timeout(timeout)))?
+                }
             };
             let response =
                 sent.map_err(|error| Retry::Again(HttpError::Transport(error.without_url())))?;
             let status = response.status().as_u16();
+            span.record("status", status);
             crate::metrics::record_platform_request(self.connector.as_str(), status);
             if matches!(status, 502..=504) {
                 return Err(Retry::Gateway(response));
@@ -194,6 +214,41 @@ impl Platform {
     }
 }
 
+/// The route of a platform request as a template, for spans: the path without the API
+/// version, each segment that names something (other than a version, `v5`) (holds a digit or a dot: `act_123`, a customer
+/// id, an app's bundle id) replaced by `{id}`, keeping a word prefix (`act_{id}`).
+pub fn route_template(path: &str, api_version: &str) -> String {
+    let mut template = String::new();
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        template.push('/');
+        if segment == api_version {
+            continue;
+        }
+        let is_version = segment.strip_prefix('v').is_some_and(|number| {
+            !number.is_empty() && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        });
+        let names_something =
+            !is_version && (segment.contains('.') || segment.chars().any(|c| c.is_ascii_digit()));
+        match segment.split_once('_') {
+            _ if !names_something => template.push_str(segment),
+            Some((prefix, rest))
+                if !prefix.is_empty()
+                    && prefix.chars().all(|c| c.is_ascii_alphabetic())
+                    && rest.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                template.push_str(prefix);
+                template.push_str("_{id}");
+            }
+            _ => template.push_str("{id}"),
+        }
+    }
+    template = template.replace("//", "/");
+    if template.is_empty() {
+        template.push('/');
+    }
+    template
+}
+
 /// What the request timeout covers.
 #[derive(Clone, Copy)]
 enum Deadline {
@@ -211,4 +266,43 @@ enum Retry {
     Gateway(Response),
     /// Out of budget: do not try again.
     Stop(BudgetError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_template;
+
+    #[test]
+    fn routes_name_no_account_app_or_version() {
+        for (path, version, expected) in [
+            ("/v21.0/act_123/insights", "v21.0", "/act_{id}/insights"),
+            (
+                "/v18/customers/1234567890/googleAds:searchStream",
+                "v18",
+                "/customers/{id}/googleAds:searchStream",
+            ),
+            (
+                "/v18/customers:listAccessibleCustomers",
+                "v18",
+                "/customers:listAccessibleCustomers",
+            ),
+            (
+                "/v1/adaccounts/8f2c0a4e-1b2c-4d5e-9f00-0a1b2c3d4e5f/stats",
+                "v1",
+                "/adaccounts/{id}/stats",
+            ),
+            (
+                "/open_api/v1.3/report/integrated/get/",
+                "v1.3",
+                "/open_api/report/integrated/get",
+            ),
+            (
+                "/api/raw-data/export/app/com.example.game/installs_report/v5",
+                "",
+                "/api/raw-data/export/app/{id}/installs_report/v5",
+            ),
+        ] {
+            assert_eq!(route_template(path, version), expected, "{path}");
+        }
+    }
 }

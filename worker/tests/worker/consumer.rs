@@ -156,11 +156,16 @@ async fn the_same_message_delivered_twice_has_one_effect() {
         connector: shared::domain::ConnectorKind::MetaAds,
         attempt: 0,
         priority: 3,
+        traceparent: None,
+        due_for: Duration::ZERO,
     };
 
     // Act: the message is published twice before any worker runs.
     let publisher = world.publisher().await.clone();
-    publisher.publish_jobs(&[dispatch, dispatch]).await.unwrap();
+    publisher
+        .publish_jobs(&[dispatch.clone(), dispatch])
+        .await
+        .unwrap();
     world.spawn_worker();
 
     // Assert: one attempt, one set of rows, nothing dead-lettered.

@@ -9,6 +9,7 @@ mod consumer;
 mod destinations;
 mod faults;
 mod jobs;
+mod metrics;
 mod stored;
 
 use chrono::Utc;

@@ -2,17 +2,39 @@
 //! queued) and the rescuer's (return jobs whose worker stopped renewing its lease, and
 //! republish jobs whose message was lost).
 
-use super::corrupt;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{Job, corrupt};
 use crate::db::{DbError, GenericClient};
 use crate::domain::{ConnectorKind, JobId, JobState};
 
 /// What the relay needs to publish a job.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Dispatch {
     pub job_id: JobId,
     pub connector: ConnectorKind,
     pub attempt: i32,
     pub priority: u8,
+    /// The trace the job's creator was part of, continued by the publish span.
+    pub traceparent: Option<String>,
+    /// How long the job had been due when it was marked queued (the relay's lag).
+    pub due_for: Duration,
+}
+
+impl Dispatch {
+    /// What publishing `job` right now needs.
+    pub fn of(job: &Job) -> Self {
+        Self {
+            job_id: job.id,
+            connector: job.connector,
+            attempt: job.attempt,
+            priority: job.priority,
+            traceparent: job.traceparent.clone(),
+            due_for: (Utc::now() - job.run_after).to_std().unwrap_or_default(),
+        }
+    }
 }
 
 /// Marks up to `limit` pending jobs whose `run_after` has passed `queued`, oldest first,
@@ -31,7 +53,8 @@ pub async fn queue_due(client: &impl GenericClient, limit: i64) -> Result<Vec<Di
             "UPDATE jobs SET state = 'queued', state_reason = 'published', updated_at = now()
              WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= now()
                           ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED)
-             RETURNING id, connector, attempt, priority",
+             RETURNING id, connector, attempt, priority, traceparent,
+                 extract(epoch FROM now() - run_after)::float8 AS due_for_secs",
             &[&limit],
         )
         .await?
@@ -48,7 +71,35 @@ fn dispatch_from_row(row: &tokio_postgres::Row) -> Result<Dispatch, DbError> {
         connector: connector.parse().map_err(|e| corrupt("connector", e))?,
         attempt: row.try_get("attempt")?,
         priority: u8::try_from(priority).map_err(|e| corrupt("priority", e))?,
+        traceparent: row.try_get("traceparent")?,
+        due_for: Duration::from_secs_f64(row.try_get::<_, f64>("due_for_secs")?.max(0.0)),
     })
+}
+
+/// Per connector with any, the age of the oldest job that is due and not running: `pending`
+/// past its `run_after`, or `queued`; measured from its `run_after` (when it became due).
+pub async fn oldest_due_ages(
+    client: &impl GenericClient,
+) -> Result<Vec<(ConnectorKind, Duration)>, DbError> {
+    client
+        .query(
+            "SELECT connector, extract(epoch FROM now() - min(run_after))::float8 AS age_secs
+             FROM jobs
+             WHERE (state = 'pending' AND run_after <= now()) OR state = 'queued'
+             GROUP BY connector",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let connector: String = row.try_get("connector")?;
+            let age: f64 = row.try_get("age_secs")?;
+            Ok((
+                connector.parse().map_err(|e| corrupt("connector", e))?,
+                Duration::from_secs_f64(age.max(0.0)),
+            ))
+        })
+        .collect()
 }
 
 /// Marks published jobs `queued`, if they are still `pending` (a worker may already have

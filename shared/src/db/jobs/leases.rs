@@ -63,6 +63,10 @@ pub struct Claims {
     pub unclaimable: Vec<JobId>,
     /// No job has this id.
     pub missing: Vec<JobId>,
+    /// How long each claimed job waited for its claim: since it was published (`queued`), or
+    /// since it became due if its message arrived before it was marked queued. A job taken
+    /// over from an expired lease has none.
+    pub queue_waits: Vec<(JobId, Duration)>,
 }
 
 /// The condition under which a job can be claimed: queued; pending and due (its message may
@@ -127,8 +131,11 @@ pub async fn claim_many(
                      WHERE state = 'running' AND lease_expires_at >= now() AND tenant_id = ANY($2)
                      GROUP BY tenant_id
                  ), admitted AS (
-                     SELECT j.id FROM (
+                     SELECT j.id, j.waiting_since FROM (
                          SELECT j.id, j.tenant_id,
+                                CASE WHEN j.state = 'queued' THEN j.updated_at
+                                     WHEN j.state = 'pending' THEN j.run_after
+                                END AS waiting_since,
                                 row_number() OVER (PARTITION BY j.tenant_id
                                                    ORDER BY j.priority DESC, j.id) AS rank
                          FROM jobs j WHERE j.id = ANY($1) AND {CLAIMABLE}
@@ -142,12 +149,20 @@ pub async fn claim_many(
                      lease_expires_at = now() + $4 * interval '1 millisecond',
                      started_at = now(), updated_at = now()
                  FROM admitted WHERE j.id = admitted.id AND {CLAIMABLE}
-                 RETURNING j.*"
+                 RETURNING j.*, extract(epoch FROM now() - admitted.waiting_since)::float8
+                     AS queue_wait_secs"
             ),
             &[&candidates, &tenants, &worker_id, &millis(settings.lease)],
         )
         .await?;
     claims.claimed = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    for row in &rows {
+        if let Some(secs) = row.try_get::<_, Option<f64>>("queue_wait_secs")? {
+            claims
+                .queue_waits
+                .push((row.try_get("id")?, Duration::from_secs_f64(secs.max(0.0))));
+        }
+    }
     let claimed: HashSet<JobId> = claims.claimed.iter().map(|job| job.id).collect();
     let waiting: Vec<JobId> = candidates
         .into_iter()

@@ -14,7 +14,9 @@ mod dispatch;
 mod leases;
 
 pub use control::{CancelOutcome, RetryOutcome, cancel, cancel_requested, retry};
-pub use dispatch::{Dispatch, RescueReport, mark_queued, queue_due, requeue_stale, rescue_expired};
+pub use dispatch::{
+    Dispatch, RescueReport, mark_queued, oldest_due_ages, queue_due, requeue_stale, rescue_expired,
+};
 pub use leases::{
     ClaimSettings, Claims, Failure, JobCounts, Lease, claim_many, fail_attempt, heartbeat_many,
     release, succeed_many,
@@ -27,6 +29,7 @@ use super::{DbError, GenericClient};
 use crate::domain::{
     AccountId, ConnectorKind, DateWindow, JobId, JobState, SyncId, TenantId, Trigger,
 };
+use crate::telemetry;
 
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -57,6 +60,8 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the span that created the job, when tracing was on.
+    pub traceparent: Option<String>,
 }
 
 pub(super) fn corrupt(column: &str, error: impl std::fmt::Display) -> DbError {
@@ -97,6 +102,7 @@ pub(super) fn from_row(row: &Row) -> Result<Job, DbError> {
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
         updated_at: row.try_get("updated_at")?,
+        traceparent: row.try_get("traceparent")?,
     })
 }
 
@@ -147,15 +153,18 @@ impl Enqueued {
 }
 
 /// Creates a `pending` job unless an active job (pending, queued or running) has the same
-/// dedup key, in which case that job is returned (debounce).
+/// dedup key, in which case that job is returned (debounce). The job remembers the current
+/// span's `traceparent`, so whoever publishes it continues the caller's trace.
 pub async fn insert(client: &impl GenericClient, new: &NewJob) -> Result<Enqueued, DbError> {
+    let traceparent = telemetry::current_traceparent();
     // The existing active job may finish between the two statements; try again then.
     for _ in 0..3 {
         let created = client
             .query_opt(
                 "INSERT INTO jobs (id, tenant_id, sync_id, account_id, connector, trigger, priority,
-                     window_start, window_end, state, state_reason, max_attempts, run_after, dedup_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13)
+                     window_start, window_end, state, state_reason, max_attempts, run_after, dedup_key,
+                    traceparent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14)
                  ON CONFLICT (dedup_key) WHERE state IN ('pending', 'queued', 'running') DO NOTHING
                  RETURNING *",
                 &[
@@ -172,6 +181,7 @@ pub async fn insert(client: &impl GenericClient, new: &NewJob) -> Result<Enqueue
                     &new.max_attempts,
                     &new.run_after,
                     &new.dedup_key,
+                    &traceparent,
                 ],
             )
             .await?;
@@ -203,7 +213,8 @@ pub struct CreatedJob {
 }
 
 /// Creates many `pending` jobs in one statement, skipping any whose dedup key already has an
-/// active job. Returns the jobs created.
+/// active job. Returns the jobs created. Like [`insert`], the jobs remember the current span's
+/// `traceparent`.
 pub async fn insert_many(
     client: &impl GenericClient,
     new: &[NewJob],
@@ -227,12 +238,15 @@ pub async fn insert_many(
     let ends: Vec<NaiveDate> = new.iter().map(|job| job.window.end()).collect();
     let max_attempts: Vec<i32> = new.iter().map(|job| job.max_attempts).collect();
     let run_afters: Vec<DateTime<Utc>> = new.iter().map(|job| job.run_after).collect();
+    let traceparent = telemetry::current_traceparent();
     let rows = client
         .query(
             "INSERT INTO jobs (id, tenant_id, sync_id, account_id, connector, trigger, priority,
-                 window_start, window_end, state, state_reason, max_attempts, run_after, dedup_key)
+                 window_start, window_end, state, state_reason, max_attempts, run_after, dedup_key,
+                 traceparent)
              SELECT id, tenant_id, sync_id, account_id, connector, trigger, priority,
-                 window_start, window_end, 'pending', trigger, max_attempts, run_after, dedup_key
+                 window_start, window_end, 'pending', trigger, max_attempts, run_after, dedup_key,
+                 $13
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
                  $7::int2[], $8::date[], $9::date[], $10::int4[], $11::timestamptz[], $12::text[])
                  AS n(id, tenant_id, sync_id, account_id, connector, trigger, priority,
@@ -252,6 +266,7 @@ pub async fn insert_many(
                 &max_attempts,
                 &run_afters,
                 &dedup_keys,
+                &traceparent,
             ],
         )
         .await?;

@@ -1,4 +1,6 @@
-//! `POST /oauth2/token` (form-encoded): Google's OAuth 2.0 token endpoint.
+//! `POST /oauth2/token` (form-encoded): Google's OAuth 2.0 token endpoint, one endpoint for
+//! every Google API the sandbox imitates (Google Ads and Sheets each mount it under their
+//! prefix, so each keeps its own token registry and request log entries).
 //!
 //! - `grant_type=refresh_token&client_id&client_secret&refresh_token` →
 //!   `{"access_token","expires_in":3599,"scope","token_type":"Bearer"}`; Google does not return a
@@ -14,7 +16,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::ACCESS_TOKEN_LIFETIME;
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
 use crate::connector::Connector;
 use crate::requests::Handled;
 use crate::state::{Sandbox, lock};
@@ -23,8 +28,24 @@ use crate::wire;
 /// The templated route, as recorded in the request log.
 pub(crate) const ROUTE: &str = "/oauth2/token";
 
-/// The scope Google grants for the Sheets API.
-const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+/// Google access tokens live an hour, give or take a second.
+pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// The Google API a token is asked for: its connector and the scope Google grants.
+fn scope(connector: Connector) -> &'static str {
+    match connector {
+        Connector::GoogleSheets => "https://www.googleapis.com/auth/spreadsheets",
+        _ => "https://www.googleapis.com/auth/adwords",
+    }
+}
+
+/// The authorisation codes already exchanged for `connector`.
+fn used_codes(sandbox: &Sandbox, connector: Connector) -> &Mutex<HashSet<String>> {
+    match connector {
+        Connector::GoogleSheets => &sandbox.google_sheets().used_codes,
+        _ => &sandbox.google_ads().used_codes,
+    }
+}
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -39,13 +60,29 @@ fn invalid_request(description: impl Into<String>) -> OAuthError {
     )
 }
 
-/// The handler.
-pub(crate) async fn handler(
+/// The token endpoint as the Google Ads API's client sees it.
+pub(crate) async fn ads_token(
     State(sandbox): State<Sandbox>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
+    token(&sandbox, Connector::GoogleAds, form)
+}
+
+/// The token endpoint as the Sheets API's client sees it.
+pub(crate) async fn sheets_token(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    token(&sandbox, Connector::GoogleSheets, form)
+}
+
+fn token(
+    sandbox: &Sandbox,
+    connector: Connector,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
     let response = match form {
-        Ok(Form(params)) => grant(&sandbox, &params),
+        Ok(Form(params)) => grant(sandbox, connector, &params),
         Err(_) => Err(invalid_request(
             "The request must be form-encoded (application/x-www-form-urlencoded).",
         )),
@@ -59,7 +96,7 @@ pub(crate) async fn handler(
         ),
     };
     Handled {
-        connector: Connector::GoogleSheets,
+        connector,
         route: ROUTE,
         account_id: None,
         fault: None,
@@ -67,7 +104,11 @@ pub(crate) async fn handler(
     .attach(response)
 }
 
-fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::Value, OAuthError> {
+fn grant(
+    sandbox: &Sandbox,
+    connector: Connector,
+    params: &[(String, String)],
+) -> Result<serde_json::Value, OAuthError> {
     let param = |name: &str| {
         params
             .iter()
@@ -92,12 +133,7 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
             let refresh_token = param("refresh_token")
                 .ok_or_else(|| invalid_request("Missing required parameter: refresh_token"))?;
             let issued = sandbox
-                .refresh_tokens(
-                    Connector::GoogleSheets,
-                    refresh_token,
-                    Some(ACCESS_TOKEN_LIFETIME),
-                    false,
-                )
+                .refresh_tokens(connector, refresh_token, Some(ACCESS_TOKEN_LIFETIME), false)
                 .map_err(|_| {
                     (
                         StatusCode::BAD_REQUEST,
@@ -108,7 +144,7 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
             Ok(json!({
                 "access_token": issued.access_token,
                 "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
-                "scope": SCOPE,
+                "scope": scope(connector),
                 "token_type": "Bearer",
             }))
         }
@@ -118,7 +154,7 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
             if param("redirect_uri").is_none() {
                 return Err(invalid_request("Missing required parameter: redirect_uri"));
             }
-            let fresh = lock(&sandbox.google_sheets().used_codes).insert(code.to_owned());
+            let fresh = lock(used_codes(sandbox, connector)).insert(code.to_owned());
             if !fresh {
                 return Err((
                     StatusCode::BAD_REQUEST,
@@ -126,13 +162,12 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
                     "Bad Request".to_owned(),
                 ));
             }
-            let issued =
-                sandbox.issue_tokens(Connector::GoogleSheets, Some(ACCESS_TOKEN_LIFETIME), true);
+            let issued = sandbox.issue_tokens(connector, Some(ACCESS_TOKEN_LIFETIME), true);
             Ok(json!({
                 "access_token": issued.access_token,
                 "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
                 "refresh_token": issued.refresh_token,
-                "scope": SCOPE,
+                "scope": scope(connector),
                 "token_type": "Bearer",
             }))
         }
@@ -143,4 +178,40 @@ fn grant(sandbox: &Sandbox, params: &[(String, String)]) -> Result<serde_json::V
         )),
         None => Err(invalid_request("Missing required parameter: grant_type")),
     }
+}
+
+/// The templated route of the revocation endpoint, as recorded in the request log.
+pub(crate) const REVOKE_ROUTE: &str = "/oauth2/revoke";
+
+/// `POST /oauth2/revoke` (form `token`, an access or refresh token): revokes the grant, as
+/// `https://oauth2.googleapis.com/revoke` does. 200 with `{}`, or 400 `invalid_token`.
+pub(crate) async fn revoke_handler(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let token = form.ok().and_then(|Form(params)| {
+        params
+            .into_iter()
+            .rev()
+            .find(|(key, value)| key == "token" && !value.is_empty())
+            .map(|(_, value)| value)
+    });
+    let response = match token {
+        Some(token) => {
+            sandbox.revoke_token(Connector::GoogleAds, &token);
+            wire::json_with_type(StatusCode::OK, &json!({}), CONTENT_TYPE)
+        }
+        None => wire::json_with_type(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_token", "error_description": "Bad Request"}),
+            CONTENT_TYPE,
+        ),
+    };
+    Handled {
+        connector: Connector::GoogleAds,
+        route: REVOKE_ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
 }
