@@ -100,6 +100,24 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     Application::build(config).await?.serve(shutdown).await
 }
 
+/// Secrets re-sealed per transaction by [`rotate_keys`].
+const ROTATION_BATCH: u32 = 500;
+
+/// Re-seals every stored secret (connection tokens, destination credentials, webhook secrets)
+/// under the active key, in batches; idempotent and resumable (the `api rotate-keys` command).
+/// It lives in the `api` binary beside `api migrate`: both are one-off maintenance commands
+/// run as a Kubernetes Job from the image and configuration the API already has, keys
+/// included; the scheduler and worker stay long-running loops.
+pub async fn rotate_keys(
+    config: &Config,
+) -> anyhow::Result<shared::db::key_rotation::RotationReport> {
+    let pool = shared::db::pool(&config.database)?;
+    let keys = KeyRing::from_config(&config.crypto).context("loading crypto.keys")?;
+    shared::db::key_rotation::rotate(&pool, &keys, ROTATION_BATCH)
+        .await
+        .context("re-sealing secrets under the active key")
+}
+
 /// Applies the database migrations (the `api migrate` command, and the Kubernetes Job).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let pool = shared::db::pool(&config.database)?;

@@ -1,5 +1,6 @@
 //! The `api` binary: `api` serves the HTTP API until SIGTERM; `api migrate` applies the
-//! database migrations and exits.
+//! database migrations and exits; `api rotate-keys` re-seals every stored secret under the
+//! active key (`crypto.active_key_id`) and exits.
 
 use anyhow::{Context as _, bail};
 use shared::Config;
@@ -16,6 +17,25 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Some(other) => bail!("unknown command {other:?}; expected `serve` (default) or `migrate`"),
+        Some("rotate-keys") => {
+            let report = api::rotate_keys(&config).await?;
+            for (table, rows) in &report.resealed {
+                tracing::info!(table, rows, "re-sealed under the active key");
+            }
+            if report.remaining > 0 {
+                bail!(
+                    "{} rows were busy and are still under an older key; run rotate-keys again",
+                    report.remaining
+                );
+            }
+            tracing::info!(
+                resealed = report.total(),
+                "every secret is sealed under the active key; older keys can be removed"
+            );
+            Ok(())
+        }
+        Some(other) => bail!(
+            "unknown command {other:?}; expected `serve` (default), `migrate` or `rotate-keys`"
+        ),
     }
 }

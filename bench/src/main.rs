@@ -6,12 +6,14 @@
 //! cargo run --release -p bench -- fanout [--syncs N]
 //! cargo build --release --bins && target/release/bench memory
 //! cargo run --release -p bench -- destinations [--rows N]
+//! cargo run --release -p bench -- api [--jobs N] [--rate R] [--seconds S]
 //! ```
 //!
 //! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
 //! works in a database of its own (`adsync_bench_<scenario>`, dropped at the end) and a queue
 //! prefix of its own.
 
+mod api;
 mod broker;
 mod destinations;
 mod fanout;
@@ -34,7 +36,8 @@ const USAGE: &str = "usage: bench <scenario> [options]
   destinations [--rows N (100000)] [--days D (38)]
   large-report [--days D (38)]
   sync       [--accounts N (200)]
-             (both need target/release/worker)";
+             (both need target/release/worker)
+  api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -80,6 +83,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
             "--syncs",
             "--rows",
             "--days",
+            "--seconds",
         ]
         .contains(&name.as_str())
         {
@@ -102,6 +106,14 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         }
         "sync" => sync::run(flag("--accounts", 200)?).await,
         "large-report" => large_report::run(days(flag("--days", 38)?)?).await,
+        "api" => {
+            api::run(api::Options {
+                jobs: flag("--jobs", 1_000_000)?,
+                rate: flag("--rate", 2000)?,
+                seconds: flag("--seconds", 20)?,
+            })
+            .await
+        }
         other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
     }
 }

@@ -9,12 +9,14 @@
 //!   LISTEN/NOTIFY;
 //! - [`rescue`]: running jobs with expired leases → `pending` (or `failed` on their last
 //!   attempt);
+//! - [`purge`]: erasure of deleted tenants and retention by plan;
 //! - [`metrics`]: every metric the scheduler emits.
 //!
 //! Not here: platform calls and row movement (worker), HTTP routes beyond health (api).
 
 pub mod leader;
 pub mod metrics;
+pub mod purge;
 pub mod relay;
 pub mod rescue;
 pub mod tick;
@@ -33,6 +35,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, error, info};
 
+pub use purge::{PurgeReport, purge};
 pub use relay::relay;
 pub use rescue::rescue;
 pub use tick::{TickReport, TickSettings, tick};
@@ -148,7 +151,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     let queued_timeout = Duration::from_secs(config.jobs.queued_timeout_secs);
     let rescues = tokio::spawn(while_leader(
-        is_leader,
+        is_leader.clone(),
         shutdown.clone(),
         every(Duration::from_millis(config.scheduler.rescue_interval_ms)),
         {
@@ -174,7 +177,32 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         },
     ));
 
-    for task in [ticks, relays, rescues, notifications] {
+    let retention = config.retention.clone();
+    let purges = tokio::spawn(while_leader(
+        is_leader,
+        shutdown.clone(),
+        every(Duration::from_secs(config.retention.purge_interval_secs)),
+        {
+            let pool = pool.clone();
+            move || {
+                let (pool, retention) = (pool.clone(), retention.clone());
+                async move {
+                    match purge(&pool, &retention, chrono::Utc::now()).await {
+                        Ok(report) if report != PurgeReport::default() => info!(
+                            tenants_erased = report.tenants_erased,
+                            jobs_deleted = report.jobs_deleted,
+                            warehouse_rows_deleted = report.warehouse_rows_deleted,
+                            "purged data past its retention"
+                        ),
+                        Ok(_) => {}
+                        Err(error) => error!(%error, "purge failed"),
+                    }
+                }
+            }
+        },
+    ));
+
+    for task in [ticks, relays, rescues, purges, notifications] {
         task.await?;
     }
     elect.await?;

@@ -35,6 +35,36 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub connectors: ConnectorsConfig,
     pub destinations: DestinationsConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How long finished job history and warehouse rows are kept, by plan, and when an erased
+/// tenant's data is purged. The scheduler leader applies it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days kept on each plan; 0 keeps everything.
+    pub free_days: u32,
+    pub pro_days: u32,
+    pub enterprise_days: u32,
+    /// Days between `DELETE /v1/tenant` and the purge of everything the tenant owned.
+    pub erasure_grace_days: u32,
+    /// How often the leader runs the purge.
+    pub purge_interval_secs: u64,
+    /// Rows deleted per statement, so a purge never holds long locks.
+    pub purge_batch: u32,
+}
+
+impl RetentionConfig {
+    /// How long `plan`'s history is kept; `None` for ever.
+    pub fn days(&self, plan: crate::domain::Plan) -> Option<u32> {
+        let days = match plan {
+            crate::domain::Plan::Free => self.free_days,
+            crate::domain::Plan::Pro => self.pro_days,
+            crate::domain::Plan::Enterprise => self.enterprise_days,
+        };
+        (days > 0).then_some(days)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -358,6 +388,12 @@ impl Config {
             return fail(
                 "scheduler.tick_batch",
                 "tick_batch and relay_batch must be at least 1",
+            );
+        }
+        if self.retention.purge_interval_secs == 0 || self.retention.purge_batch == 0 {
+            return fail(
+                "retention.purge_interval_secs",
+                "purge_interval_secs and purge_batch must be at least 1",
             );
         }
         if self.worker.concurrency == 0 {

@@ -8,7 +8,10 @@ use shared::db::destinations::{self, Destination};
 use shared::db::syncs::{self, NewSync, SyncDefinition};
 use shared::db::tenants::{self, Tenant};
 use shared::db::{GenericClient, Pool};
-use shared::domain::{ConnectionId, ConnectorKind, DestinationKind, Plan, ReportSpec};
+use shared::domain::{
+    AccountId, ConnectionId, ConnectorKind, DestinationKind, JobId, JobState, Plan, ReportSpec,
+    SyncId, TenantId,
+};
 
 /// A tenant with one connection, one account, a warehouse destination and a sync.
 #[derive(Debug, Clone)]
@@ -185,4 +188,140 @@ pub async fn sync_fixture(pool: &Pool, keys: &KeyRing, options: SyncOptions) -> 
         destination,
         sync,
     }
+}
+
+/// A job as it stands at some point of its life, inserted directly, for tests of listings,
+/// statistics and purges.
+#[derive(Debug, Clone)]
+pub struct JobAt {
+    pub tenant_id: TenantId,
+    pub sync_id: SyncId,
+    pub account_id: AccountId,
+    pub connector: ConnectorKind,
+    pub state: JobState,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error_class: Option<String>,
+}
+
+impl JobAt {
+    /// A pending job of the sync, created at `created_at`.
+    pub fn pending(sync: &SyncDefinition, created_at: DateTime<Utc>) -> Self {
+        Self {
+            tenant_id: sync.tenant_id,
+            sync_id: sync.id,
+            account_id: sync.account_id,
+            connector: sync.connector,
+            state: JobState::Pending,
+            created_at,
+            finished_at: None,
+            error_class: None,
+        }
+    }
+
+    /// The same job in `state`, finished at `at`.
+    pub fn finished(mut self, state: JobState, at: DateTime<Utc>) -> Self {
+        self.state = state;
+        self.finished_at = Some(at);
+        self
+    }
+}
+
+/// Inserts the job (its insert event is recorded by the trigger, as for any job).
+pub async fn insert_job(client: &impl GenericClient, job: &JobAt) -> JobId {
+    let id = JobId::new();
+    let day = job.created_at.date_naive();
+    client
+        .execute(
+            "INSERT INTO jobs (id, tenant_id, sync_id, account_id, connector, trigger, priority,
+                 window_start, window_end, state, state_reason, max_attempts, dedup_key,
+                 created_at, finished_at, error_class, error_message)
+             VALUES ($1, $2, $3, $4, $5, 'manual', 1, $6, $6, $7, 'test', 3, $8, $9, $10, $11,
+                 CASE WHEN $11::text IS NULL THEN NULL ELSE 'test failure' END)",
+            &[
+                &id,
+                &job.tenant_id,
+                &job.sync_id,
+                &job.account_id,
+                &job.connector.as_str(),
+                &day,
+                &job.state.as_str(),
+                &format!("test:{id}"),
+                &job.created_at,
+                &job.finished_at,
+                &job.error_class,
+            ],
+        )
+        .await
+        .expect("insert job");
+    id
+}
+
+/// The warehouse tables the tests write to directly, with the columns the worker gives every
+/// warehouse table that matter to purges and exports: a performance table (dated rows), its
+/// staging table, and an entity table (undated rows).
+pub const WAREHOUSE_TABLE: &str = "warehouse.meta_ads_campaign";
+pub const WAREHOUSE_ENTITIES: &str = "warehouse.meta_ads_campaign_entities";
+
+pub async fn create_warehouse_tables(client: &impl GenericClient) {
+    client
+        .batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS warehouse;
+             CREATE TABLE IF NOT EXISTS warehouse.meta_ads_campaign (
+                 tenant_id uuid NOT NULL, sync_id uuid NOT NULL, account_id text NOT NULL,
+                 date date NOT NULL, campaign_id text NOT NULL, spend numeric,
+                 currency text NOT NULL, time_zone text NOT NULL, job_id uuid NOT NULL,
+                 synced_at timestamptz NOT NULL,
+                 PRIMARY KEY (sync_id, account_id, date, campaign_id));
+             CREATE UNLOGGED TABLE IF NOT EXISTS warehouse.meta_ads_campaign__staging (
+                 tenant_id uuid NOT NULL, sync_id uuid NOT NULL, account_id text NOT NULL,
+                 date date NOT NULL, campaign_id text NOT NULL, spend numeric,
+                 currency text NOT NULL, time_zone text NOT NULL, job_id uuid NOT NULL,
+                 synced_at timestamptz NOT NULL, attempt integer NOT NULL);
+             CREATE TABLE IF NOT EXISTS warehouse.meta_ads_campaign_entities (
+                 tenant_id uuid NOT NULL, sync_id uuid NOT NULL, account_id text NOT NULL,
+                 id text NOT NULL, name text, currency text NOT NULL, time_zone text NOT NULL,
+                 job_id uuid NOT NULL, synced_at timestamptz NOT NULL,
+                 PRIMARY KEY (sync_id, account_id, id));",
+        )
+        .await
+        .expect("create warehouse tables");
+}
+
+/// One performance row of the sync for `date` (campaign `campaign`), synced at `synced_at`,
+/// and one entity row for the campaign.
+pub async fn insert_warehouse_row(
+    client: &impl GenericClient,
+    sync: &SyncDefinition,
+    date: chrono::NaiveDate,
+    campaign: &str,
+    synced_at: DateTime<Utc>,
+) {
+    let job_id = JobId::new();
+    client
+        .execute(
+            "INSERT INTO warehouse.meta_ads_campaign (tenant_id, sync_id, account_id, date,
+                 campaign_id, spend, currency, time_zone, job_id, synced_at)
+             VALUES ($1, $2, 'acct', $3, $4, 12.5, 'EUR', 'UTC', $5, $6)",
+            &[
+                &sync.tenant_id,
+                &sync.id,
+                &date,
+                &campaign,
+                &job_id,
+                &synced_at,
+            ],
+        )
+        .await
+        .expect("insert warehouse row");
+    client
+        .execute(
+            "INSERT INTO warehouse.meta_ads_campaign_entities (tenant_id, sync_id, account_id,
+                 id, name, currency, time_zone, job_id, synced_at)
+             VALUES ($1, $2, 'acct', $3, 'Campaign', 'EUR', 'UTC', $4, $5)
+             ON CONFLICT (sync_id, account_id, id) DO NOTHING",
+            &[&sync.tenant_id, &sync.id, &campaign, &job_id, &synced_at],
+        )
+        .await
+        .expect("insert warehouse entity");
 }

@@ -3,10 +3,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::db::jobs::{self, CancelOutcome, Job, JobEvent, JobFilter, RetryOutcome};
-use shared::domain::{AccountId, ConnectorKind, JobId, JobState, SyncId, TenantId, Trigger};
+use shared::db::jobs::{self, CancelOutcome, Job, JobEvent, JobFilter, JobPosition, RetryOutcome};
+use shared::domain::{
+    AccountId, ConnectorKind, InvalidField, JobId, JobState, SyncId, TenantId, Trigger,
+};
 
 use super::{db, publish_now};
 use crate::auth::Caller;
@@ -113,21 +117,146 @@ impl JobView {
     }
 }
 
+/// The filters and page of `GET /v1/jobs`, parsed parameter by parameter so a bad one is
+/// named in the answer.
+#[derive(Debug, Default)]
+struct ListQuery {
+    filter: JobFilter,
+    limit: u16,
+}
+
+fn invalid(parameter: &str, message: impl Into<String>) -> ApiError {
+    InvalidField::new(parameter, message).into()
+}
+
+fn parse_param<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, ApiError> {
+    value
+        .parse()
+        .map_err(|_| invalid(name, format!("must be {what}")))
+}
+
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| {
+            invalid(
+                name,
+                "must be an RFC 3339 timestamp, such as 2026-01-31T00:00:00Z",
+            )
+        })
+}
+
+impl ListQuery {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut query = ListQuery {
+            limit: DEFAULT_LIMIT,
+            ..ListQuery::default()
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for (name, value) in pairs {
+            if seen.contains(&name) {
+                return Err(invalid(&name, "is given more than once"));
+            }
+            seen.push(name.clone());
+            let filter = &mut query.filter;
+            match name.as_str() {
+                "state" => {
+                    filter.state = Some(parse_param(
+                        &name,
+                        &value,
+                        "one of pending, queued, running, succeeded, failed, cancelled",
+                    )?)
+                }
+                "sync_id" => filter.sync_id = Some(parse_param(&name, &value, "a UUID")?),
+                "account_id" => filter.account_id = Some(parse_param(&name, &value, "a UUID")?),
+                "connector" => {
+                    let names: Vec<&str> = ConnectorKind::ALL
+                        .iter()
+                        .map(|kind| kind.as_str())
+                        .collect();
+                    filter.connector = Some(parse_param(
+                        &name,
+                        &value,
+                        &format!("one of {}", names.join(", ")),
+                    )?)
+                }
+                "created_after" => filter.created_after = Some(parse_time(&name, &value)?),
+                "created_before" => filter.created_before = Some(parse_time(&name, &value)?),
+                "cursor" => filter.after = Some(decode_cursor(&value)?),
+                "limit" => {
+                    query.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                        .ok_or_else(|| {
+                            invalid(&name, format!("must be between 1 and {MAX_LIMIT}"))
+                        })?
+                }
+                _ => {
+                    return Err(invalid(
+                        &name,
+                        "is not a parameter of this route (state, sync_id, account_id, \
+                         connector, created_after, created_before, cursor, limit)",
+                    ));
+                }
+            }
+        }
+        if let (Some(after), Some(before)) =
+            (query.filter.created_after, query.filter.created_before)
+            && after >= before
+        {
+            return Err(invalid(
+                "created_before",
+                "must be later than created_after",
+            ));
+        }
+        Ok(query)
+    }
+}
+
+/// The cursor is opaque to callers: the last job's `created_at` (microseconds since the epoch)
+/// and id, base64url-encoded. Clients must not build it; its shape may change.
+fn encode_cursor(position: JobPosition) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}.{}",
+        position.created_at.timestamp_micros(),
+        position.id
+    ))
+}
+
+fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
+    let bad = || invalid("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('.').ok_or_else(bad)?;
+    let created_at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    let id = id.parse::<JobId>().map_err(|_| bad())?;
+    Ok(JobPosition { created_at, id })
+}
+
+/// The query parameters of `GET /v1/jobs`, as documented. They are parsed one by one
+/// ([`ListQuery::parse`]) so a bad one is named in the answer.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    #[serde(default)]
-    #[param(value_type = Option<String>)]
-    state: Option<JobState>,
-    #[serde(default)]
-    #[param(value_type = Option<uuid::Uuid>)]
-    sync_id: Option<SyncId>,
-    /// The `next_cursor` of the previous page.
-    #[serde(default)]
-    #[param(value_type = Option<uuid::Uuid>)]
-    cursor: Option<JobId>,
-    #[serde(default)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// pending, queued, running, succeeded, failed or cancelled.
+    state: Option<String>,
+    sync_id: Option<uuid::Uuid>,
+    account_id: Option<uuid::Uuid>,
+    /// A connector name, such as meta_ads.
+    connector: Option<String>,
+    /// Jobs created at or after this instant (RFC 3339).
+    created_after: Option<DateTime<Utc>>,
+    /// Jobs created before this instant (RFC 3339); later than `created_after`.
+    created_before: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page (opaque).
+    cursor: Option<String>,
+    /// 1 to 500; 50 by default.
     limit: Option<u16>,
 }
 
@@ -136,18 +265,19 @@ pub struct JobPage {
     jobs: Vec<JobView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<uuid::Uuid>)]
-    next_cursor: Option<JobId>,
+    next_cursor: Option<String>,
 }
 
 const DEFAULT_LIMIT: u16 = 50;
 const MAX_LIMIT: u16 = 500;
 
+/// Jobs newest first (`created_at`, then id), filtered by state, sync, account, connector and
+/// creation time, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/jobs",
     tag = "jobs",
-    params(ListQuery),
+    params(ListParams),
     responses(
         (status = 200, description = "a page of jobs, newest first", body = JobPage),
         (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -158,27 +288,15 @@ const MAX_LIMIT: u16 = 500;
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<ApiJson<JobPage>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(shared::domain::InvalidField::new(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        )
-        .into());
-    }
-    let filter = JobFilter {
-        tenant_id: caller.scope(),
-        state: query.state,
-        sync_id: query.sync_id,
-        before: query.cursor,
-    };
+    let ListQuery { mut filter, limit } = ListQuery::parse(pairs)?;
+    filter.tenant_id = caller.scope();
     let client = db(&state).await?;
     let mut found = jobs::list(&client, &filter, i64::from(limit) + 1).await?;
     let next_cursor = if found.len() > usize::from(limit) {
         found.truncate(usize::from(limit));
-        found.last().map(|job| job.id)
+        found.last().map(|job| encode_cursor(job.position()))
     } else {
         None
     };
@@ -210,10 +328,13 @@ pub async fn get(
     ApiPath(id): ApiPath<JobId>,
 ) -> Result<ApiJson<JobView>, ApiError> {
     let client = db(&state).await?;
-    let job = jobs::get(&client, caller.scope(), id)
-        .await?
-        .ok_or(ApiError::NotFound("job"))?;
-    let events = jobs::events(&client, id).await?;
+    // Both statements go out together (pipelined on one connection): one round trip. The
+    // events are only shown if the job is the caller's.
+    let (job, events) = tokio::try_join!(
+        jobs::get(&client, caller.scope(), id),
+        jobs::events(&client, id)
+    )?;
+    let job = job.ok_or(ApiError::NotFound("job"))?;
     Ok(ApiJson(JobView::from_job(job, Some(events))))
 }
 

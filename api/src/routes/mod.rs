@@ -3,10 +3,12 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod connections;
+pub mod data_rights;
 pub mod destinations;
 pub mod jobs;
 pub mod oauth;
 pub mod openapi;
+pub mod stats;
 pub mod syncs;
 pub mod tenants;
 pub mod webhooks;
@@ -64,6 +66,9 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/retry", post(jobs::retry))
+        .route("/v1/stats", get(stats::get))
+        .route("/v1/tenant", delete(data_rights::delete))
+        .route("/v1/tenant/export", get(data_rights::export))
 }
 
 /// Checks a human-readable name: 1 to 200 characters, not only spaces.

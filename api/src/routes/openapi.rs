@@ -13,7 +13,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, api_keys, connections, destinations, jobs, oauth, syncs, tenants, webhooks};
+use super::{
+    accounts, api_keys, connections, data_rights, destinations, jobs, oauth, stats, syncs, tenants,
+    webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,6 +58,9 @@ use super::{accounts, api_keys, connections, destinations, jobs, oauth, syncs, t
         jobs::get,
         jobs::cancel,
         jobs::retry,
+        stats::get,
+        data_rights::export,
+        data_rights::delete,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Operations)

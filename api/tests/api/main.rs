@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod data;
 mod logs;
 mod metrics;
 mod oauth;

@@ -6,6 +6,7 @@
 
 mod leader;
 mod metrics;
+mod purge;
 mod relay;
 mod tick;
 

@@ -6,10 +6,13 @@ pub mod api_keys;
 pub mod connections;
 pub mod destinations;
 pub mod jobs;
+pub mod key_rotation;
 pub mod leader;
 pub mod oauth_states;
 pub mod rate_budgets;
+pub mod stats;
 pub mod syncs;
+pub mod tenant_data;
 pub mod tenants;
 pub mod webhooks;
 

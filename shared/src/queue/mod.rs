@@ -17,7 +17,7 @@ use lapin::{Connection, ConnectionProperties, ConnectionStatus};
 use crate::config::RabbitmqConfig;
 
 pub use message::JobMessage;
-pub use publisher::{Outgoing, PublishError, Publisher};
+pub use publisher::{Outgoing, PublishError, Publisher, QueueDepth};
 pub use topology::Topology;
 
 /// Connects to the broker, retrying with backoff for up to about `patience`.

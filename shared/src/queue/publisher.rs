@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::Mutex;
@@ -38,6 +38,15 @@ pub struct Outgoing {
     pub priority: u8,
     /// The trace to continue (the job creator's); without one, the current span's.
     pub traceparent: Option<String>,
+}
+
+/// One queue's backlog, as the broker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub name: String,
+    /// Messages ready for delivery (not counting those delivered and unacknowledged).
+    pub messages: Option<u32>,
+    pub consumers: Option<u32>,
 }
 
 /// Channels published on, in turn. A channel is one process on the broker, so concurrent
@@ -178,6 +187,48 @@ impl Publisher {
             return Err(PublishError::Nacked(nacked));
         }
         Ok(())
+    }
+
+    /// Messages ready and consumers attached on every job queue and the dead-letter queue, read
+    /// with passive declarations (no management API needed) on a channel of their own: a
+    /// passive declaration of a missing queue closes its channel, and the publishing channels
+    /// must not be the ones closed. A queue that could not be read has `None` counts.
+    pub async fn queue_depths(&self) -> Result<Vec<QueueDepth>, PublishError> {
+        self.channel(RECONNECT_PATIENCE).await?;
+        let channel = {
+            let session = self.session.lock().await;
+            match session.as_ref() {
+                Some(open) => open.connection.create_channel().await?,
+                None => {
+                    return Err(PublishError::Broker(lapin::Error::from(
+                        lapin::ErrorKind::InvalidConnectionState(lapin::ConnectionState::Closed),
+                    )));
+                }
+            }
+        };
+        let mut names = self.topology.consumed_queues();
+        names.push(self.topology.dead_queue());
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = futures_util::future::join_all(names.iter().map(|name| {
+            channel.queue_declare(name.as_str().into(), passive, FieldTable::default())
+        }))
+        .await;
+        channel.close(200, "queue depths read".into()).await.ok();
+        Ok(names
+            .into_iter()
+            .zip(declared)
+            .map(|(name, declared)| {
+                let queue = declared.ok();
+                QueueDepth {
+                    name,
+                    messages: queue.as_ref().map(|q| q.message_count()),
+                    consumers: queue.as_ref().map(|q| q.consumer_count()),
+                }
+            })
+            .collect())
     }
 
     /// Publishes one message per job.

@@ -320,31 +320,95 @@ pub struct JobFilter {
     pub tenant_id: Option<TenantId>,
     pub state: Option<JobState>,
     pub sync_id: Option<SyncId>,
-    /// Only jobs created before this one (cursor pagination, newest first).
-    pub before: Option<JobId>,
+    pub account_id: Option<AccountId>,
+    pub connector: Option<ConnectorKind>,
+    /// Jobs created at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Jobs created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only jobs after this position in the listing order (cursor pagination).
+    pub after: Option<JobPosition>,
 }
 
-/// Newest jobs first.
+/// A job's place in the listing order: newest `created_at` first, then highest id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobPosition {
+    pub created_at: DateTime<Utc>,
+    pub id: JobId,
+}
+
+impl Job {
+    pub fn position(&self) -> JobPosition {
+        JobPosition {
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+/// Newest jobs first, in a stable order (`created_at`, then `id`, both descending). The
+/// statement names only the filters given, so the planner picks the owner index
+/// (`jobs_tenant_created`, `jobs_sync_created`, `jobs_account_created`) and walks it in order.
 pub async fn list(
     client: &impl GenericClient,
     filter: &JobFilter,
     limit: i64,
 ) -> Result<Vec<Job>, DbError> {
+    let state = filter.state.map(JobState::as_str);
+    let connector = filter.connector.map(ConnectorKind::as_str);
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+    if let Some(tenant) = &filter.tenant_id {
+        params.push(tenant);
+        conditions.push(format!("tenant_id = ${}", params.len()));
+    }
+    if let Some(state) = &state {
+        params.push(state);
+        conditions.push(format!("state = ${}", params.len()));
+    }
+    if let Some(sync) = &filter.sync_id {
+        params.push(sync);
+        conditions.push(format!("sync_id = ${}", params.len()));
+    }
+    if let Some(account) = &filter.account_id {
+        params.push(account);
+        conditions.push(format!("account_id = ${}", params.len()));
+    }
+    if let Some(connector) = &connector {
+        params.push(connector);
+        conditions.push(format!("connector = ${}", params.len()));
+    }
+    if let Some(after) = &filter.created_after {
+        params.push(after);
+        conditions.push(format!("created_at >= ${}", params.len()));
+    }
+    if let Some(before) = &filter.created_before {
+        params.push(before);
+        conditions.push(format!("created_at < ${}", params.len()));
+    }
+    if let Some(position) = &filter.after {
+        params.push(&position.created_at);
+        params.push(&position.id);
+        conditions.push(format!(
+            "(created_at, id) < (${}, ${})",
+            params.len() - 1,
+            params.len()
+        ));
+    }
+    params.push(&limit);
+    let limit_param = params.len();
+    let condition = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     client
         .query(
-            "SELECT * FROM jobs
-             WHERE ($1::uuid IS NULL OR tenant_id = $1)
-               AND ($2::text IS NULL OR state = $2)
-               AND ($3::uuid IS NULL OR sync_id = $3)
-               AND ($4::uuid IS NULL OR id < $4)
-             ORDER BY id DESC LIMIT $5",
-            &[
-                &filter.tenant_id,
-                &filter.state.map(JobState::as_str),
-                &filter.sync_id,
-                &filter.before,
-                &limit,
-            ],
+            &format!(
+                "SELECT * FROM jobs {condition}
+                 ORDER BY created_at DESC, id DESC LIMIT ${limit_param}"
+            ),
+            &params,
         )
         .await?
         .iter()
