@@ -19,6 +19,7 @@ use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Enqueued, NewJob};
 use shared::domain::report::catalogue;
 use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, Trigger};
+use shared::error::{Classify as _, ErrorClass};
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
 use tokio_util::sync::CancellationToken;
 use worker::budget::Budgets;
@@ -335,15 +336,31 @@ async fn reference_rows(
             report: account.report.clone(),
             window,
         };
-        let pages: Vec<Vec<Row>> = connectors::report_pages(platform.clone(), request)
-            .try_collect()
-            .await
-            .with_context(|| {
-                format!(
-                    "reading {connector} account {}",
-                    account.fixture.account.external_id
-                )
-            })?;
+        // The reading respects the platform's limits too: a throttle waits for its reset.
+        let mut throttles = 0;
+        let pages: Vec<Vec<Row>> = loop {
+            let read = connectors::report_pages(platform.clone(), request.clone())
+                .try_collect()
+                .await;
+            match read {
+                Ok(pages) => break pages,
+                Err(error) => match error.class() {
+                    ErrorClass::Throttled { until, .. } if throttles < 10 => {
+                        throttles += 1;
+                        let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                        tokio::time::sleep(wait).await;
+                    }
+                    _ => {
+                        return Err(error).with_context(|| {
+                            format!(
+                                "reading {connector} account {}",
+                                account.fixture.account.external_id
+                            )
+                        });
+                    }
+                },
+            }
+        };
         for page in pages {
             rows.extend(rows::derive(&account.report, page));
         }

@@ -56,6 +56,18 @@ const AGGREGATE_LIMIT: &str = "Limit reached for";
 /// report type".
 const RAW_LIMIT: &str = "limit has been reached";
 
+/// AppsFlyer answers bursts of report calls with HTTP 429 without saying its rate; reports are
+/// paced below that, shared by every worker, on top of the daily quotas.
+const BURST_CALLS_PER_SEC: f64 = 5.0;
+
+fn burst_bucket() -> Bucket {
+    Bucket {
+        key: "appsflyer:burst".to_owned(),
+        capacity: BURST_CALLS_PER_SEC,
+        refill_per_sec: BURST_CALLS_PER_SEC,
+    }
+}
+
 /// Apps per page of the app list (its maximum).
 const APPS_PER_PAGE: usize = 1_000;
 /// A guard against an app list that never ends.
@@ -266,6 +278,7 @@ async fn fetch_report(
     ];
     let app = platform.app_bucket();
     let bucket = platform.account_bucket(app_id);
+    let pace = burst_bucket();
     let asked = Asked {
         app_id,
         days: Some(request.window.days()),
@@ -277,10 +290,11 @@ async fn fetch_report(
         .with_fresh_token(
             |_: &AppsflyerError| false,
             |token| {
-                let (app, bucket, asked, query, url) = (&app, &bucket, &asked, &query, &url);
+                let (app, bucket, pace, asked, query, url) =
+                    (&app, &bucket, &pace, &asked, &query, &url);
                 async move {
                     let mut response = platform
-                        .send(&[app.clone(), bucket.clone()], || {
+                        .send(&[app.clone(), bucket.clone(), pace.clone()], || {
                             platform
                                 .client
                                 .get(url)
