@@ -33,8 +33,8 @@ const USAGE: &str = "usage: bench <scenario> [options]
   throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
   fanout     [--syncs N (100000)]
   memory     (needs target/release/worker: cargo build --release --bins)
-  destinations [--rows N (100000)] [--days D (38)]
-  large-report [--days D (38)]
+  destinations [--rows N (100000)] [--days D (39)]
+  large-report [--days D (39)]
   sync       [--accounts N (200)]
              (both need target/release/worker)
   api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]";
@@ -102,10 +102,10 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
         "fanout" => fanout::run(flag("--syncs", 100_000)?).await,
         "memory" => memory::run().await,
         "destinations" => {
-            destinations::run(flag("--rows", 100_000)?, days(flag("--days", 38)?)?).await
+            destinations::run(flag("--rows", 100_000)?, days(flag("--days", 39)?)?).await
         }
         "sync" => sync::run(flag("--accounts", 200)?).await,
-        "large-report" => large_report::run(days(flag("--days", 38)?)?).await,
+        "large-report" => large_report::run(days(flag("--days", 39)?)?).await,
         "api" => {
             api::run(api::Options {
                 jobs: flag("--jobs", 1_000_000)?,

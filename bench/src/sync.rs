@@ -69,7 +69,10 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         let connector = CONNECTORS[i % CONNECTORS.len()];
         let (id, time_zone, currency) = account(connector, i / CONNECTORS.len())?;
         let report = report(connector)?;
-        let options = SyncOptions::new(connector, &id, time_zone.name(), &currency, report.clone());
+        let mut options =
+            SyncOptions::new(connector, &id, time_zone.name(), &currency, report.clone());
+        // Each account is reached by a login of its own, so per-token limits are per account.
+        options.tokens.access_token = format!("bench-{connector}-{i}");
         let fixture = sync_fixture(&env.pool, &keys, options).await;
         let yesterday = now.with_timezone(&time_zone).date_naive() - Days::new(1);
         bench_accounts.push(BenchAccount {
@@ -165,6 +168,13 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         .map(|connector| worker::metrics::throttles(connector.as_str()))
         .sum();
     let lower_bound_s = lower_bound(&env, &platform_requests);
+    let throttled_by_connector: serde_json::Map<String, serde_json::Value> = CONNECTORS
+        .iter()
+        .map(|connector| {
+            let count = worker::metrics::throttles(connector.as_str());
+            (connector.as_str().to_owned(), json!(count))
+        })
+        .collect();
 
     eprintln!("sync: comparing the warehouse with a fault-free reading");
     server.sandbox.clear_faults();
@@ -188,6 +198,7 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         "throttled": throttled,
         "throttled_injected": injected,
         "throttled_by_limits": throttled.saturating_sub(injected),
+        "throttled_by_connector": throttled_by_connector,
         "failed_jobs": failed_jobs,
         "rows": rows_total,
         "mismatched_rows": mismatched_rows,
