@@ -31,12 +31,10 @@ mod faults;
 pub mod google_ads;
 mod google_oauth;
 pub mod google_sheets;
-#[allow(dead_code)] // TODO(issue 4): used once the platform modules land
 mod limits;
 pub mod meta_ads;
 mod platforms;
 mod requests;
-#[allow(dead_code)] // TODO(issue 4): used once the platform modules land
 mod restatement;
 mod rng;
 pub mod snapchat_ads;

@@ -226,22 +226,18 @@ impl Sandbox {
         &self.inner.google_ads
     }
 
-    #[allow(dead_code)]
     pub(crate) fn tiktok_ads(&self) -> &tiktok_ads::TiktokAdsState {
         &self.inner.tiktok_ads
     }
 
-    #[allow(dead_code)]
     pub(crate) fn snapchat_ads(&self) -> &snapchat_ads::SnapchatAdsState {
         &self.inner.snapchat_ads
     }
 
-    #[allow(dead_code)]
     pub(crate) fn appsflyer(&self) -> &appsflyer::AppsflyerState {
         &self.inner.appsflyer
     }
 
-    #[allow(dead_code)]
     pub(crate) fn google_sheets(&self) -> &google_sheets::GoogleSheetsState {
         &self.inner.google_sheets
     }

@@ -242,6 +242,7 @@ fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
 /// ([`ListQuery::parse`]) so a bad one is named in the answer.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+// Only its schema is used: the fields document the parameters for OpenAPI.
 #[allow(dead_code)]
 pub struct ListParams {
     /// pending, queued, running, succeeded, failed or cancelled.
