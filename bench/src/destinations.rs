@@ -33,12 +33,7 @@ const REPETITIONS: usize = 3;
 
 pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_json::Value> {
     let server = SandboxServer::start(sandbox::SandboxConfig::default()).await?;
-    let overrides = server.config_overrides();
-    let overrides: Vec<(&str, String)> = overrides
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.clone()))
-        .collect();
-    let env = BenchEnv::create("destinations", &overrides).await?;
+    let env = server.bench_env("destinations").await?;
     let fixture = env.fixture(100).await?;
     let keys = KeyRing::from_config(&env.config.crypto)?;
     let report = ReportSpec::performance(

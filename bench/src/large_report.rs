@@ -14,7 +14,7 @@ use testkit::fixtures::{SyncOptions, sync_fixture};
 use tokio_util::sync::CancellationToken;
 
 use crate::process::{WorkerProcess, sibling_binary};
-use crate::setup::{BenchEnv, SandboxServer};
+use crate::setup::SandboxServer;
 
 /// The sandbox's large Google Ads customer: 50 campaigns × 20 ad groups × 10 ads.
 const CUSTOMER: &str = "7000000001";
@@ -42,12 +42,7 @@ pub(crate) async fn run(days: u32) -> anyhow::Result<serde_json::Value> {
 pub(crate) async fn run_job(days: u32) -> anyhow::Result<LargeJob> {
     let worker_binary = sibling_binary("worker")?;
     let server = SandboxServer::start(sandbox::SandboxConfig::default()).await?;
-    let overrides = server.config_overrides();
-    let overrides: Vec<(&str, String)> = overrides
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.clone()))
-        .collect();
-    let env = BenchEnv::create("large_report", &overrides).await?;
+    let env = server.bench_env("large_report").await?;
     let keys = KeyRing::from_config(&env.config.crypto)?;
 
     let facts = sandbox::google_ads::customer(CUSTOMER).context("the large customer")?;

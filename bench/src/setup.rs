@@ -197,9 +197,14 @@ impl SandboxServer {
         Ok(Self { sandbox, url, stop })
     }
 
-    /// The `ADSYNC__…` settings that point every connector and destination at this sandbox.
-    pub(crate) fn config_overrides(&self) -> Vec<(String, String)> {
-        testkit::world::platform_config(&self.url)
+    /// A benchmark's world whose connectors and destinations all point at this sandbox.
+    pub(crate) async fn bench_env(&self, scenario: &str) -> anyhow::Result<BenchEnv> {
+        let overrides = testkit::world::platform_config(&self.url);
+        let overrides: Vec<(&str, String)> = overrides
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.clone()))
+            .collect();
+        BenchEnv::create(scenario, &overrides).await
     }
 }
 

@@ -56,12 +56,7 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
     // A frozen clock: no day restates between the run and the reference reading.
     let now = Utc::now();
     server.sandbox.set_now(Some(now));
-    let overrides = server.config_overrides();
-    let overrides: Vec<(&str, String)> = overrides
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.clone()))
-        .collect();
-    let env = BenchEnv::create("sync", &overrides).await?;
+    let env = server.bench_env("sync").await?;
     let keys = KeyRing::from_config(&env.config.crypto)?;
 
     let mut bench_accounts = Vec::with_capacity(accounts);
@@ -182,7 +177,14 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
     let mut rows_total = 0;
     for account in &bench_accounts {
         let expected = reference_rows(&env, &keys, account).await?;
-        let stored = stored_rows(&client, account).await?;
+        let stored = testkit::warehouse::rows(
+            &client,
+            "warehouse",
+            account.fixture.sync.connector,
+            account.fixture.sync.id,
+            &account.report,
+        )
+        .await;
         rows_total += expected.len();
         mismatched_rows += mismatches(&stored, &expected);
     }
@@ -376,51 +378,7 @@ async fn reference_rows(
             rows.extend(rows::derive(&account.report, page));
         }
     }
-    Ok(sorted(rows))
-}
-
-/// The account's rows in the warehouse.
-async fn stored_rows(
-    client: &tokio_postgres::Client,
-    account: &BenchAccount,
-) -> anyhow::Result<Vec<Row>> {
-    let layout = rows::Layout::stored(&account.report);
-    let table = format!(
-        "warehouse.{}_{}",
-        account.fixture.sync.connector.as_str(),
-        account.report.level
-    );
-    let columns: Vec<String> = std::iter::once("date".to_owned())
-        .chain(layout.texts.iter().map(ToString::to_string))
-        .chain(layout.numbers.iter().map(ToString::to_string))
-        .collect();
-    let found = client
-        .query(
-            &format!(
-                "SELECT {} FROM {table} WHERE sync_id = $1",
-                columns.join(", ")
-            ),
-            &[&account.fixture.sync.id],
-        )
-        .await?;
-    let texts = layout.texts.len();
-    Ok(sorted(
-        found
-            .iter()
-            .map(|row| Row {
-                date: row.get(0),
-                texts: (0..texts).map(|i| row.get(1 + i)).collect(),
-                numbers: (0..layout.numbers.len())
-                    .map(|i| row.get(1 + texts + i))
-                    .collect(),
-            })
-            .collect(),
-    ))
-}
-
-fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
-    rows.sort_by(|a, b| (a.date, &a.texts).cmp(&(b.date, &b.texts)));
-    rows
+    Ok(testkit::warehouse::sorted(rows))
 }
 
 /// Rows in one list and not the other (both sorted).

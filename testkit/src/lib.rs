@@ -22,6 +22,7 @@ pub mod process;
 pub mod services;
 pub mod telemetry;
 pub mod wait;
+pub mod warehouse;
 pub mod world;
 
 pub use postgres::TestDatabase;

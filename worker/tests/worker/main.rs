@@ -10,7 +10,6 @@ mod destinations;
 mod faults;
 mod jobs;
 mod metrics;
-mod stored;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};

@@ -35,7 +35,7 @@ use worker::rows::{Row, derive};
 use worker::tokens::TokenSource;
 
 use crate::job;
-use crate::stored::{self, sorted};
+use testkit::warehouse::{self, sorted};
 
 /// An account of the platform as a connection stores it.
 #[derive(Debug, Clone)]
@@ -346,7 +346,7 @@ async fn stored_rows(
         .unwrap()
         .get::<_, String>(0);
     let connector = connector.parse().unwrap();
-    stored::warehouse_rows(&client, "warehouse", connector, sync_id, report).await
+    warehouse::rows(&client, "warehouse", connector, sync_id, report).await
 }
 
 /// Compares rows, showing the first difference rather than two long lists.

@@ -12,7 +12,7 @@ use testkit::{TestDatabase, TestWorld};
 use worker::rows::{Layout, Row};
 
 use super::DestinationUnderTest;
-use crate::stored::sorted;
+use testkit::warehouse::sorted;
 
 /// The destination's Google login, as issued by the sandbox's token endpoint would be.
 const ACCESS_TOKEN: &str = "sheets-access-token";

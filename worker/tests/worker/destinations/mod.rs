@@ -18,7 +18,7 @@ use worker::budget::Budgets;
 use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
 use worker::rows::Row;
 
-use crate::stored::sorted;
+use testkit::warehouse::sorted;
 
 /// What the suite needs to know about one destination.
 pub(crate) trait DestinationUnderTest {

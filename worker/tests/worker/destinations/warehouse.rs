@@ -9,7 +9,7 @@ use tokio_postgres::NoTls;
 use worker::rows::Row;
 
 use super::DestinationUnderTest;
-use crate::stored;
+use testkit::warehouse;
 
 /// The schema both cases write into.
 const SCHEMA: &str = "marketing";
@@ -59,7 +59,7 @@ impl DestinationUnderTest for OwnDatabase {
         report: &ReportSpec,
     ) -> Vec<Row> {
         let client = world.pool.get().await.unwrap();
-        stored::warehouse_rows(&client, SCHEMA, ConnectorKind::MetaAds, sync, report).await
+        warehouse::rows(&client, SCHEMA, ConnectorKind::MetaAds, sync, report).await
     }
 }
 
@@ -100,10 +100,9 @@ impl DestinationUnderTest for RemoteDatabase {
         };
         let (remote, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
         tokio::spawn(connection);
-        let own =
-            stored::warehouse_rows(&client, SCHEMA, ConnectorKind::MetaAds, sync, report).await;
+        let own = warehouse::rows(&client, SCHEMA, ConnectorKind::MetaAds, sync, report).await;
         assert!(own.is_empty(), "rows landed in adsync's own database");
-        stored::warehouse_rows(&remote, SCHEMA, ConnectorKind::MetaAds, sync, report).await
+        warehouse::rows(&remote, SCHEMA, ConnectorKind::MetaAds, sync, report).await
     }
 }
 

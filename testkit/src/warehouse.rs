@@ -1,4 +1,5 @@
-//! Reading back what a warehouse holds, in the stored layout of a report, for assertions.
+//! Reading back what a warehouse holds, in the stored layout of a report: for tests' assertions
+//! and the benchmarks' checks.
 
 use rust_decimal::Decimal;
 use shared::domain::{ConnectorKind, ReportSpec, Stream, SyncId};
@@ -6,7 +7,7 @@ use worker::rows::{Layout, Row};
 
 /// The rows `schema` holds for `sync_id` in the table of `connector` and the report's level and
 /// stream, sorted; none when the table does not exist yet.
-pub(crate) async fn warehouse_rows(
+pub async fn rows(
     client: &tokio_postgres::Client,
     schema: &str,
     connector: ConnectorKind,
@@ -22,7 +23,7 @@ pub(crate) async fn warehouse_rows(
     let exists: bool = client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
         .await
-        .unwrap()
+        .expect("reading the warehouse")
         .get(0);
     if !exists {
         return Vec::new();
@@ -41,7 +42,7 @@ pub(crate) async fn warehouse_rows(
             &[&sync_id],
         )
         .await
-        .unwrap();
+        .expect("reading the warehouse");
     let texts = layout.texts.len();
     sorted(
         rows.iter()
@@ -57,7 +58,7 @@ pub(crate) async fn warehouse_rows(
 }
 
 /// Rows in the order the assertions compare them: by date, then texts.
-pub(crate) fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+pub fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| (a.date, &a.texts).cmp(&(b.date, &b.texts)));
     rows
 }
