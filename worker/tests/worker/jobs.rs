@@ -87,6 +87,63 @@ async fn a_job_replaces_its_window_and_running_it_again_leaves_the_same_rows() {
 }
 
 #[tokio::test]
+async fn a_window_meta_finds_too_large_is_read_in_halves_with_the_same_rows() {
+    // Arrange: the same sync against a Meta that serves any request, and one that refuses
+    // synchronous requests of more than 4 rows (a day of this account has fewer).
+    let (roomy, roomy_fixture) = setup(&[]).await;
+    let strict_config = sandbox::SandboxConfig {
+        meta_ads: sandbox::meta_ads::MetaAdsConfig {
+            max_sync_rows: 4,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let strict = TestWorld::start_with(strict_config, &[]).await;
+    let strict_fixture = meta_sync(
+        &strict.pool,
+        &strict.keys,
+        MetaSyncOptions {
+            lookback_days: 5,
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
+
+    // Act
+    let roomy_job = enqueue(&roomy, &roomy_fixture).await;
+    let roomy_outcome = roomy.worker().execute_one(roomy_job).await.unwrap();
+    let strict_job = enqueue(&strict, &strict_fixture).await;
+    let strict_outcome = strict.worker().execute_one(strict_job).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(roomy_outcome, Outcome::Succeeded(_)),
+        "{roomy_outcome:?}: {:?}",
+        job(&roomy, roomy_job).await.error_message
+    );
+    assert!(
+        matches!(strict_outcome, Outcome::Succeeded(_)),
+        "{strict_outcome:?}: {:?}",
+        job(&strict, strict_job).await.error_message
+    );
+    let strip = |rows: Vec<Row>| -> Vec<_> {
+        rows.into_iter()
+            .map(|(date, campaign, spend, impressions, _)| (date, campaign, spend, impressions))
+            .collect()
+    };
+    let expected = strip(rows(&roomy, &roomy_fixture).await);
+    assert!(expected.len() > 4, "{} rows", expected.len());
+    assert_eq!(strip(rows(&strict, &strict_fixture).await), expected);
+    let refused = strict
+        .sandbox
+        .requests_for(Connector::MetaAds)
+        .iter()
+        .filter(|request| request.status == 500)
+        .count();
+    assert!(refused >= 1, "Meta refused no request");
+}
+
+#[tokio::test]
 async fn a_throttled_job_snoozes_until_the_platforms_reset_without_spending_an_attempt() {
     // Arrange
     let (world, fixture) = setup(&[]).await;

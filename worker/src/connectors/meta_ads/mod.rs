@@ -2,7 +2,8 @@
 //! and ad hierarchy, the accounts a login reaches, and long-lived token re-exchange.
 //!
 //! Insights: `GET /v{N}/act_{id}/insights?level=…&time_range={…}&time_increment=1&fields=…`
-//! (`&breakdowns=…`), cursor paging with `after` while the page has `paging.next`. Metrics arrive
+//! (`&breakdowns=…`), cursor paging with `after` while the page has `paging.next`; a window
+//! Meta refuses as too much data (HTTP 500, code 1) is read again as two halves. Metrics arrive
 //! as JSON strings in the account's currency (major units); conversions are the `purchase`
 //! entries of `actions` and `action_values`. Throttling arrives as HTTP 400 with codes
 //! 4/17/32/613/80000–80014 and a regain estimate in the usage headers, which also feed the
@@ -19,7 +20,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use shared::config::PlatformConfig;
-use shared::domain::{Breakdown, ReportLevel, Stream as ReportStream};
+use shared::domain::{Breakdown, DateWindow, ReportLevel, Stream as ReportStream};
 use shared::error::{Classify, ErrorClass};
 
 use super::platform::{HttpError, Platform};
@@ -137,12 +138,19 @@ enum Source {
 }
 
 struct Cursor {
+    /// Windows still to read, the next one last: a window Meta finds too large is replaced by
+    /// its two halves.
+    windows: Vec<DateWindow>,
     after: Option<String>,
+    /// Pages read so far, over every window.
     page: u32,
-    done: bool,
+    /// Pages read of the current window.
+    window_pages: u32,
 }
 
-/// Reads every page of the report (or entities stream), in order.
+/// Reads every page of the report (or entities stream), in order. A window Meta refuses as too
+/// much data (HTTP 500, code 1) before its first page is read again as two halves, down to
+/// single days.
 pub(crate) fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
@@ -152,58 +160,94 @@ pub(crate) fn report_pages(
         ReportStream::Entities => Source::Entities(request.report.level),
     };
     let start = Cursor {
+        windows: vec![request.window],
         after: None,
         page: 0,
-        done: false,
+        window_pages: 0,
     };
-    futures_util::stream::try_unfold(start, move |cursor| {
+    futures_util::stream::try_unfold(start, move |mut cursor| {
         let platform = platform.clone();
         let request = request.clone();
         async move {
-            if cursor.done {
-                return Ok(None);
+            loop {
+                let Some(window) = cursor.windows.last().copied() else {
+                    return Ok(None);
+                };
+                let page = cursor.page + 1;
+                let windowed = ReportRequest {
+                    window,
+                    ..request.clone()
+                };
+                let read = read_page(&platform, &windowed, source, cursor.after.as_deref(), page);
+                let (rows, next_after) = match read.await {
+                    Ok(read) => read,
+                    Err(error)
+                        if cursor.window_pages == 0
+                            && window.days() > 1
+                            && is_too_much_data(&error) =>
+                    {
+                        cursor.windows.pop();
+                        let halves = window.chunks(window.days().div_ceil(2));
+                        cursor.windows.extend(halves.into_iter().rev());
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                // Guard against cursors that keep offering a next page with no rows, or repeat.
+                let window_done =
+                    next_after.is_none() || rows.is_empty() || next_after == cursor.after;
+                let next = if window_done {
+                    cursor.windows.pop();
+                    Cursor {
+                        windows: cursor.windows,
+                        after: None,
+                        page,
+                        window_pages: 0,
+                    }
+                } else {
+                    Cursor {
+                        windows: cursor.windows,
+                        after: next_after,
+                        page,
+                        window_pages: cursor.window_pages + 1,
+                    }
+                };
+                return Ok(Some((rows, next)));
             }
-            let page = cursor.page + 1;
-            let (rows, next_after) = match source {
-                Source::Insights => {
-                    let body: InsightsPage = fetch(
-                        &platform,
-                        &request,
-                        "insights",
-                        &insights_query(&platform, &request),
-                        cursor.after.as_deref(),
-                        page,
-                    )
-                    .await?;
-                    let rows = wire::insights_rows(&body, &request.report, page)?;
-                    (rows, wire::next_cursor(body.paging.as_ref()))
-                }
-                Source::Entities(level) => {
-                    let body: EntityPage = fetch(
-                        &platform,
-                        &request,
-                        wire::entity_edge(level),
-                        &entity_query(&platform, level),
-                        cursor.after.as_deref(),
-                        page,
-                    )
-                    .await?;
-                    let rows = wire::entity_rows(&body, level, &request.account.currency, page)?;
-                    (rows, wire::next_cursor(body.paging.as_ref()))
-                }
-            };
-            // Guard against cursors that keep offering a next page with no rows, or repeat.
-            let done = next_after.is_none() || rows.is_empty() || next_after == cursor.after;
-            Ok(Some((
-                rows,
-                Cursor {
-                    after: next_after,
-                    page,
-                    done,
-                },
-            )))
         }
     })
+}
+
+/// One page of insights or entities, and the cursor of the next.
+async fn read_page(
+    platform: &Platform,
+    request: &ReportRequest,
+    source: Source,
+    after: Option<&str>,
+    page: u32,
+) -> Result<(Vec<Row>, Option<String>), MetaError> {
+    match source {
+        Source::Insights => {
+            let query = insights_query(platform, request);
+            let body: InsightsPage =
+                fetch(platform, request, "insights", &query, after, page).await?;
+            let rows = wire::insights_rows(&body, &request.report, page)?;
+            Ok((rows, wire::next_cursor(body.paging.as_ref())))
+        }
+        Source::Entities(level) => {
+            let edge = wire::entity_edge(level);
+            let query = entity_query(platform, level);
+            let body: EntityPage = fetch(platform, request, edge, &query, after, page).await?;
+            let rows = wire::entity_rows(&body, level, &request.account.currency, page)?;
+            Ok((rows, wire::next_cursor(body.paging.as_ref())))
+        }
+    }
+}
+
+/// Meta's answer to a request for more rows than it serves at once.
+fn is_too_much_data(error: &MetaError) -> bool {
+    matches!(error, MetaError::Api { status: 500, error, .. }
+        if error.code == 1 && error.message.contains("reduce the amount of data"))
 }
 
 fn insights_query(platform: &Platform, request: &ReportRequest) -> Vec<(&'static str, String)> {

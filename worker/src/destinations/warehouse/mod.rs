@@ -96,7 +96,17 @@ impl WarehouseWriter {
         let mut client = pool.get().await?;
         let table = format!("{}.{}", settings.schema, table_name(&target));
         let staging = format!("{table}__staging");
-        ensure_tables(&mut client, &settings.schema, &table, &staging, &target).await?;
+        // One process may write several databases (adsync's own, remote warehouses): each
+        // gets its tables.
+        let database: String = client
+            .query_one(
+                "SELECT concat(inet_server_addr(), ':', inet_server_port(), '/', current_database())",
+                &[],
+            )
+            .await?
+            .get(0);
+        let ensured = (database, table.clone());
+        ensure_tables(&mut client, ensured, &settings.schema, &staging, &target).await?;
         // Whatever an earlier attempt of this job staged is stale.
         client
             .execute(
@@ -279,7 +289,7 @@ impl WarehouseWriter {
 }
 
 /// Tables this process has already created or checked; DDL runs once per table per process.
-static ENSURED_TABLES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+static ENSURED_TABLES: LazyLock<Mutex<HashSet<(String, String)>>> = LazyLock::new(Mutex::default);
 
 /// A table's columns (with types and defaults) and primary key, for everything the connector's
 /// catalogue can put in it, so any sync's rows fit.
@@ -340,18 +350,19 @@ fn table_shape(target: &WriteTarget) -> (Vec<String>, Vec<String>) {
 /// since (existing rows keep their values; the new column is empty for them).
 async fn ensure_tables(
     client: &mut Object,
+    ensured: (String, String),
     schema: &str,
-    table: &str,
     staging: &str,
     target: &WriteTarget,
 ) -> Result<(), WarehouseError> {
     if ENSURED_TABLES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .contains(table)
+        .contains(&ensured)
     {
         return Ok(());
     }
+    let table = ensured.1.as_str();
     let (columns, key) = table_shape(target);
     let add_columns: String = columns
         .iter()
@@ -381,6 +392,6 @@ async fn ensure_tables(
     ENSURED_TABLES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(table.to_string());
+        .insert(ensured);
     Ok(())
 }
