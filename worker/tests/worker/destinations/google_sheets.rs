@@ -26,15 +26,27 @@ pub(crate) async fn sheets_destination(
     fixture: &SyncFixture,
     shared_with: &[&str],
 ) -> (Destination, String) {
+    let tokens = OAuthTokens {
+        access_token: ACCESS_TOKEN.into(),
+        refresh_token: Some(REFRESH_TOKEN.into()),
+    };
+    sheets_destination_with(world, fixture, shared_with, tokens, None).await
+}
+
+/// A google_sheets destination holding `tokens`, whose access token expires at `expires_at`.
+async fn sheets_destination_with(
+    world: &TestWorld,
+    fixture: &SyncFixture,
+    shared_with: &[&str],
+    tokens: OAuthTokens,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> (Destination, String) {
     let spreadsheet = world.sandbox.create_spreadsheet(
         NewSpreadsheet::titled("Agency report").shared_with(shared_with.iter().copied()),
     );
     let id = DestinationId::new();
     let tenant_id = fixture.tenant.id;
-    let credentials = Credentials::OAuth(OAuthTokens {
-        access_token: ACCESS_TOKEN.into(),
-        refresh_token: Some(REFRESH_TOKEN.into()),
-    });
+    let credentials = Credentials::OAuth(tokens);
     let sealed = destinations::seal_credentials(&world.keys, tenant_id, id, &credentials).unwrap();
     let client = world.pool.get().await.unwrap();
     let destination = destinations::insert(
@@ -46,7 +58,7 @@ pub(crate) async fn sheets_destination(
             name: "Agency report",
             settings: &serde_json::json!({ "spreadsheet_id": spreadsheet, "tab": TAB }),
             sealed: Some(&sealed),
-            access_token_expires_at: None,
+            access_token_expires_at: expires_at,
         },
     )
     .await
@@ -264,5 +276,109 @@ mod sheets {
             "{message}"
         );
         assert!(tab_cells(&case.world, &case.destination).is_empty());
+    }
+
+    /// Tokens the sandbox issued for Sheets, the access token expiring within the refresh
+    /// margin, in a destination whose spreadsheet is shared with that login.
+    async fn issued_login(case: &mut Case) -> OAuthTokens {
+        let issued = case.world.sandbox.issue_tokens(
+            Connector::GoogleSheets,
+            Some(std::time::Duration::from_secs(3599)),
+            true,
+        );
+        let tokens = OAuthTokens {
+            access_token: issued.access_token.clone(),
+            refresh_token: issued.refresh_token.clone(),
+        };
+        let expires_at = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
+        let (destination, _) = sheets_destination_with(
+            &case.world,
+            &case.fixture,
+            &[issued.access_token.as_str()],
+            tokens.clone(),
+            Some(expires_at),
+        )
+        .await;
+        case.destination = destination;
+        tokens
+    }
+
+    #[tokio::test]
+    async fn an_access_token_about_to_expire_is_refreshed_and_stored_sealed() {
+        // Arrange
+        let mut case = Case::start::<GoogleSheets>(&[]).await;
+        let before = issued_login(&mut case).await;
+
+        // Act
+        case.job(&report(), window(0, 1), &[rows(0..=1, 1)])
+            .await
+            .unwrap();
+
+        // Assert
+        let client = case.world.pool.get().await.unwrap();
+        let stored = destinations::read_tokens(
+            &client,
+            &case.world.keys,
+            case.destination.tenant_id,
+            case.destination.id,
+            false,
+        )
+        .await
+        .unwrap();
+        assert_ne!(stored.tokens.access_token, before.access_token);
+        assert!(stored.expires_at.unwrap() > chrono::Utc::now() + chrono::TimeDelta::minutes(50));
+        assert_eq!(
+            GoogleSheets::read(
+                &case.world,
+                &case.destination,
+                case.fixture.sync.id,
+                &report()
+            )
+            .await,
+            sorted(rows(0..=1, 1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_revoked_grant_fails_the_job_as_auth_and_marks_the_destination_needs_reauth() {
+        // Arrange: the sync writes to a Sheets destination whose Google grant was revoked.
+        let mut case = Case::start::<GoogleSheets>(&[]).await;
+        let tokens = issued_login(&mut case).await;
+        case.world
+            .sandbox
+            .revoke_token(Connector::GoogleSheets, &tokens.access_token);
+        let client = case.world.pool.get().await.unwrap();
+        client
+            .execute(
+                "UPDATE syncs SET destination_id = $1 WHERE id = $2",
+                &[&case.destination.id, &case.fixture.sync.id],
+            )
+            .await
+            .unwrap();
+
+        // Act
+        let id = crate::enqueue(&case.world, &case.fixture).await;
+        let outcome = case.world.worker().execute_one(id).await.unwrap();
+
+        // Assert
+        assert!(
+            matches!(outcome, worker::Outcome::Failed { class: "auth" }),
+            "{outcome:?}"
+        );
+        let destination =
+            destinations::get(&client, case.destination.tenant_id, case.destination.id)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(destination.status, "needs_reauth");
+        let enabled: bool = client
+            .query_one(
+                "SELECT enabled FROM syncs WHERE id = $1",
+                &[&case.fixture.sync.id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!enabled, "the sync is paused");
     }
 }
