@@ -67,6 +67,22 @@ pub(crate) fn control_error(
     }
 }
 
+/// The date in query parameter `name` (`YYYY-MM-DD`), or an error naming it.
+pub(crate) fn date_param(
+    params: &std::collections::HashMap<String, String>,
+    name: &'static str,
+) -> Result<chrono::NaiveDate, ControlError> {
+    let text = params
+        .get(name)
+        .ok_or_else(|| bad_request(name, format!("{name} is required (YYYY-MM-DD)")))?;
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        bad_request(
+            name,
+            format!("{name} must be a date in the format YYYY-MM-DD, got '{text}'"),
+        )
+    })
+}
+
 fn bad_request(field: &str, message: impl Into<String>) -> ControlError {
     control_error(StatusCode::BAD_REQUEST, field, message)
 }

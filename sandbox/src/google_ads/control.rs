@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::data::{self, CustomerFacts, CustomerKind, Level};
-use crate::control::{ControlError, control_error};
+use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
 
@@ -140,26 +140,6 @@ async fn customer(State(sandbox): State<Sandbox>, Path(customer_id): Path<String
         }
         Err(error) => error.into_response(),
     }
-}
-
-fn date_param(
-    params: &HashMap<String, String>,
-    name: &'static str,
-) -> Result<NaiveDate, ControlError> {
-    let text = params.get(name).ok_or_else(|| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} is required (YYYY-MM-DD)"),
-        )
-    })?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} must be a date in the format YYYY-MM-DD, got '{text}'"),
-        )
-    })
 }
 
 /// `GET …/customers/{id}/truth?level=campaign&since=…&until=…&device=true`.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::breakdowns::{Breakdown, is_allowed_combination};
 use super::data::{self, AccountFacts, Level, RowsQuery, TimeIncrement};
 use super::entities::{EntityKind, entities_truth};
-use crate::control::{ControlError, control_error};
+use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
 
@@ -118,26 +118,6 @@ async fn account(State(sandbox): State<Sandbox>, Path(account_id): Path<String>)
         }
         Err(error) => error.into_response(),
     }
-}
-
-fn date_param(
-    params: &HashMap<String, String>,
-    name: &'static str,
-) -> Result<NaiveDate, ControlError> {
-    let text = params.get(name).ok_or_else(|| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} is required (YYYY-MM-DD)"),
-        )
-    })?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} must be a date in the format YYYY-MM-DD, got '{text}'"),
-        )
-    })
 }
 
 async fn truth(

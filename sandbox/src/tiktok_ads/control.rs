@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::data::{self, AdvertiserFacts, Breakdown, Level};
-use crate::control::{ControlError, control_error};
+use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
 
@@ -135,26 +135,6 @@ fn level_param(params: &HashMap<String, String>) -> Result<Level, ControlError> 
             .parse()
             .map_err(|message| control_error(StatusCode::BAD_REQUEST, "data_level", message)),
     }
-}
-
-fn date_param(
-    params: &HashMap<String, String>,
-    name: &'static str,
-) -> Result<NaiveDate, ControlError> {
-    let text = params.get(name).ok_or_else(|| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} is required (YYYY-MM-DD)"),
-        )
-    })?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        control_error(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} must be a date in the format YYYY-MM-DD, got '{text}'"),
-        )
-    })
 }
 
 /// `GET …/truth?data_level=AUCTION_CAMPAIGN&since=…&until=…&breakdowns=age,gender`.
