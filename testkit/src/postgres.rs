@@ -29,7 +29,13 @@ impl TestDatabase {
     pub async fn create_on(admin_url: &str) -> Self {
         let admin_url = admin_url.to_string();
         let template = ensure_template(&admin_url).await;
-        let name = format!("adsync_test_{}", uuid::Uuid::new_v4().simple());
+        // The creating process's id is in the name, so scripts/test.sh can drop the databases
+        // of test processes that died without cleaning up, and only those.
+        let name = format!(
+            "adsync_test_p{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         let admin = connect(&admin_url).await;
         admin
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
