@@ -160,13 +160,13 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         .count() as u64;
     let throttled: u64 = CONNECTORS
         .iter()
-        .map(|connector| worker::metrics::throttles(connector.as_str()))
+        .map(|connector| connectors::metrics::throttles(connector.as_str()))
         .sum();
     let lower_bound_s = lower_bound(&env, &platform_requests);
     let throttled_by_connector: serde_json::Map<String, serde_json::Value> = CONNECTORS
         .iter()
         .map(|connector| {
-            let count = worker::metrics::throttles(connector.as_str());
+            let count = connectors::metrics::throttles(connector.as_str());
             (connector.as_str().to_owned(), json!(count))
         })
         .collect();

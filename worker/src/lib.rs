@@ -18,17 +18,15 @@
 
 pub mod acks;
 pub mod batch;
-pub mod budget;
-pub mod connectors;
 pub mod consumer;
 pub mod destinations;
 pub mod engine;
 pub mod execute;
 pub mod metrics;
 pub mod retry;
-pub mod rows;
 pub mod sync_job;
-pub mod tokens;
+
+pub use ::connectors::{self, budget, rows, tokens};
 
 use std::time::Duration;
 

@@ -7,11 +7,15 @@
 //! [`platform`].
 
 pub mod appsflyer;
+pub mod budget;
 pub mod google_ads;
 pub mod meta_ads;
+pub mod metrics;
 pub mod platform;
+pub mod rows;
 pub mod snapchat_ads;
 pub mod tiktok_ads;
+pub mod tokens;
 
 use std::sync::Arc;
 
