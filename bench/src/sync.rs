@@ -13,20 +13,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use chrono::{Days, Utc};
+use connectors::budget::Budgets;
+use connectors::catalogue;
+use connectors::platform::Platform;
+use connectors::rows::{self, Row};
+use connectors::{self, ReportRequest, Settings};
 use futures_util::TryStreamExt as _;
 use serde_json::json;
 use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Enqueued, NewJob};
-use shared::domain::report::catalogue;
 use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, Trigger};
 use shared::error::{Classify as _, ErrorClass};
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
 use tokio_util::sync::CancellationToken;
-use worker::budget::Budgets;
-use worker::connectors::platform::Platform;
-use worker::connectors::{self, ReportRequest};
-use worker::rows::{self, Row};
-use worker::tokens::TokenSource;
 
 use crate::setup::{BenchEnv, SandboxServer};
 
@@ -162,7 +161,7 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         .iter()
         .map(|connector| connectors::metrics::throttles(connector.as_str()))
         .sum();
-    let lower_bound_s = lower_bound(&env, &platform_requests);
+    let lower_bound_s = lower_bound(&Settings::load(&env.config.connectors)?, &platform_requests);
     let throttled_by_connector: serde_json::Map<String, serde_json::Value> = CONNECTORS
         .iter()
         .map(|connector| {
@@ -246,15 +245,12 @@ fn report(connector: ConnectorKind) -> anyhow::Result<ReportSpec> {
     ]
     .map(String::from)
     .to_vec();
-    Ok(ReportSpec::parse(
-        connector,
-        RawReport {
-            stream: None,
-            level: "campaign",
-            metrics: &metrics,
-            breakdowns: &[],
-        },
-    )?)
+    Ok(connectors::catalogue(connector).parse_report(RawReport {
+        stream: None,
+        level: "campaign",
+        metrics: &metrics,
+        breakdowns: &[],
+    })?)
 }
 
 fn sandbox_connector(connector: ConnectorKind) -> sandbox::Connector {
@@ -270,7 +266,7 @@ fn sandbox_connector(connector: ConnectorKind) -> sandbox::Connector {
 /// The shortest time the requests made could have taken under the configured rate budgets:
 /// for every budget (each platform's app, each account), its requests beyond the burst divided
 /// by its rate; the largest of those.
-fn lower_bound(env: &BenchEnv, requests: &[&sandbox::RequestRecord]) -> f64 {
+fn lower_bound(settings: &Settings, requests: &[&sandbox::RequestRecord]) -> f64 {
     let mut per_app: HashMap<sandbox::Connector, u64> = HashMap::new();
     let mut per_account: HashMap<(sandbox::Connector, String), u64> = HashMap::new();
     for request in requests {
@@ -287,7 +283,7 @@ fn lower_bound(env: &BenchEnv, requests: &[&sandbox::RequestRecord]) -> f64 {
     CONNECTORS
         .iter()
         .flat_map(|connector| {
-            let budget = env.config.connectors.platform(*connector);
+            let budget = settings.platform(*connector);
             let sandboxed = sandbox_connector(*connector);
             let app = seconds(
                 per_app.get(&sandboxed).copied().unwrap_or(0),
@@ -318,27 +314,18 @@ async fn reference_rows(
     account: &BenchAccount,
 ) -> anyhow::Result<Vec<Row>> {
     let connector = account.fixture.sync.connector;
-    let settings = env.config.connectors.platform(connector).clone();
-    let client = reqwest::Client::new();
-    let tokens = TokenSource::open(
-        env.pool.clone(),
-        keys.clone(),
-        account.fixture.tenant.id,
-        account.fixture.connection.id,
-        connector.as_str(),
-        connectors::refresher(connector, client.clone(), settings.clone()),
-        connectors::refresh_margin(connector),
-    )
-    .await?;
-    let platform = Arc::new(Platform::new(
-        connector,
-        client,
-        settings,
-        account.fixture.connection.settings.clone(),
-        tokens,
-        Budgets::new(env.pool.clone(), &env.config.connectors),
-        Arc::new(AtomicU32::new(0)),
-    ));
+    let platform = Arc::new(
+        Platform::open(
+            reqwest::Client::new(),
+            &Settings::load(&env.config.connectors)?,
+            env.pool.clone(),
+            keys.clone(),
+            &account.fixture.connection,
+            Budgets::new(env.pool.clone(), &env.config.connectors),
+            Arc::new(AtomicU32::new(0)),
+        )
+        .await?,
+    );
     let mut rows = Vec::new();
     for window in account
         .window

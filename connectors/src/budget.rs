@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::config::{ConnectorsConfig, PlatformConfig};
+use shared::config::ConnectorsConfig;
+
+use crate::config::PlatformConfig;
 use shared::db::rate_budgets::{self, Bucket, Take};
 use shared::db::{DbError, Pool};
 use shared::domain::ConnectorKind;

@@ -1,99 +1,70 @@
-//! Connectors: one folder per platform, each reading a report (or an entities stream) for one
-//! account and date window as a stream of pages of [`Row`]s, listing the accounts a connection
-//! reaches, and refreshing the connection's tokens. The registry is the three functions below,
-//! each an exhaustive `match` over `ConnectorKind`, so a new platform cannot be half-registered.
+//! adsync's connectors: everything about each platform adsync reads, one folder per platform.
 //!
-//! Shared plumbing (timeouts, quick retries of single requests, rate budgets, tokens) is in
-//! [`platform`].
+//! A platform's folder (`meta_ads/`, `google_ads/`, …) owns all of it: the report catalogue
+//! (levels, metrics, breakdowns, the most days per request, the restatement horizon), the
+//! account-id rule, the connection settings, its configuration section (`config.toml`), its
+//! OAuth (authorisation URL, code exchange, refresh, revocation, on the shared [`oauth`]
+//! helper), the client that reads pages, the wire types, the mapping to [`rows::Row`]s, the
+//! error classifier and account listing. It implements [`Connector`] on a unit struct exposed
+//! as `CONNECTOR`.
+//!
+//! The registry is [`get`]: an exhaustive `match` from a [`ConnectorKind`] to its folder,
+//! generated from `shared::for_each_connector!`, the one list that names every platform. The
+//! functions below it are what the api and the worker call; they never name a platform.
+//!
+//! Shared plumbing: [`platform`] (one job's HTTP access: timeouts, quick retries, rate budgets,
+//! tokens), [`budget`] (the shared rate budgets), [`tokens`] (opening, refreshing and storing
+//! tokens), [`oauth`], [`config`], [`catalogue`], [`rows`] and [`metrics`].
+//!
+//! Not here: jobs, queues and destinations (the worker), routes (the api).
 
-pub mod appsflyer;
 pub mod budget;
-pub mod google_ads;
-pub mod meta_ads;
+pub mod catalogue;
+pub mod config;
+pub mod connector;
 pub mod metrics;
+pub mod oauth;
 pub mod platform;
 pub mod rows;
-pub mod snapchat_ads;
-pub mod tiktok_ads;
 pub mod tokens;
 
+// The platforms, each a folder named as in `shared::for_each_connector!`.
+pub mod appsflyer;
+pub mod google_ads;
+pub mod meta_ads;
+pub mod snapchat_ads;
+pub mod tiktok_ads;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::BoxStream;
-use futures_util::{StreamExt as _, TryStreamExt as _};
-use shared::config::PlatformConfig;
-use shared::db::accounts::Account;
-use shared::domain::{ConnectorKind, DateWindow, ReportSpec};
-use shared::error::{Classify, ErrorClass};
+use shared::domain::ConnectorKind;
 
-use crate::budget::BudgetError;
-use crate::rows::Row;
-use crate::tokens::{RefreshFn, TokenError};
-use platform::{HttpError, Platform};
+pub use catalogue::Catalogue;
+pub use config::{PlatformConfig, Settings};
+pub use connector::{AccountInfo, Connector, ConnectorError, ReportRequest};
 
-/// One report (or entities stream) of one account over one window the platform accepts in a
-/// single request (see `Catalogue::max_days_per_request`; entities ignore the window).
-#[derive(Debug, Clone)]
-pub struct ReportRequest {
-    pub account: Account,
-    pub report: ReportSpec,
-    pub window: DateWindow,
-}
+use platform::Platform;
+use rows::Row;
+use tokens::RefreshFn;
 
-/// An account a connection can reach, as the platform describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountInfo {
-    pub external_id: String,
-    pub name: String,
-    /// IANA time zone of the account's reporting days.
-    pub time_zone: String,
-    /// ISO 4217 currency code.
-    pub currency: String,
-}
-
-/// A failure to read from a platform.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectorError {
-    #[error(transparent)]
-    MetaAds(#[from] meta_ads::MetaError),
-    #[error(transparent)]
-    GoogleAds(#[from] google_ads::GoogleAdsError),
-    #[error(transparent)]
-    TiktokAds(#[from] tiktok_ads::TiktokError),
-    #[error(transparent)]
-    SnapchatAds(#[from] snapchat_ads::SnapchatError),
-    #[error(transparent)]
-    Appsflyer(#[from] appsflyer::AppsflyerError),
-}
-
-impl Classify for ConnectorError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            ConnectorError::MetaAds(error) => error.class(),
-            ConnectorError::GoogleAds(error) => error.class(),
-            ConnectorError::TiktokAds(error) => error.class(),
-            ConnectorError::SnapchatAds(error) => error.class(),
-            ConnectorError::Appsflyer(error) => error.class(),
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident $name:ident,)*) => {
+        /// The connector of `kind`: the registry, one arm per platform.
+        pub fn get(kind: ConnectorKind) -> &'static dyn Connector {
+            match kind {
+                $(ConnectorKind::$variant => &$name::CONNECTOR,)*
+            }
         }
-    }
+    };
 }
 
-/// How every platform's errors classify what the shared plumbing reports.
-pub fn class_of_http(error: &HttpError) -> ErrorClass {
-    match error {
-        HttpError::Budget(BudgetError::Exhausted { key, until }) => ErrorClass::Throttled {
-            until: *until,
-            scope: key.clone(),
-        },
-        HttpError::Budget(BudgetError::Db(_)) | HttpError::Transport(_) | HttpError::Timeout(_) => {
-            ErrorClass::Transient { retry_after: None }
-        }
-    }
-}
+shared::for_each_connector!(registry);
 
-/// How every platform's errors classify token failures.
-pub fn class_of_token(error: &TokenError) -> ErrorClass {
-    error.class()
+/// The report catalogue of `kind`.
+pub fn catalogue(kind: ConnectorKind) -> &'static Catalogue {
+    get(kind).catalogue()
 }
 
 /// The report's rows, page by page, as the platform returns them.
@@ -101,58 +72,33 @@ pub fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
-    match platform.connector {
-        ConnectorKind::MetaAds => meta_ads::report_pages(platform, request)
-            .map_err(ConnectorError::from)
-            .boxed(),
-        ConnectorKind::GoogleAds => google_ads::report_pages(platform, request)
-            .map_err(ConnectorError::from)
-            .boxed(),
-        ConnectorKind::TiktokAds => tiktok_ads::report_pages(platform, request)
-            .map_err(ConnectorError::from)
-            .boxed(),
-        ConnectorKind::SnapchatAds => snapchat_ads::report_pages(platform, request)
-            .map_err(ConnectorError::from)
-            .boxed(),
-        ConnectorKind::Appsflyer => appsflyer::report_pages(platform, request)
-            .map_err(ConnectorError::from)
-            .boxed(),
-    }
+    get(platform.connector).report_pages(platform, request)
 }
 
 /// The accounts the connection reaches.
 pub async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, ConnectorError> {
-    match platform.connector {
-        ConnectorKind::MetaAds => Ok(meta_ads::list_accounts(platform).await?),
-        ConnectorKind::GoogleAds => Ok(google_ads::list_accounts(platform).await?),
-        ConnectorKind::TiktokAds => Ok(tiktok_ads::list_accounts(platform).await?),
-        ConnectorKind::SnapchatAds => Ok(snapchat_ads::list_accounts(platform).await?),
-        ConnectorKind::Appsflyer => Ok(appsflyer::list_accounts(platform).await?),
-    }
+    get(platform.connector).list_accounts(platform).await
 }
 
 /// Refresh a connection's access token when it expires within this.
-pub fn refresh_margin(connector: ConnectorKind) -> std::time::Duration {
-    match connector {
-        ConnectorKind::MetaAds => meta_ads::REFRESH_MARGIN,
-        ConnectorKind::GoogleAds => google_ads::REFRESH_MARGIN,
-        ConnectorKind::TiktokAds => tiktok_ads::REFRESH_MARGIN,
-        ConnectorKind::SnapchatAds => snapchat_ads::REFRESH_MARGIN,
-        ConnectorKind::Appsflyer => appsflyer::REFRESH_MARGIN,
-    }
+pub fn refresh_margin(kind: ConnectorKind) -> Duration {
+    get(kind).refresh_margin()
 }
 
-/// How to refresh a connection's tokens, for platforms whose tokens expire and can be renewed.
+/// How to refresh a connection's tokens, for platforms whose tokens expire and can be renewed
+/// (and whose configuration names a token endpoint).
 pub fn refresher(
-    connector: ConnectorKind,
+    kind: ConnectorKind,
     client: reqwest::Client,
     settings: PlatformConfig,
 ) -> Option<RefreshFn> {
-    match connector {
-        ConnectorKind::MetaAds => meta_ads::refresher(client, settings),
-        ConnectorKind::GoogleAds => google_ads::refresher(client, settings),
-        ConnectorKind::TiktokAds => tiktok_ads::refresher(client, settings),
-        ConnectorKind::SnapchatAds => snapchat_ads::refresher(client, settings),
-        ConnectorKind::Appsflyer => appsflyer::refresher(client, settings),
+    let oauth = get(kind).oauth()?;
+    if !oauth.renews() || settings.token_url.is_empty() {
+        return None;
     }
+    Some(Box::new(move |tokens| {
+        let client = client.clone();
+        let settings = settings.clone();
+        Box::pin(async move { oauth.refresh(&client, &settings, tokens).await })
+    }))
 }

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::config::PlatformConfig;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use reqwest::{RequestBuilder, Response};
-use shared::config::PlatformConfig;
+use shared::crypto::KeyRing;
+use shared::db::Pool;
+use shared::db::connections::Connection;
 use shared::db::rate_budgets::Bucket;
 use shared::domain::ConnectorKind;
 use tracing::Instrument as _;
@@ -65,6 +68,41 @@ impl Platform {
             budgets,
             calls,
         }
+    }
+
+    /// One job's (or one request's) access to the platform of `connection`: opens the
+    /// connection's tokens, renewed by the platform's OAuth where it can, within the shared
+    /// rate budgets. `calls` counts the requests sent.
+    pub async fn open(
+        client: reqwest::Client,
+        settings: &crate::Settings,
+        pool: Pool,
+        keys: KeyRing,
+        connection: &Connection,
+        budgets: Budgets,
+        calls: Arc<AtomicU32>,
+    ) -> Result<Self, TokenError> {
+        let connector = connection.connector;
+        let settings = settings.platform(connector).clone();
+        let tokens = TokenSource::open(
+            pool,
+            keys,
+            connection.tenant_id,
+            connection.id,
+            connector.as_str(),
+            crate::refresher(connector, client.clone(), settings.clone()),
+            crate::refresh_margin(connector),
+        )
+        .await?;
+        Ok(Self::new(
+            connector,
+            client,
+            settings,
+            connection.settings.clone(),
+            tokens,
+            budgets,
+            calls,
+        ))
     }
 
     /// The platform-wide bucket (every worker, every tenant).

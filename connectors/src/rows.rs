@@ -110,12 +110,12 @@ mod tests {
 
     #[test]
     fn derived_metrics_follow_the_report_order() {
-        let report = ReportSpec::performance(
-            ConnectorKind::MetaAds,
-            "campaign",
-            &["cpc", "spend", "clicks", "impressions", "ctr"],
-        )
-        .unwrap();
+        let report = crate::catalogue(ConnectorKind::MetaAds)
+            .performance(
+                "campaign",
+                &["cpc", "spend", "clicks", "impressions", "ctr"],
+            )
+            .unwrap();
         assert_eq!(
             Layout::fetched(&report).numbers,
             ["spend", "clicks", "impressions"]
@@ -139,12 +139,9 @@ mod tests {
 
     #[test]
     fn a_missing_input_leaves_the_derived_metric_unknown() {
-        let report = ReportSpec::performance(
-            ConnectorKind::MetaAds,
-            "account",
-            &["spend", "clicks", "cpc"],
-        )
-        .unwrap();
+        let report = crate::catalogue(ConnectorKind::MetaAds)
+            .performance("account", &["spend", "clicks", "cpc"])
+            .unwrap();
         let row = Row {
             date: None,
             texts: vec![],

@@ -13,11 +13,11 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use connectors::oauth::{OAuth, OAuthError};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use shared::config::PlatformConfig;
-use shared::db::connections::{self, NewConnection, OAuthTokens};
+use shared::db::connections::{self, NewConnection};
 use shared::db::oauth_states;
 use shared::domain::{ConnectionId, ConnectorKind, InvalidField, TenantId};
 
@@ -105,43 +105,12 @@ fn bad_state(detail: &str) -> ApiError {
     }
 }
 
-fn parse_platform(platform: &str) -> Result<(ConnectorKind, bool), ApiError> {
+/// The platform named in the path, and its OAuth if it has one.
+fn parse_platform(platform: &str) -> Result<(ConnectorKind, Option<&'static dyn OAuth>), ApiError> {
     let connector: ConnectorKind = platform
         .parse()
         .map_err(|error: InvalidField| InvalidField::new("platform", error.message))?;
-    Ok((connector, connector != ConnectorKind::Appsflyer))
-}
-
-/// The authorisation URL of `connector` with the platform's parameter names.
-fn authorize_url(
-    connector: ConnectorKind,
-    settings: &PlatformConfig,
-    redirect_uri: &str,
-    state: &str,
-) -> Result<String, ApiError> {
-    let mut params: Vec<(&str, &str)> = match connector {
-        ConnectorKind::TiktokAds => vec![("app_id", settings.client_id.as_str())],
-        _ => vec![
-            ("client_id", settings.client_id.as_str()),
-            ("response_type", "code"),
-        ],
-    };
-    params.push(("redirect_uri", redirect_uri));
-    if !settings.scope.is_empty() {
-        params.push(("scope", settings.scope.as_str()));
-    }
-    if connector == ConnectorKind::GoogleAds {
-        // A refresh token is only issued for offline access, and again only with consent.
-        params.extend([("access_type", "offline"), ("prompt", "consent")]);
-    }
-    params.push(("state", state));
-    reqwest::Url::parse_with_params(&settings.authorize_url, &params)
-        .map(String::from)
-        .map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!(
-                "connectors.{connector}.authorize_url is not a valid URL"
-            ))
-        })
+    Ok((connector, connectors::get(connector).oauth()))
 }
 
 /// Starts the OAuth flow for a new connection to `platform`.
@@ -149,7 +118,7 @@ fn authorize_url(
     post,
     path = "/v1/connections/{platform}/authorize",
     tag = "connections",
-    params(("platform" = String, Path, description = "meta_ads, google_ads, tiktok_ads or snapchat_ads")),
+    params(("platform" = String, Path, description = "the connector name of a platform with OAuth")),
     request_body = AuthorizeBody,
     responses(
         (status = 200, description = "the platform's authorisation URL and the signed state", body = AuthorizeAnswer),
@@ -167,15 +136,15 @@ pub async fn authorize(
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<ApiJson<AuthorizeAnswer>, ApiError> {
     let tenant = caller.tenant()?;
-    let (connector, has_oauth) = parse_platform(&platform)?;
-    let settings = state.config.connectors.platform(connector);
-    if !has_oauth || settings.authorize_url.is_empty() {
+    let (connector, oauth) = parse_platform(&platform)?;
+    let settings = state.connectors.platform(connector);
+    let Some(oauth) = oauth.filter(|_| !settings.authorize_url.is_empty()) else {
         return Err(InvalidField::new(
             "platform",
             format!("{connector} has no OAuth: post its API token to /v1/connections"),
         )
         .into());
-    }
+    };
     check_name("name", &body.name)?;
     let redirect_ok = body.redirect_uri.len() <= 2000
         && reqwest::Url::parse(&body.redirect_uri).is_ok_and(|url| {
@@ -204,7 +173,12 @@ pub async fn authorize(
     };
     let payload = serde_json::to_vec(&payload).map_err(|error| ApiError::Internal(error.into()))?;
     let signed = encode_state(key, &payload);
-    let url = authorize_url(connector, settings, &body.redirect_uri, &signed)?;
+    let url = connectors::oauth::authorize_url(oauth, settings, &body.redirect_uri, &signed)
+        .map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!(
+                "connectors.{connector}.authorize_url is not a valid URL"
+            ))
+        })?;
     let client = db(&state).await?;
     oauth_states::insert(&client, &nonce, tenant, expires_at).await?;
     Ok(ApiJson(AuthorizeAnswer {
@@ -330,8 +304,24 @@ async fn callback(
             "the state was used already or has expired: start the authorisation again",
         ));
     }
-    let settings = state.config.connectors.platform(payload.platform);
-    let exchanged = exchange_code(payload.platform, settings, &code, &payload.redirect_uri).await?;
+    let connector = payload.platform;
+    let oauth = connectors::get(connector)
+        .oauth()
+        .ok_or_else(|| InvalidField::new("platform", format!("{connector} has no OAuth")))?;
+    let exchanged = oauth
+        .exchange_code(
+            &state.http,
+            state.connectors.platform(connector),
+            &code,
+            &payload.redirect_uri,
+        )
+        .await
+        .map_err(|error| match error {
+            OAuthError::Refused { status } => refused_code(connector, status),
+            OAuthError::Failed(why) => {
+                ApiError::Platform(format!("{connector} code exchange failed: {why}"))
+            }
+        })?;
     let id = ConnectionId::new();
     let sealed = connections::seal_tokens(&state.keys, payload.tenant, id, &exchanged.tokens)
         .map_err(|error| ApiError::Internal(error.into()))?;
@@ -352,124 +342,14 @@ async fn callback(
     Ok((StatusCode::CREATED, ApiJson(connection.into())))
 }
 
-struct Exchanged {
-    tokens: OAuthTokens,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-/// The token answer of the platforms that speak OAuth 2 (TikTok's is inside `data`).
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    expires_in: Option<i64>,
-}
-
-fn http_client() -> Result<reqwest::Client, ApiError> {
-    reqwest::Client::builder()
-        .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|error| ApiError::Internal(error.into()))
-}
-
-/// The URL of TikTok's auth-code exchange, under its API.
-fn tiktok_token_url(settings: &PlatformConfig) -> String {
-    if settings.token_url.is_empty() {
-        format!(
-            "{}/{}/oauth2/access_token/",
-            settings.base_url.trim_end_matches('/'),
-            settings.api_version
-        )
-    } else {
-        settings.token_url.clone()
-    }
-}
-
-/// Exchanges an authorisation code at the platform. Failures name the platform's HTTP status,
-/// never a body or URL (Meta's carries the client secret in its query).
-async fn exchange_code(
-    connector: ConnectorKind,
-    settings: &PlatformConfig,
-    code: &str,
-    redirect_uri: &str,
-) -> Result<Exchanged, ApiError> {
-    let client = http_client()?;
-    let timeout = std::time::Duration::from_millis(settings.timeout_ms);
-    let secret = settings.client_secret.expose();
-    let request = match connector {
-        ConnectorKind::MetaAds => client.get(&settings.token_url).query(&[
-            ("client_id", settings.client_id.as_str()),
-            ("client_secret", secret),
-            ("redirect_uri", redirect_uri),
-            ("code", code),
-        ]),
-        ConnectorKind::TiktokAds => client.post(tiktok_token_url(settings)).json(
-            &serde_json::json!({"app_id": settings.client_id, "secret": secret, "auth_code": code}),
-        ),
-        ConnectorKind::GoogleAds | ConnectorKind::SnapchatAds => {
-            client.post(&settings.token_url).form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", settings.client_id.as_str()),
-                ("client_secret", secret),
-                ("redirect_uri", redirect_uri),
-                ("code", code),
-            ])
-        }
-        ConnectorKind::Appsflyer => {
-            return Err(InvalidField::new("platform", "appsflyer has no OAuth").into());
-        }
-    };
-    let failed =
-        |why: String| ApiError::Platform(format!("{connector} code exchange failed: {why}"));
-    let response = request
-        .timeout(timeout)
-        .send()
-        .await
-        .map_err(|error| failed(error.without_url().to_string()))?;
-    let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|_| failed(format!("HTTP {status} without a JSON body")))?;
-    if !status.is_success() {
-        return Err(refused_code(connector, status));
-    }
-    let answer = if connector == ConnectorKind::TiktokAds {
-        if body.get("code").and_then(serde_json::Value::as_i64) != Some(0) {
-            return Err(refused_code(connector, status));
-        }
-        body.get("data").cloned().unwrap_or_default()
-    } else {
-        body
-    };
-    let answer: TokenAnswer = serde_json::from_value(answer)
-        .map_err(|_| failed("the token answer has an unexpected shape".into()))?;
-    let access_token = answer
-        .access_token
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| failed("the token answer has no access_token".into()))?;
-    Ok(Exchanged {
-        tokens: OAuthTokens {
-            access_token,
-            refresh_token: answer.refresh_token.filter(|token| !token.is_empty()),
-        },
-        expires_at: answer
-            .expires_in
-            .filter(|seconds| *seconds > 0)
-            .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-    })
-}
-
 /// The platform refused the code (used, expired, or not its own): the caller's to fix.
-fn refused_code(connector: ConnectorKind, status: reqwest::StatusCode) -> ApiError {
+fn refused_code(connector: ConnectorKind, status: u16) -> ApiError {
     ApiError::Refused {
         status: StatusCode::BAD_REQUEST,
         code: "invalid_code",
         field: Some("code"),
         detail: format!(
-            "{connector} refused the authorisation code (HTTP {}): it may be used or expired; start the authorisation again",
-            status.as_u16()
+            "{connector} refused the authorisation code (HTTP {status}): it may be used or expired; start the authorisation again"
         ),
     }
 }

@@ -27,18 +27,110 @@ use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveTime, Utc};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use shared::config::PlatformConfig;
 use shared::db::rate_budgets::Bucket;
-use shared::domain::{Breakdown, Stream as ReportStream};
+use shared::domain::{
+    Breakdown, ConnectorKind, InvalidField, Metric, ReportLevel, Stream as ReportStream,
+};
 use shared::error::{Classify, ErrorClass};
 
-use super::platform::{HttpError, Platform};
-use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::catalogue::Catalogue;
+use crate::connector::{
+    AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
+    class_of_http, invalid_account_id, is_digits,
+};
+use crate::oauth::OAuth;
+use crate::platform::{HttpError, Platform};
 use crate::rows::Row;
-use crate::tokens::{RefreshFn, TokenError};
+use crate::tokens::TokenError;
 use csv::CsvReader;
 use wire::{AppsPage, Columns, Rows};
+
+/// AppsFlyer, as the registry knows it.
+pub struct Appsflyer;
+
+/// The registry's entry for AppsFlyer.
+pub static CONNECTOR: Appsflyer = Appsflyer;
+
+static CATALOGUE: Catalogue = Catalogue {
+    connector: ConnectorKind::Appsflyer,
+    levels: &[ReportLevel::Account, ReportLevel::Campaign],
+    metrics: &[
+        Metric::Impressions,
+        Metric::Clicks,
+        Metric::Spend,
+        Metric::Conversions,
+        Metric::ConversionValue,
+    ],
+    breakdowns: &[Breakdown::Country],
+    max_breakdowns: 1,
+    entity_levels: &[],
+    default_lookback_days: 7,
+    max_days_per_request: 31,
+};
+
+impl Connector for Appsflyer {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::Appsflyer
+    }
+
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    fn config_defaults(&self) -> &'static str {
+        include_str!("config.toml")
+    }
+
+    fn sandbox_urls(&self) -> &'static [(&'static str, &'static str)] {
+        &[("base_url", "/appsflyer/api")]
+    }
+
+    /// App ids: `id` and digits for iOS, a package name for Android.
+    fn parse_account_id(&self, raw: &str) -> Result<String, InvalidField> {
+        let ios = raw
+            .strip_prefix("id")
+            .is_some_and(|rest| is_digits(rest, 1, 15));
+        let android = raw.split('.').count() >= 2
+            && raw.split('.').all(|part| {
+                part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                    && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+        if !(ios || android) || raw.len() > 100 {
+            return Err(invalid_account_id(
+                raw,
+                "is not an AppsFlyer app id (\"id\" and digits for iOS, a package name such as com.example.app for Android)",
+            ));
+        }
+        Ok(raw.to_string())
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuth> {
+        // API tokens are posted directly and revoked in AppsFlyer's dashboard.
+        None
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+
+    fn report_pages(
+        &self,
+        platform: Arc<Platform>,
+        request: ReportRequest,
+    ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
+        boxed_pages(report_pages(platform, request))
+    }
+
+    fn list_accounts<'a>(
+        &'a self,
+        platform: &'a Platform,
+    ) -> BoxFuture<'a, Result<Vec<AccountInfo>, ConnectorError>> {
+        boxed_accounts(list_accounts(platform))
+    }
+}
 
 /// Tokens do not expire by time; the margin only matters to platforms that refresh.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -243,7 +335,7 @@ fn transport(error: reqwest::Error) -> AppsflyerError {
 }
 
 /// Reads the report: one CSV per window chunk, as one page of rows.
-pub(crate) fn report_pages(
+fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> impl Stream<Item = Result<Vec<Row>, AppsflyerError>> + Send + 'static {
@@ -354,7 +446,7 @@ async fn read_csv(
 }
 
 /// The apps the token reaches (`GET /mng/apps`, paged by `offset`).
-pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, AppsflyerError> {
+async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, AppsflyerError> {
     let url = format!(
         "{}/mng/apps",
         platform.settings.base_url.trim_end_matches('/')
@@ -404,11 +496,6 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
         }
     }
     Ok(accounts)
-}
-
-/// API V2 tokens are static: there is nothing to refresh them with.
-pub(crate) fn refresher(_client: reqwest::Client, _settings: PlatformConfig) -> Option<RefreshFn> {
-    None
 }
 
 #[cfg(test)]
@@ -686,5 +773,26 @@ mod tests {
     fn the_country_breakdown_reads_the_geo_report() {
         assert_eq!(report_name(&[]), "partners_by_date_report");
         assert_eq!(report_name(&[Breakdown::Country]), "geo_by_date_report");
+    }
+
+    #[test]
+    fn account_ids_are_ios_or_android_app_ids() {
+        for good in ["id1234567", "com.example.game"] {
+            assert_eq!(CONNECTOR.parse_account_id(good).unwrap(), good);
+        }
+        for bad in ["id", "com..example", "example"] {
+            let error = CONNECTOR.parse_account_id(bad).unwrap_err();
+            assert_eq!(error.field, "external_id", "{bad}");
+            assert!(error.message.contains(bad), "{}", error.message);
+        }
+        let error = CONNECTOR
+            .parse_connection_settings(&serde_json::json!({"login_customer_id": "1234567890"}))
+            .unwrap_err();
+        assert_eq!(error.field, "settings.login_customer_id");
+        assert!(
+            CONNECTOR
+                .parse_connection_settings(&serde_json::json!([]))
+                .is_err()
+        );
     }
 }

@@ -277,22 +277,19 @@ pub(super) struct AppAttributes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::ConnectorKind;
     use shared::domain::report::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|b| b.to_string()).collect();
-        ReportSpec::parse(
-            ConnectorKind::Appsflyer,
-            RawReport {
+        super::super::CATALOGUE
+            .parse_report(RawReport {
                 stream: None,
                 level,
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn strings(fields: &[&str]) -> Vec<String> {

@@ -15,6 +15,7 @@
 //! `login-customer-id`) and 400 `INVALID_ARGUMENT` are permanent; 5xx and errors inside the
 //! stream are transient. Money arrives in micros of the account's currency.
 
+mod oauth;
 mod stream;
 mod wire;
 
@@ -24,19 +25,128 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
-use shared::config::PlatformConfig;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use reqwest::header::HeaderMap;
 use shared::db::rate_budgets::Bucket;
-use shared::domain::Stream as ReportStream;
+use shared::domain::{Breakdown, ConnectorKind, InvalidField, Metric, Stream as ReportStream};
 use shared::error::{Classify, ErrorClass, class_of_http_status};
 
-use super::platform::{HttpError, Platform};
-use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::connector::{
+    AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
+    check_settings, class_of_http, invalid_account_id, is_digits,
+};
+use crate::oauth::OAuth;
+use crate::platform::{HttpError, Platform};
 use crate::rows::Row;
-use crate::tokens::{RefreshFn, Refreshed, TokenError};
+use crate::tokens::TokenError;
 use stream::{ElementReader, ReadError};
 pub use wire::{AdsError, ErrorCode, Failure};
 use wire::{ErrorEnvelope, GoogleAdsRow, StreamElement};
+
+/// Google Ads, as the registry knows it.
+pub struct GoogleAds;
+
+/// The registry's entry for Google Ads.
+pub static CONNECTOR: GoogleAds = GoogleAds;
+
+static CATALOGUE: Catalogue = Catalogue {
+    connector: ConnectorKind::GoogleAds,
+    levels: ALL_LEVELS,
+    metrics: &[
+        Metric::Impressions,
+        Metric::Clicks,
+        Metric::Spend,
+        Metric::Conversions,
+        Metric::ConversionValue,
+    ],
+    breakdowns: &[Breakdown::Platform],
+    max_breakdowns: 1,
+    entity_levels: ENTITY_LEVELS,
+    default_lookback_days: 30,
+    max_days_per_request: 31,
+};
+
+impl Connector for GoogleAds {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::GoogleAds
+    }
+
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    fn config_defaults(&self) -> &'static str {
+        include_str!("config.toml")
+    }
+
+    fn extra_keys(&self) -> &'static [&'static str] {
+        // The developer token sent with every request.
+        &["developer_token"]
+    }
+
+    fn sandbox_urls(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("base_url", "/google_ads"),
+            ("token_url", "/google_ads/oauth2/token"),
+            ("revoke_url", "/google_ads/oauth2/revoke"),
+        ]
+    }
+
+    /// A 10-digit customer id; the hyphens the UI shows are removed.
+    fn parse_account_id(&self, raw: &str) -> Result<String, InvalidField> {
+        let id = raw.replace('-', "");
+        if !is_digits(&id, 10, 10) {
+            return Err(invalid_account_id(
+                raw,
+                "is not a Google Ads customer id (10 digits, e.g. 123-456-7890)",
+            ));
+        }
+        Ok(id)
+    }
+
+    /// An optional `login_customer_id`: the manager account's 10-digit id, without hyphens.
+    fn parse_connection_settings(
+        &self,
+        settings: &serde_json::Value,
+    ) -> Result<serde_json::Value, InvalidField> {
+        check_settings(
+            ConnectorKind::GoogleAds,
+            settings,
+            &[("login_customer_id", |value| {
+                value
+                    .as_str()
+                    .is_some_and(|id| is_digits(id, 10, 10))
+                    .then_some(())
+                    .ok_or("must be a 10-digit customer id without hyphens")
+            })],
+        )
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuth> {
+        Some(self)
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+
+    fn report_pages(
+        &self,
+        platform: Arc<Platform>,
+        request: ReportRequest,
+    ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
+        boxed_pages(report_pages(platform, request))
+    }
+
+    fn list_accounts<'a>(
+        &'a self,
+        platform: &'a Platform,
+    ) -> BoxFuture<'a, Result<Vec<AccountInfo>, ConnectorError>> {
+        boxed_accounts(list_accounts(platform))
+    }
+}
 
 /// Refresh the access token when it expires within this (tokens live 3599 s).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -296,11 +406,9 @@ fn with_headers(
     login: Option<&str>,
 ) -> reqwest::RequestBuilder {
     let mut builder = builder.bearer_auth(token);
-    if !platform.settings.developer_token.is_empty() {
-        builder = builder.header(
-            "developer-token",
-            platform.settings.developer_token.expose(),
-        );
+    let developer_token = platform.settings.extra("developer_token");
+    if !developer_token.is_empty() {
+        builder = builder.header("developer-token", developer_token);
     }
     if let Some(login) = login {
         builder = builder.header("login-customer-id", login);
@@ -452,7 +560,7 @@ enum Cursor {
 }
 
 /// Reads the report (or entities stream): one `searchStream` request, one page per batch.
-pub(crate) fn report_pages(
+fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> impl Stream<Item = Result<Vec<Row>, GoogleAdsError>> + Send + 'static {
@@ -594,7 +702,7 @@ fn account_info(
 /// The accounts the login reaches: the accessible customers, and the direct clients of the
 /// accessible managers (managers themselves have no reports). A customer the login may not
 /// query (an authorization error) is left out.
-pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, GoogleAdsError> {
+async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, GoogleAdsError> {
     let mut accounts: BTreeMap<String, AccountInfo> = BTreeMap::new();
     for id in accessible_customers(platform).await? {
         let rows = match search_all(platform, &id, Some(&id), wire::CUSTOMER_QUERY).await {
@@ -628,88 +736,6 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
         }
     }
     Ok(accounts.into_values().collect())
-}
-
-/// `application/x-www-form-urlencoded` for a few pairs.
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        let mut out = String::with_capacity(text.len());
-        for byte in text.bytes() {
-            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-                out.push(char::from(byte));
-            } else {
-                out.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        out
-    };
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Refreshes the access token with the connection's refresh token at `settings.token_url`.
-/// Google returns no new refresh token; `invalid_grant` means the grant is dead (revoked,
-/// expired, or unused for months) and the user must authorise again.
-pub(crate) fn refresher(client: reqwest::Client, settings: PlatformConfig) -> Option<RefreshFn> {
-    if settings.token_url.is_empty() {
-        return None;
-    }
-    Some(Box::new(move |tokens| {
-        let client = client.clone();
-        let settings = settings.clone();
-        Box::pin(async move {
-            let Some(refresh_token) = tokens.refresh_token else {
-                return Err(TokenError::Revoked(
-                    "the connection has no refresh token".to_owned(),
-                ));
-            };
-            let body = form_encode(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", settings.client_id.as_str()),
-                ("client_secret", settings.client_secret.expose()),
-                ("refresh_token", refresh_token.as_str()),
-            ]);
-            let unavailable =
-                |error: reqwest::Error| TokenError::Unavailable(error.without_url().to_string());
-            let response = client
-                .post(&settings.token_url)
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(body)
-                .timeout(Duration::from_millis(settings.timeout_ms))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(unavailable)?;
-            if status != 200 {
-                return Err(match serde_json::from_slice::<wire::TokenError>(&body) {
-                    Ok(error) if error.error == "invalid_grant" => TokenError::Revoked(
-                        error
-                            .error_description
-                            .unwrap_or_else(|| "invalid_grant".to_owned()),
-                    ),
-                    Ok(error) => TokenError::Unavailable(format!(
-                        "HTTP {status} {}: {}",
-                        error.error,
-                        error.error_description.unwrap_or_default()
-                    )),
-                    Err(_) => TokenError::Unavailable(format!("HTTP {status}")),
-                });
-            }
-            let answer: wire::TokenAnswer = serde_json::from_slice(&body)
-                .map_err(|error| TokenError::Unavailable(format!("token answer: {error}")))?;
-            Ok(Refreshed {
-                access_token: answer.access_token,
-                refresh_token: answer.refresh_token,
-                expires_at: answer
-                    .expires_in
-                    .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-            })
-        })
-    }))
 }
 
 #[cfg(test)]
@@ -893,13 +919,32 @@ mod tests {
     }
 
     #[test]
-    fn token_requests_are_form_encoded() {
+    fn account_ids_are_ten_digit_customer_ids_and_settings_a_login_customer() {
         assert_eq!(
-            form_encode(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", "1//a+b/c=")
-            ]),
-            "grant_type=refresh_token&refresh_token=1%2F%2Fa%2Bb%2Fc%3D"
+            CONNECTOR.parse_account_id("123-456-7890").unwrap(),
+            "1234567890"
         );
+        assert_eq!(
+            CONNECTOR.parse_account_id("1234567890").unwrap(),
+            "1234567890"
+        );
+        for bad in ["123456789", "12345678901", "customers/1234567890"] {
+            let error = CONNECTOR.parse_account_id(bad).unwrap_err();
+            assert_eq!(error.field, "external_id", "{bad}");
+            assert!(error.message.contains(bad), "{}", error.message);
+        }
+        let ok = serde_json::json!({"login_customer_id": "1234567890"});
+        assert_eq!(CONNECTOR.parse_connection_settings(&ok).unwrap(), ok);
+        for bad in [
+            serde_json::json!({"login_customer_id": "123-456-7890"}),
+            serde_json::json!({"login_customer_id": 1234567890u64}),
+        ] {
+            let error = CONNECTOR.parse_connection_settings(&bad).unwrap_err();
+            assert_eq!(error.field, "settings.login_customer_id", "{bad}");
+        }
+        let error = CONNECTOR
+            .parse_connection_settings(&serde_json::json!({"login": "1234567890"}))
+            .unwrap_err();
+        assert_eq!(error.field, "settings.login");
     }
 }

@@ -239,24 +239,6 @@ pub(super) struct AccessibleCustomers {
     pub(super) resource_names: Vec<String>,
 }
 
-/// The token endpoint's answer.
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenAnswer {
-    pub(super) access_token: String,
-    #[serde(default)]
-    pub(super) expires_in: Option<i64>,
-    #[serde(default)]
-    pub(super) refresh_token: Option<String>,
-}
-
-/// The token endpoint's error.
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenError {
-    pub(super) error: String,
-    #[serde(default)]
-    pub(super) error_description: Option<String>,
-}
-
 /// `{"error": Status}`.
 #[derive(Debug, Deserialize)]
 pub(super) struct ErrorEnvelope {
@@ -693,21 +675,19 @@ pub(super) fn entity_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::{ConnectorKind, RawReport};
+    use shared::domain::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
-        ReportSpec::parse(
-            ConnectorKind::GoogleAds,
-            RawReport {
+        super::super::CATALOGUE
+            .parse_report(RawReport {
                 stream: None,
                 level,
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn d(text: &str) -> Option<Decimal> {

@@ -11,6 +11,7 @@
 //! is exchanged for a new one (`fb_exchange_token`) while it is still valid, so an expired token
 //! means the user must log in again.
 
+mod oauth;
 mod wire;
 
 use std::sync::Arc;
@@ -18,16 +19,111 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
-use shared::config::PlatformConfig;
-use shared::domain::{Breakdown, DateWindow, ReportLevel, Stream as ReportStream};
+use shared::domain::{
+    Breakdown, ConnectorKind, DateWindow, InvalidField, Metric, ReportLevel, Stream as ReportStream,
+};
 use shared::error::{Classify, ErrorClass};
 
-use super::platform::{HttpError, Platform};
-use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::connector::{
+    AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
+    class_of_http, invalid_account_id, is_digits,
+};
+use crate::oauth::OAuth;
+use crate::platform::{HttpError, Platform};
 use crate::rows::Row;
-use crate::tokens::{RefreshFn, Refreshed, TokenError};
+use crate::tokens::TokenError;
 use wire::{AccountsPage, ApiError, EntityPage, ErrorEnvelope, InsightsPage};
+
+/// Meta, as the registry knows it.
+pub struct MetaAds;
+
+/// The registry's entry for Meta.
+pub static CONNECTOR: MetaAds = MetaAds;
+
+static CATALOGUE: Catalogue = Catalogue {
+    connector: ConnectorKind::MetaAds,
+    levels: ALL_LEVELS,
+    metrics: &[
+        Metric::Impressions,
+        Metric::Clicks,
+        Metric::Spend,
+        Metric::Reach,
+        Metric::Conversions,
+        Metric::ConversionValue,
+    ],
+    breakdowns: &[
+        Breakdown::Age,
+        Breakdown::Gender,
+        Breakdown::Country,
+        Breakdown::Platform,
+        Breakdown::Placement,
+    ],
+    max_breakdowns: 2,
+    entity_levels: ENTITY_LEVELS,
+    default_lookback_days: 28,
+    max_days_per_request: 31,
+};
+
+impl Connector for MetaAds {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::MetaAds
+    }
+
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    fn config_defaults(&self) -> &'static str {
+        include_str!("config.toml")
+    }
+
+    fn sandbox_urls(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("base_url", "/meta_ads"),
+            ("token_url", "/meta_ads/v24.0/oauth/access_token"),
+            ("revoke_url", "/meta_ads/v24.0/me/permissions"),
+        ]
+    }
+
+    /// Ad account digits; the `act_` prefix people copy from Ads Manager is removed.
+    fn parse_account_id(&self, raw: &str) -> Result<String, InvalidField> {
+        let id = raw.strip_prefix("act_").unwrap_or(raw);
+        if !is_digits(id, 1, 20) {
+            return Err(invalid_account_id(
+                raw,
+                "is not a Meta ad account id (digits, optionally after \"act_\")",
+            ));
+        }
+        Ok(id.to_string())
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuth> {
+        Some(self)
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+
+    fn report_pages(
+        &self,
+        platform: Arc<Platform>,
+        request: ReportRequest,
+    ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
+        boxed_pages(report_pages(platform, request))
+    }
+
+    fn list_accounts<'a>(
+        &'a self,
+        platform: &'a Platform,
+    ) -> BoxFuture<'a, Result<Vec<AccountInfo>, ConnectorError>> {
+        boxed_accounts(list_accounts(platform))
+    }
+}
 
 /// Refresh a long-lived token when it expires within this (they live about 60 days).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -151,7 +247,7 @@ struct Cursor {
 /// Reads every page of the report (or entities stream), in order. A window Meta refuses as too
 /// much data (HTTP 500, code 1) before its first page is read again as two halves, down to
 /// single days.
-pub(crate) fn report_pages(
+fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> impl Stream<Item = Result<Vec<Row>, MetaError>> + Send + 'static {
@@ -384,7 +480,7 @@ fn api_error(
 }
 
 /// The ad accounts the login reaches (`GET /me/adaccounts`).
-pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, MetaError> {
+async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, MetaError> {
     let url = platform.url("/me/adaccounts");
     let mut accounts = Vec::new();
     let mut after: Option<String> = None;
@@ -428,54 +524,6 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
         after = next;
     }
     Ok(accounts)
-}
-
-/// Re-exchanges a still-valid long-lived token for a new one (`grant_type=fb_exchange_token`).
-pub(crate) fn refresher(client: reqwest::Client, settings: PlatformConfig) -> Option<RefreshFn> {
-    if settings.token_url.is_empty() {
-        return None;
-    }
-    Some(Box::new(move |tokens| {
-        let client = client.clone();
-        let settings = settings.clone();
-        Box::pin(async move {
-            let response = client
-                .get(&settings.token_url)
-                .query(&[
-                    ("grant_type", "fb_exchange_token"),
-                    ("client_id", settings.client_id.as_str()),
-                    ("client_secret", settings.client_secret.expose()),
-                    ("fb_exchange_token", tokens.access_token.as_str()),
-                ])
-                .timeout(Duration::from_millis(settings.timeout_ms))
-                .send()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            if status != 200 {
-                return Err(match serde_json::from_slice::<ErrorEnvelope>(&body) {
-                    Ok(envelope) if envelope.error.code == 190 => {
-                        TokenError::Revoked(envelope.error.message)
-                    }
-                    Ok(envelope) => TokenError::Unavailable(envelope.error.message),
-                    Err(_) => TokenError::Unavailable(format!("HTTP {status}")),
-                });
-            }
-            let exchanged: wire::ExchangedToken = serde_json::from_slice(&body)
-                .map_err(|error| TokenError::Unavailable(format!("token answer: {error}")))?;
-            Ok(Refreshed {
-                access_token: exchanged.access_token,
-                refresh_token: None,
-                expires_at: exchanged
-                    .expires_in
-                    .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-            })
-        })
-    }))
 }
 
 #[cfg(test)]
@@ -526,5 +574,20 @@ mod tests {
             classify_api_error(503, &api(9999), None, "1").name(),
             "transient"
         );
+    }
+
+    #[test]
+    fn account_ids_are_digits_with_an_optional_act_prefix() {
+        assert_eq!(CONNECTOR.parse_account_id("act_123").unwrap(), "123");
+        assert_eq!(CONNECTOR.parse_account_id("123").unwrap(), "123");
+        for bad in ["", "act_", "12a", "act_-1", "1 2"] {
+            let error = CONNECTOR.parse_account_id(bad).unwrap_err();
+            assert_eq!(error.field, "external_id", "{bad}");
+            assert!(
+                error.message.contains(&format!("{bad:?}")),
+                "{}",
+                error.message
+            );
+        }
     }
 }

@@ -395,7 +395,7 @@ impl Usage {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-    use shared::domain::{ConnectorKind, RawReport};
+    use shared::domain::RawReport;
 
     fn page(json: &str) -> InsightsPage {
         serde_json::from_str(json).unwrap()
@@ -404,16 +404,14 @@ mod tests {
     fn report(metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
-        ReportSpec::parse(
-            ConnectorKind::MetaAds,
-            RawReport {
+        super::super::CATALOGUE
+            .parse_report(RawReport {
                 stream: None,
                 level: "campaign",
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn d(value: &str) -> Option<Decimal> {

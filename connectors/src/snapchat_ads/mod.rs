@@ -26,6 +26,7 @@
 //! permanent. Access tokens live 30 minutes and are refreshed [`REFRESH_MARGIN`] before they
 //! expire; the refresh token is reusable, but a new one is stored when the endpoint returns one.
 
+mod oauth;
 mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -35,18 +36,107 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
-use shared::config::PlatformConfig;
 use shared::db::rate_budgets::Bucket;
-use shared::domain::{Breakdown, ReportLevel, Stream as ReportStream};
+use shared::domain::{
+    Breakdown, ConnectorKind, InvalidField, Metric, ReportLevel, Stream as ReportStream,
+};
 use shared::error::{Classify, ErrorClass};
 
-use super::platform::{HttpError, Platform};
-use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::connector::{
+    AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
+    class_of_http, invalid_account_id,
+};
+use crate::oauth::OAuth;
+use crate::platform::{HttpError, Platform};
 use crate::rows::Row;
-use crate::tokens::{RefreshFn, Refreshed, TokenError};
+use crate::tokens::TokenError;
 pub use wire::ApiError;
 use wire::{Ad, AdSquad, Broken, Campaign, Creative, Edge, Names, Organizations, StatsAnswer};
+
+/// Snapchat, as the registry knows it.
+pub struct SnapchatAds;
+
+/// The registry's entry for Snapchat.
+pub static CONNECTOR: SnapchatAds = SnapchatAds;
+
+static CATALOGUE: Catalogue = Catalogue {
+    connector: ConnectorKind::SnapchatAds,
+    levels: ALL_LEVELS,
+    metrics: &[
+        Metric::Impressions,
+        Metric::Clicks,
+        Metric::Spend,
+        Metric::Conversions,
+        Metric::ConversionValue,
+    ],
+    breakdowns: &[Breakdown::Country],
+    max_breakdowns: 1,
+    entity_levels: ENTITY_LEVELS,
+    default_lookback_days: 28,
+    max_days_per_request: 30,
+};
+
+impl Connector for SnapchatAds {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::SnapchatAds
+    }
+
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    fn config_defaults(&self) -> &'static str {
+        include_str!("config.toml")
+    }
+
+    fn sandbox_urls(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("base_url", "/snapchat_ads"),
+            ("token_url", "/snapchat_ads/login/oauth2/access_token"),
+        ]
+    }
+
+    /// Ad account UUIDs, lower-cased.
+    fn parse_account_id(&self, raw: &str) -> Result<String, InvalidField> {
+        let id = raw.to_ascii_lowercase();
+        if uuid::Uuid::try_parse(&id).map(|parsed| parsed.hyphenated().to_string())
+            != Ok(id.clone())
+        {
+            return Err(invalid_account_id(
+                raw,
+                "is not a Snapchat ad account id (a UUID such as 8b1e2c3d-4f5a-4b6c-9d7e-0f1a2b3c4d5e)",
+            ));
+        }
+        Ok(id)
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuth> {
+        Some(self)
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+
+    fn report_pages(
+        &self,
+        platform: Arc<Platform>,
+        request: ReportRequest,
+    ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
+        boxed_pages(report_pages(platform, request))
+    }
+
+    fn list_accounts<'a>(
+        &'a self,
+        platform: &'a Platform,
+    ) -> BoxFuture<'a, Result<Vec<AccountInfo>, ConnectorError>> {
+        boxed_accounts(list_accounts(platform))
+    }
+}
 
 /// Refresh the access token when it expires within this (Snapchat's live 30 minutes).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -266,7 +356,7 @@ async fn list_all<T: DeserializeOwned>(
 }
 
 /// Reads every page of the report (or entities stream), in order.
-pub(crate) fn report_pages(
+fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> impl Stream<Item = Result<Vec<Row>, SnapchatError>> + Send + 'static {
@@ -506,7 +596,7 @@ async fn names(
 }
 
 /// The ad accounts of the user's organizations (`GET /v1/me/organizations?with_ad_accounts=true`).
-pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, SnapchatError> {
+async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, SnapchatError> {
     let what = "organizations";
     let query = [("with_ad_accounts", "true".to_owned())];
     let mut accounts = Vec::new();
@@ -554,95 +644,6 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
         what,
         pages: MAX_PAGES,
     })
-}
-
-/// Encodes form fields (`application/x-www-form-urlencoded`): every byte but the RFC 3986
-/// unreserved characters is percent-encoded.
-fn form_body(fields: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        text.bytes()
-            .map(|byte| {
-                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-                    char::from(byte).to_string()
-                } else {
-                    format!("%{byte:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Refreshes with the refresh grant at `settings.token_url`. A refused grant (`invalid_grant`)
-/// means the user must authorise again; anything else (429, 5xx, a network failure, an answer
-/// that does not parse) is worth trying again later.
-pub(crate) fn refresher(client: reqwest::Client, settings: PlatformConfig) -> Option<RefreshFn> {
-    if settings.token_url.is_empty() {
-        return None;
-    }
-    Some(Box::new(move |tokens| {
-        let client = client.clone();
-        let settings = settings.clone();
-        Box::pin(async move {
-            let Some(refresh_token) = tokens.refresh_token else {
-                return Err(TokenError::Revoked(
-                    "the connection has no refresh token".to_owned(),
-                ));
-            };
-            let body = form_body(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.as_str()),
-                ("client_id", settings.client_id.as_str()),
-                ("client_secret", settings.client_secret.expose()),
-            ]);
-            let response = client
-                .post(&settings.token_url)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(body)
-                .timeout(Duration::from_millis(settings.timeout_ms))
-                .send()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            if status != 200 {
-                let refused: wire::TokenError = serde_json::from_slice(&body).unwrap_or_default();
-                let description = refused
-                    .error_description
-                    .clone()
-                    .or(refused.error.clone())
-                    .unwrap_or_else(|| "no error description".to_owned());
-                return Err(match (status, refused.error.as_deref()) {
-                    (400 | 401, Some("invalid_grant")) => TokenError::Revoked(description),
-                    _ => TokenError::Unavailable(format!(
-                        "the token endpoint answered HTTP {status}: {description}"
-                    )),
-                });
-            }
-            let answer: wire::TokenAnswer = wire::parse(&body).map_err(|Broken(detail)| {
-                TokenError::Unavailable(format!(
-                    "the token endpoint's answer is malformed: {detail}"
-                ))
-            })?;
-            Ok(Refreshed {
-                access_token: answer.access_token,
-                refresh_token: answer.refresh_token,
-                expires_at: answer
-                    .expires_in
-                    .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-            })
-        })
-    }))
 }
 
 #[cfg(test)]
@@ -712,10 +713,17 @@ mod tests {
     }
 
     #[test]
-    fn form_bodies_are_url_encoded() {
+    fn account_ids_are_lower_cased_uuids() {
         assert_eq!(
-            form_body(&[("grant_type", "refresh_token"), ("refresh_token", "a+b/c=")]),
-            "grant_type=refresh_token&refresh_token=a%2Bb%2Fc%3D"
+            CONNECTOR
+                .parse_account_id("8B1E2C3D-4F5A-4B6C-9D7E-0F1A2B3C4D5E")
+                .unwrap(),
+            "8b1e2c3d-4f5a-4b6c-9d7e-0f1a2b3c4d5e"
         );
+        for bad in ["8b1e2c3d4f5a4b6c9d7e0f1a2b3c4d5e", "not-a-uuid"] {
+            let error = CONNECTOR.parse_account_id(bad).unwrap_err();
+            assert_eq!(error.field, "external_id", "{bad}");
+            assert!(error.message.contains(bad), "{}", error.message);
+        }
     }
 }

@@ -243,25 +243,6 @@ impl Organizations {
     }
 }
 
-/// The token endpoint's answer.
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenAnswer {
-    pub(super) access_token: String,
-    #[serde(default)]
-    pub(super) refresh_token: Option<String>,
-    #[serde(default)]
-    pub(super) expires_in: Option<i64>,
-}
-
-/// The token endpoint's error.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct TokenError {
-    #[serde(default)]
-    pub(super) error: Option<String>,
-    #[serde(default)]
-    pub(super) error_description: Option<String>,
-}
-
 /// A DAY-granularity stats answer.
 #[derive(Debug, Deserialize)]
 pub(super) struct StatsAnswer {
@@ -715,21 +696,19 @@ pub(super) fn ad_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::{ConnectorKind, RawReport};
+    use shared::domain::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
-        ReportSpec::parse(
-            ConnectorKind::SnapchatAds,
-            RawReport {
+        super::super::CATALOGUE
+            .parse_report(RawReport {
                 stream: None,
                 level,
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn d(value: &str) -> Option<Decimal> {

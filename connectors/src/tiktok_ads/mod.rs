@@ -20,6 +20,7 @@
 //! on the bucket), [`QPM_WAIT`] when the message names the per-minute limit, and the next 00:00
 //! UTC when it names the daily one.
 
+mod oauth;
 mod wire;
 
 use std::sync::{Arc, Mutex};
@@ -27,17 +28,105 @@ use std::time::Duration;
 
 use chrono::{DateTime, Days, Utc};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
-use shared::config::PlatformConfig;
 use shared::db::rate_budgets::Bucket;
-use shared::domain::{ReportLevel, Stream as ReportStream};
+use shared::domain::{
+    Breakdown, ConnectorKind, InvalidField, Metric, ReportLevel, Stream as ReportStream,
+};
 use shared::error::{Classify, ErrorClass, class_of_http_status};
 
-use super::platform::{HttpError, Platform};
-use super::{AccountInfo, ReportRequest, class_of_http};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::connector::{
+    AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
+    class_of_http, invalid_account_id, is_digits,
+};
+use crate::oauth::OAuth;
+use crate::platform::{HttpError, Platform};
 use crate::rows::Row;
-use crate::tokens::{RefreshFn, TokenError};
+use crate::tokens::TokenError;
 use wire::{AdvertiserInfo, Authorized, Envelope, Head, List, ListPage, ReportPage};
+
+/// TikTok, as the registry knows it.
+pub struct TiktokAds;
+
+/// The registry's entry for TikTok.
+pub static CONNECTOR: TiktokAds = TiktokAds;
+
+static CATALOGUE: Catalogue = Catalogue {
+    connector: ConnectorKind::TiktokAds,
+    levels: ALL_LEVELS,
+    metrics: &[
+        Metric::Impressions,
+        Metric::Clicks,
+        Metric::Spend,
+        Metric::Reach,
+        Metric::Conversions,
+    ],
+    breakdowns: &[
+        Breakdown::Age,
+        Breakdown::Gender,
+        Breakdown::Country,
+        Breakdown::Platform,
+    ],
+    max_breakdowns: 2,
+    entity_levels: ENTITY_LEVELS,
+    default_lookback_days: 7,
+    max_days_per_request: 30,
+};
+
+impl Connector for TiktokAds {
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::TiktokAds
+    }
+
+    fn catalogue(&self) -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    fn config_defaults(&self) -> &'static str {
+        include_str!("config.toml")
+    }
+
+    fn sandbox_urls(&self) -> &'static [(&'static str, &'static str)] {
+        &[("base_url", "/tiktok_ads/open_api")]
+    }
+
+    /// Advertiser ids are digits.
+    fn parse_account_id(&self, raw: &str) -> Result<String, InvalidField> {
+        if !is_digits(raw, 1, 20) {
+            return Err(invalid_account_id(
+                raw,
+                "is not a TikTok advertiser id (digits)",
+            ));
+        }
+        Ok(raw.to_string())
+    }
+
+    fn oauth(&self) -> Option<&dyn OAuth> {
+        Some(self)
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        REFRESH_MARGIN
+    }
+
+    fn report_pages(
+        &self,
+        platform: Arc<Platform>,
+        request: ReportRequest,
+    ) -> BoxStream<'static, Result<Vec<Row>, ConnectorError>> {
+        boxed_pages(report_pages(platform, request))
+    }
+
+    fn list_accounts<'a>(
+        &'a self,
+        platform: &'a Platform,
+    ) -> BoxFuture<'a, Result<Vec<AccountInfo>, ConnectorError>> {
+        boxed_accounts(list_accounts(platform))
+    }
+}
 
 /// Marketing API tokens have no expiry, so nothing is ever refreshed ahead of time.
 pub const REFRESH_MARGIN: Duration = Duration::ZERO;
@@ -372,7 +461,7 @@ fn is_last_page(page: u64, total_page: u64, empty: bool) -> Result<bool, String>
 }
 
 /// Reads every page of the report (or entities stream), in order.
-pub(crate) fn report_pages(
+fn report_pages(
     platform: Arc<Platform>,
     request: ReportRequest,
 ) -> impl Stream<Item = Result<Vec<Row>, TiktokError>> + Send + 'static {
@@ -425,7 +514,7 @@ pub(crate) fn report_pages(
 
 /// The advertisers the connection's token reaches (`oauth2/advertiser/get/` with the app's id
 /// and secret), described by `advertiser/info/` in batches of 100.
-pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, TiktokError> {
+async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, TiktokError> {
     let app = platform.app_bucket();
     let authorized = Target {
         endpoint: "/oauth2/advertiser/get/",
@@ -477,12 +566,6 @@ pub(crate) async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo
         }));
     }
     Ok(accounts)
-}
-
-/// None: Marketing API tokens never expire and cannot be refreshed (TikTok answers 40107 to a
-/// refresh of one); a dead token needs the advertiser to authorise the app again.
-pub(crate) fn refresher(_client: reqwest::Client, _settings: PlatformConfig) -> Option<RefreshFn> {
-    None
 }
 
 #[cfg(test)]
@@ -599,5 +682,16 @@ mod tests {
         );
         let not_json = parse::<Head>(b"<html>504</html>", "/ad/get/", 1).unwrap_err();
         assert_eq!(not_json.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn account_ids_are_advertiser_digits() {
+        assert_eq!(
+            CONNECTOR.parse_account_id("7012345678901234567").unwrap(),
+            "7012345678901234567"
+        );
+        let error = CONNECTOR.parse_account_id("adv-1").unwrap_err();
+        assert_eq!(error.field, "external_id");
+        assert!(error.message.contains("adv-1"), "{}", error.message);
     }
 }

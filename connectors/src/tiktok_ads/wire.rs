@@ -433,21 +433,19 @@ pub(super) fn entity_rows(page: &ListPage, level: ReportLevel) -> Result<Vec<Row
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::{ConnectorKind, RawReport};
+    use shared::domain::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
-        ReportSpec::parse(
-            ConnectorKind::TiktokAds,
-            RawReport {
+        super::super::CATALOGUE
+            .parse_report(RawReport {
                 stream: None,
                 level,
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn d(value: &str) -> Option<Decimal> {

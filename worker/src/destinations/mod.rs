@@ -23,7 +23,7 @@ use shared::error::{Classify, ErrorClass};
 
 pub use google_sheets::SheetsContext;
 
-use crate::rows::{Layout, Row};
+use connectors::rows::{Layout, Row};
 
 /// Whose rows a job writes, and what they look like.
 #[derive(Debug, Clone)]

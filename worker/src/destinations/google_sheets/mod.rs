@@ -28,9 +28,9 @@ use shared::domain::destination::SheetsSettings;
 use shared::error::{Classify, ErrorClass};
 
 use super::{RowError, WriteTarget, check_rows};
-use crate::budget::{BudgetError, Budgets};
-use crate::rows::{Layout, Row};
-use crate::tokens::{RefreshFn, Refreshed, TokenError, TokenSource};
+use connectors::budget::{BudgetError, Budgets};
+use connectors::rows::{Layout, Row};
+use connectors::tokens::{RefreshFn, Refreshed, TokenError, TokenSource};
 use wire::{BatchGet, BatchUpdateReply, ErrorEnvelope, Request, RowsToWrite, SheetProperties};
 
 /// Refresh a destination's Google access token (one hour) when it expires within this.

@@ -15,11 +15,12 @@ use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use connectors::catalogue;
 use deadpool_postgres::Object;
 use futures_util::pin_mut;
 use shared::db::Pool;
 use shared::domain::destination::WarehouseSettings;
-use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS, catalogue};
+use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS};
 use shared::domain::{Metric, Stream};
 use shared::error::{Classify, ErrorClass};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -27,7 +28,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::{RowError, WriteTarget, check_rows};
-use crate::rows::{Layout, Row};
+use connectors::rows::{Layout, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {

@@ -9,14 +9,14 @@ mod google_sheets;
 mod warehouse;
 
 use chrono::NaiveDate;
+use connectors::budget::Budgets;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use shared::db::destinations::Destination;
 use shared::domain::{ConnectorKind, DateWindow, JobId, RawReport, ReportSpec, SyncId};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
 use testkit::{TestDatabase, TestWorld};
-use worker::budget::Budgets;
 use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
-use worker::rows::Row;
 
 use testkit::warehouse::sorted;
 
@@ -140,12 +140,9 @@ impl Case {
 }
 
 pub(crate) fn report() -> ReportSpec {
-    ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "spend", "clicks", "ctr"],
-    )
-    .unwrap()
+    connectors::catalogue(ConnectorKind::MetaAds)
+        .performance("campaign", &["impressions", "spend", "clicks", "ctr"])
+        .unwrap()
 }
 
 pub(crate) fn day(offset: u64) -> NaiveDate {
@@ -283,12 +280,12 @@ pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationU
     case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
         .await
         .unwrap();
-    let wider = ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "spend", "clicks", "ctr", "reach"],
-    )
-    .unwrap();
+    let wider = connectors::catalogue(ConnectorKind::MetaAds)
+        .performance(
+            "campaign",
+            &["impressions", "spend", "clicks", "ctr", "reach"],
+        )
+        .unwrap();
     let with_reach = |rows: Vec<Row>, reach: Option<Decimal>| -> Vec<Row> {
         rows.into_iter()
             .map(|mut row| {
@@ -316,16 +313,14 @@ pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationU
 pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
     // Arrange
     let case = Case::start::<D>(&[]).await;
-    let report = ReportSpec::parse(
-        ConnectorKind::MetaAds,
-        RawReport {
+    let report = connectors::catalogue(ConnectorKind::MetaAds)
+        .parse_report(RawReport {
             stream: Some("entities"),
             level: "campaign",
             metrics: &[],
             breakdowns: &[],
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let entity = |id: &str, name: &str, budget: &str| Row {
         date: None,
         texts: vec![
