@@ -148,7 +148,7 @@ pub async fn create(
     let destination = destinations::get(&client, tenant, body.destination_id)
         .await?
         .ok_or(ApiError::NotFound("destination"))?;
-    if destination.kind == shared::domain::DestinationKind::GoogleSheets
+    if destination.kind.takes_one_sync()
         && destinations::sync_count(&client, tenant, destination.id).await? > 0
     {
         return Err(ApiError::Conflict(

@@ -37,28 +37,38 @@ macro_rules! for_each_connector {
     };
 }
 
-/// Declares [`ConnectorKind`] from [`for_each_connector!`]'s list.
-macro_rules! connector_kind {
-    ($($(#[$doc:meta])* $variant:ident $name:ident,)*) => {
-        /// A platform adsync reads from. The variants come from [`for_each_connector!`].
+/// Declares a closed set of kinds as an enum with its snake_case names: `ALL` (in the list's
+/// order) and `as_str`, both from the one list given.
+macro_rules! kinds {
+    ($(#[$meta:meta])* $kind:ident { $($(#[$doc:meta])* $variant:ident $name:ident,)* }) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum ConnectorKind {
+        pub enum $kind {
             $($(#[$doc])* $variant,)*
         }
 
-        impl ConnectorKind {
-            /// Every connector, in the registry's order (queues are declared for each).
-            pub const ALL: [ConnectorKind; [$(stringify!($name)),*].len()] =
-                [$(ConnectorKind::$variant),*];
+        impl $kind {
+            /// Every kind, in the list's order.
+            pub const ALL: [$kind; [$(stringify!($name)),*].len()] = [$($kind::$variant),*];
 
             /// The snake_case name used everywhere: code, config, database, metrics, routes,
             /// queues.
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $(ConnectorKind::$variant => stringify!($name),)*
+                    $($kind::$variant => stringify!($name),)*
                 }
             }
+        }
+    };
+}
+
+/// Declares [`ConnectorKind`] from [`for_each_connector!`]'s list.
+macro_rules! connector_kind {
+    ($($list:tt)*) => {
+        kinds! {
+            /// A platform adsync reads from. The variants come from [`for_each_connector!`].
+            ConnectorKind { $($list)* }
         }
     };
 }
@@ -90,23 +100,14 @@ impl FromStr for ConnectorKind {
     }
 }
 
-/// A place rows are written to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DestinationKind {
-    Warehouse,
-    GoogleSheets,
-}
-
-impl DestinationKind {
-    pub const ALL: [DestinationKind; 2] =
-        [DestinationKind::Warehouse, DestinationKind::GoogleSheets];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DestinationKind::Warehouse => "warehouse",
-            DestinationKind::GoogleSheets => "google_sheets",
-        }
+kinds! {
+    /// A place rows are written to; what each kind's settings are is in
+    /// `domain::destination`, the only other place that names them.
+    DestinationKind {
+        /// Typed tables in a PostgreSQL schema.
+        Warehouse warehouse,
+        /// One tab of a Google spreadsheet per sync.
+        GoogleSheets google_sheets,
     }
 }
 
@@ -123,9 +124,13 @@ impl FromStr for DestinationKind {
             .into_iter()
             .find(|kind| kind.as_str() == s)
             .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.into_iter().map(Self::as_str).collect();
                 InvalidField::new(
                     "kind",
-                    format!("unknown destination kind {s:?}; expected warehouse or google_sheets"),
+                    format!(
+                        "unknown destination kind {s:?}; expected one of {}",
+                        known.join(", ")
+                    ),
                 )
             })
     }
