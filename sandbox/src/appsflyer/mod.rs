@@ -1,6 +1,6 @@
 //! AppsFlyer: the Pull API's aggregate reports (CSV per app and date range) and the management
 //! API's app list, served under `/appsflyer/api` in AppsFlyer's own wire format (see
-//! `PLATFORMS.md` section 5). `https://hq1.appsflyer.com/api/agg-data/export/app/id1/partners_by_date_report/v5`
+//! `docs/platforms.md`). `https://hq1.appsflyer.com/api/agg-data/export/app/id1/partners_by_date_report/v5`
 //! becomes `/appsflyer/api/agg-data/export/app/id1/partners_by_date_report/v5`.
 //!
 //! Every request first goes through `Prelude`: injected faults, then the API V2 token

@@ -1,5 +1,5 @@
 //! Google Ads API (REST), served under `/google_ads` in Google's own wire format (see
-//! `PLATFORMS.md` section 2): `googleAds:searchStream` over a GAQL subset,
+//! `docs/platforms.md`): `googleAds:searchStream` over a GAQL subset,
 //! `customers:listAccessibleCustomers`, and the OAuth token endpoint `/oauth2/token`.
 //!
 //! Every API request first goes through `Prelude`, which applies the checks common to all calls

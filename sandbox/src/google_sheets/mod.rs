@@ -1,5 +1,5 @@
 //! Google Sheets API v4 (a destination): spreadsheets, tabs and cell values, served under
-//! `/google_sheets` in Google's wire format (see `PLATFORMS.md` section 6).
+//! `/google_sheets` in Google's wire format (see `docs/platforms.md`).
 //!
 //! Routes (under `/google_sheets`): `GET /v4/spreadsheets/{id}`, `POST
 //! /v4/spreadsheets/{id}:batchUpdate`, `GET|PUT /v4/spreadsheets/{id}/values/{range}`, `POST

@@ -1,6 +1,6 @@
 //! Snapchat Marketing API: organizations and ad accounts, the campaign → ad squad → ad
 //! entities with creatives, the stats endpoints and the OAuth token endpoint, served under
-//! `/snapchat_ads` in Snapchat's own wire format (see `PLATFORMS.md` sections 4 and 8).
+//! `/snapchat_ads` in Snapchat's own wire format (see `docs/platforms.md`).
 //!
 //! `https://adsapi.snapchat.com/v1/...` is served at `/snapchat_ads/v1/...` and
 //! `https://accounts.snapchat.com/login/oauth2/access_token` at

@@ -1,5 +1,5 @@
 //! TikTok Marketing API (API for Business) v1.3, served under `/tiktok_ads/open_api/v1.3/` in
-//! TikTok's own wire format (see `PLATFORMS.md` section 3).
+//! TikTok's own wire format (see `docs/platforms.md`).
 //!
 //! Every path ends with a slash; without it TikTok answers HTTP 404, and so does the sandbox
 //! (recorded as an unknown route). Results and errors alike arrive on HTTP 200 in the envelope

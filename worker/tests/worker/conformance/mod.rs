@@ -1,4 +1,4 @@
-//! The connector conformance suite (DESIGN.md section 7): the same checks for every platform,
+//! The connector conformance suite (ARCHITECTURE.md, "Testing"): the same checks for every platform,
 //! through the real job path — the worker's engine claims a job, the connector reads the
 //! sandbox over HTTP in the platform's wire format, the warehouse in PostgreSQL receives the
 //! rows — and compared with the sandbox's own truth.

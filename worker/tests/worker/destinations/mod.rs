@@ -1,4 +1,4 @@
-//! The destination conformance suite (DESIGN.md section 8): the same checks for every
+//! The destination conformance suite (ARCHITECTURE.md, "Testing"): the same checks for every
 //! destination, on the real PostgreSQL (and the sandbox's Google Sheets), through the writer the
 //! worker uses — open, write pages, commit or abort — and read back from the destination itself.
 //!
