@@ -1,642 +1,13 @@
-//! Deterministic Meta ad accounts and their delivery data.
-//!
-//! Every account id made of digits exists. Its name, time zone, currency and campaign tree
-//! (campaigns with status, objective and budget; ad sets; ads with their creative) come from a
-//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all. Metrics are
-//! generated per (account, ad, date), split over breakdown cells per ad (see `breakdowns`), and
-//! summed up the tree, so every level and every breakdown agrees with the others. The insights
-//! endpoint renders exactly these rows, and tests compare what a client synced against
-//! [`insights_truth`] and [`insights_truth_for`].
-//!
-//! Delivery numbers (impressions, clicks, reach, spend) for a date never change. Conversions
-//! (`purchase` actions and their value) are restated: they grow with the age of the day until
-//! [`RESTATEMENT_HORIZON_DAYS`] (see `crate::restatement`), so re-reading a window after the clock
-//! moved gives new numbers, as Meta's attribution does.
+//! The truth of Meta's world: the rows its endpoints answer, computed straight from the
+//! generated world (`world`), which tests compare what a client synced with.
 
-use std::fmt;
-use std::str::FromStr;
-
-use chrono::{Datelike, Days, NaiveDate, Weekday};
-use chrono_tz::Tz;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::breakdowns::{self, Breakdown, Cells, Key};
+use super::vocabulary::*;
+use super::world::*;
 use crate::decimal;
-use crate::restatement::restated;
-use crate::rng::Seed;
-use crate::state::AccountTimeZone;
-
-/// Days after which a day's conversions are final (Meta freezes insights after 28 days).
-pub const RESTATEMENT_HORIZON_DAYS: u32 = 28;
-
-/// An ad account that exists but has no campaigns, hence no entities and no insights rows.
-pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
-
-/// The ad accounts every sandbox login reaches (`/me/adaccounts`) by default.
-pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
-
-/// The accounts of [`REACHABLE_ACCOUNT_IDS`].
-pub fn reachable_accounts() -> Vec<AccountFacts> {
-    REACHABLE_ACCOUNT_IDS
-        .iter()
-        .filter_map(|id| account(id))
-        .collect()
-}
-
-/// The aggregation level of an insights report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// One row per account.
-    Account,
-    /// One row per campaign.
-    Campaign,
-    /// One row per ad set.
-    #[serde(rename = "adset")]
-    AdSet,
-    /// One row per ad.
-    Ad,
-}
-
-impl Level {
-    /// Every level, from the coarsest to the finest.
-    pub const ALL: &'static [Level] = &[Level::Account, Level::Campaign, Level::AdSet, Level::Ad];
-
-    /// The name Meta uses in the `level` parameter.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Campaign => "campaign",
-            Level::AdSet => "adset",
-            Level::Ad => "ad",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Level {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Level::ALL
-            .iter()
-            .copied()
-            .find(|level| level.as_str() == name)
-            .ok_or_else(|| {
-                format!("unknown level '{name}', expected one of: account, campaign, adset, ad")
-            })
-    }
-}
-
-/// The currencies sandbox accounts are billed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Currency {
-    /// US dollar.
-    #[serde(rename = "USD")]
-    Usd,
-    /// Euro.
-    #[serde(rename = "EUR")]
-    Eur,
-    /// Pound sterling.
-    #[serde(rename = "GBP")]
-    Gbp,
-    /// Japanese yen: no minor unit, so spend is whole yen.
-    #[serde(rename = "JPY")]
-    Jpy,
-    /// Australian dollar.
-    #[serde(rename = "AUD")]
-    Aud,
-    /// Brazilian real.
-    #[serde(rename = "BRL")]
-    Brl,
-}
-
-impl Currency {
-    /// Every currency, in the order the hash picks from.
-    pub const ALL: &'static [Currency] = &[
-        Currency::Usd,
-        Currency::Eur,
-        Currency::Gbp,
-        Currency::Jpy,
-        Currency::Aud,
-        Currency::Brl,
-    ];
-
-    /// The ISO 4217 code.
-    pub const fn code(self) -> &'static str {
-        match self {
-            Currency::Usd => "USD",
-            Currency::Eur => "EUR",
-            Currency::Gbp => "GBP",
-            Currency::Jpy => "JPY",
-            Currency::Aud => "AUD",
-            Currency::Brl => "BRL",
-        }
-    }
-
-    /// Decimal places of the minor unit (2 for cents, 0 for yen).
-    pub const fn decimals(self) -> u32 {
-        match self {
-            Currency::Jpy => 0,
-            _ => 2,
-        }
-    }
-
-    /// The country most of the account's delivery is in.
-    pub const fn home_country(self) -> &'static str {
-        match self {
-            Currency::Usd => "US",
-            Currency::Eur => "DE",
-            Currency::Gbp => "GB",
-            Currency::Jpy => "JP",
-            Currency::Aud => "AU",
-            Currency::Brl => "BR",
-        }
-    }
-
-    /// Budgets are whole multiples of this many minor units (one dollar; a hundred yen).
-    const fn budget_step(self) -> u64 {
-        100
-    }
-
-    /// The range of the cost per thousand impressions, in minor units.
-    const fn cpm_range(self) -> (u64, u64) {
-        match self {
-            Currency::Usd => (300, 2_500),
-            Currency::Eur => (300, 2_200),
-            Currency::Gbp => (250, 2_000),
-            Currency::Jpy => (400, 3_000),
-            Currency::Aud => (500, 3_000),
-            Currency::Brl => (1_000, 6_000),
-        }
-    }
-}
-
-/// The time zones sandbox accounts live in.
-pub const TIME_ZONES: &[Tz] = &[
-    Tz::America__Los_Angeles,
-    Tz::America__New_York,
-    Tz::Europe__Berlin,
-    Tz::Europe__London,
-    Tz::Asia__Tokyo,
-    Tz::Australia__Sydney,
-    Tz::America__Sao_Paulo,
-    Tz::UTC,
-];
-
-/// Everything fixed about one sandbox ad account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountFacts {
-    /// The account id, digits only (no `act_`).
-    pub id: String,
-    /// `Sandbox Account <id>`.
-    pub name: String,
-    /// The account's time zone; its reporting days are days in this zone.
-    pub time_zone: Tz,
-    /// The account's currency.
-    pub currency: Currency,
-    /// The countries the account delivers in (`country` breakdown values), home market first.
-    pub countries: &'static [&'static str],
-    /// The campaigns, in ascending id order.
-    pub campaigns: Vec<CampaignFacts>,
-}
-
-impl AccountFacts {
-    /// Ads whose own, ad set and campaign status are all `ACTIVE` (Meta's rate limits grow with
-    /// them).
-    pub fn active_ads(&self) -> usize {
-        self.campaigns
-            .iter()
-            .filter(|campaign| campaign.status == Status::Active)
-            .flat_map(|campaign| &campaign.adsets)
-            .filter(|adset| adset.status == Status::Active)
-            .flat_map(|adset| &adset.ads)
-            .filter(|ad| ad.status == Status::Active)
-            .count()
-    }
-}
-
-/// The configured status of a campaign, ad set or ad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    /// Delivering (if its parents are).
-    Active,
-    /// Paused by the advertiser.
-    Paused,
-}
-
-impl Status {
-    /// The name Meta uses in `status` and `effective_status`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "ACTIVE",
-            Status::Paused => "PAUSED",
-        }
-    }
-}
-
-/// A budget, in the currency's minor units (cents; whole yen for JPY), as Meta sends it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Budget {
-    /// `daily_budget`.
-    Daily(u64),
-    /// `lifetime_budget`.
-    Lifetime(u64),
-}
-
-/// The creative an ad shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreativeFacts {
-    /// Numeric id as a string; larger than 2^53.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-}
-
-impl AccountTimeZone for AccountFacts {
-    fn account_time_zone(&self) -> Tz {
-        self.time_zone
-    }
-}
-
-/// One campaign of a sandbox account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CampaignFacts {
-    /// Numeric id as a string; larger than 2^53.
-    pub id: String,
-    /// Display name, sometimes with non-ASCII characters.
-    pub name: String,
-    /// `ACTIVE` or `PAUSED`.
-    pub status: Status,
-    /// The ODAX objective, e.g. `OUTCOME_SALES`.
-    pub objective: &'static str,
-    /// The campaign budget (Advantage campaign budget); `None` when the ad sets carry budgets.
-    pub budget: Option<Budget>,
-    /// When the campaign started delivering; no rows exist before it.
-    pub start: CampaignStart,
-    /// The ad sets, in ascending id order.
-    pub adsets: Vec<AdSetFacts>,
-}
-
-impl CampaignFacts {
-    /// The first date with delivery, given the account's today.
-    pub fn start_date(&self, today: NaiveDate) -> NaiveDate {
-        self.start.date(today)
-    }
-}
-
-/// When a campaign started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CampaignStart {
-    /// A fixed date, long ago.
-    On(NaiveDate),
-    /// A recent start that stays this many days before the account's today, so a sync window of
-    /// the last few weeks always contains a campaign that begins inside it. With a running
-    /// clock this start moves forward one day per day.
-    DaysBeforeToday(u32),
-}
-
-impl CampaignStart {
-    /// The start date, given the account's today.
-    pub fn date(self, today: NaiveDate) -> NaiveDate {
-        match self {
-            CampaignStart::On(date) => date,
-            CampaignStart::DaysBeforeToday(days) => today
-                .checked_sub_days(Days::new(u64::from(days)))
-                .unwrap_or(NaiveDate::MIN),
-        }
-    }
-}
-
-/// One ad set of a campaign.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdSetFacts {
-    /// Numeric id as a string; larger than 2^53.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// `ACTIVE` or `PAUSED`.
-    pub status: Status,
-    /// The ad set's budget; `None` when its campaign has one.
-    pub budget: Option<Budget>,
-    /// The ads, in ascending id order.
-    pub ads: Vec<AdFacts>,
-}
-
-/// One ad of an ad set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdFacts {
-    /// Numeric id as a string; larger than 2^53.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// `ACTIVE` or `PAUSED`.
-    pub status: Status,
-    /// The creative the ad shows.
-    pub creative: CreativeFacts,
-}
-
-/// Whether `account_id` is a valid Meta ad account id (digits, without `act_`).
-pub fn is_valid_account_id(account_id: &str) -> bool {
-    !account_id.is_empty()
-        && account_id.len() <= 20
-        && account_id.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-const CAMPAIGN_THEMES: &[&str] = &[
-    "Spring Sale",
-    "Brand Awareness",
-    "Retargeting – Cart",
-    "Été 2025",
-    "Black Friday",
-    "Prospecting",
-    "Ürün Lansmanı",
-    "新春キャンペーン",
-    "App Installs",
-    "Always-on",
-];
-
-const AUDIENCES: &[&str] = &[
-    "Lookalike 1%",
-    "Women 25–34",
-    "Interests: Café",
-    "Broad",
-    "München Radius 10 km",
-    "Remarketing 30d",
-];
-
-const OBJECTIVES: &[&str] = &[
-    "OUTCOME_SALES",
-    "OUTCOME_TRAFFIC",
-    "OUTCOME_AWARENESS",
-    "OUTCOME_ENGAGEMENT",
-    "OUTCOME_LEADS",
-    "OUTCOME_APP_PROMOTION",
-];
-
-const CREATIVES: &[&str] = &[
-    "Video 15s",
-    "Carousel – Shoes",
-    "Static Image",
-    "UGC “Testimonial”",
-    "Story 9:16",
-];
-
-/// Entity ids are this base plus an account part and a local part, which keeps them above 2^53
-/// like real Meta ids and in ascending order within an account.
-const ID_BASE: u64 = 120_200_000_000_000_000;
-
-/// One in five objects is paused, the rest active.
-fn status(seed: Seed) -> Status {
-    if seed.below(5) == 0 {
-        Status::Paused
-    } else {
-        Status::Active
-    }
-}
-
-/// A daily budget (two in three) or a lifetime budget, in whole budget steps.
-fn budget(seed: Seed, currency: Currency) -> Budget {
-    let step = currency.budget_step();
-    if seed.with_u64(1).below(3) < 2 {
-        Budget::Daily(seed.with_u64(2).between(20, 500) * step)
-    } else {
-        Budget::Lifetime(seed.with_u64(3).between(500, 20_000) * step)
-    }
-}
-
-/// The account facts for `account_id`, or `None` if it is not a valid id.
-pub fn account(account_id: &str) -> Option<AccountFacts> {
-    if !is_valid_account_id(account_id) {
-        return None;
-    }
-    let seed = Seed::new("meta_ads/account").with_str(account_id);
-    let time_zone = seed.with_u64(1).pick(TIME_ZONES)?;
-    let currency = seed.with_u64(2).pick(Currency::ALL)?;
-    let id_prefix = ID_BASE + seed.with_u64(3).below(100_000_000_000_000) * 1_000;
-    let campaign_count = if account_id == EMPTY_ACCOUNT_ID {
-        0
-    } else {
-        seed.with_u64(4).between(2, 6)
-    };
-
-    let campaigns = (1..=campaign_count)
-        .map(|c| {
-            let cs = seed.with_u64(100 + c);
-            let theme = cs.with_u64(1).pick(CAMPAIGN_THEMES).unwrap_or("Campaign");
-            // The first campaign is always old and the second always recent, so every account
-            // has both kinds; the rest are drawn.
-            let recent = match c {
-                1 => false,
-                2 => true,
-                _ => cs.with_u64(2).below(2) == 0,
-            };
-            let start = if recent {
-                CampaignStart::DaysBeforeToday(
-                    u32::try_from(cs.with_u64(3).between(3, 45)).unwrap_or(30),
-                )
-            } else {
-                let epoch = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap_or(NaiveDate::MIN);
-                CampaignStart::On(
-                    epoch
-                        .checked_add_days(Days::new(cs.with_u64(4).below(700)))
-                        .unwrap_or(epoch),
-                )
-            };
-            // About half the campaigns use a campaign budget; the others budget their ad sets.
-            let campaign_budget =
-                (cs.with_u64(6).below(2) == 0).then(|| budget(cs.with_u64(7), currency));
-            let adset_count = cs.with_u64(5).between(1, 3);
-            let adsets = (1..=adset_count)
-                .map(|a| {
-                    let asd = cs.with_u64(200 + a);
-                    let audience = asd.with_u64(1).pick(AUDIENCES).unwrap_or("Broad");
-                    let ad_count = asd.with_u64(2).between(1, 3);
-                    let ads = (1..=ad_count)
-                        .map(|d| {
-                            let creative = asd.with_u64(300 + d).pick(CREATIVES).unwrap_or("Ad");
-                            let ad_id = id_prefix + c * 100 + a * 10 + d;
-                            AdFacts {
-                                id: ad_id.to_string(),
-                                name: format!("Ad {c}.{a}.{d} · {creative}"),
-                                status: status(asd.with_u64(400 + d)),
-                                creative: CreativeFacts {
-                                    // Creatives live in their own id range, above the ads'.
-                                    id: (ad_id + 50_000_000_000_000).to_string(),
-                                    name: format!("{creative} #{c}{a}{d}"),
-                                },
-                            }
-                        })
-                        .collect();
-                    AdSetFacts {
-                        id: (id_prefix + c * 100 + a * 10).to_string(),
-                        name: format!("Ad Set {c}.{a} · {audience}"),
-                        status: status(asd.with_u64(3)),
-                        budget: campaign_budget
-                            .is_none()
-                            .then(|| budget(asd.with_u64(4), currency)),
-                        ads,
-                    }
-                })
-                .collect();
-            CampaignFacts {
-                id: (id_prefix + c * 100).to_string(),
-                name: format!("Campaign {c} · {theme}"),
-                // The first campaign always runs, so every account delivers today.
-                status: if c == 1 {
-                    Status::Active
-                } else {
-                    status(cs.with_u64(8))
-                },
-                objective: cs.with_u64(9).pick(OBJECTIVES).unwrap_or("OUTCOME_SALES"),
-                budget: campaign_budget,
-                start,
-                adsets,
-            }
-        })
-        .collect();
-
-    Some(AccountFacts {
-        id: account_id.to_owned(),
-        name: format!("Sandbox Account {account_id}"),
-        time_zone,
-        currency,
-        countries: breakdowns::countries_for(currency.home_country()),
-        campaigns,
-    })
-}
-
-/// Additive delivery metrics; money in the currency's minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Metrics {
-    /// Times an ad was shown.
-    pub impressions: u64,
-    /// Clicks of any kind, never more than impressions.
-    pub clicks: u64,
-    /// Link clicks (`inline_link_clicks`, the `link_click` action), at most the clicks.
-    pub link_clicks: u64,
-    /// People reached (summed, not deduplicated, across children), never more than impressions.
-    pub reach: u64,
-    /// Amount spent in minor units (cents; whole yen for JPY).
-    pub spend_minor: u64,
-    /// Purchases attributed to the ad (the `purchase` and
-    /// `offsite_conversion.fb_pixel_purchase` actions).
-    pub purchases: u64,
-    /// The value of those purchases, in minor units.
-    pub purchase_value_minor: u64,
-}
-
-impl Metrics {
-    pub(crate) fn add(&mut self, other: Metrics) {
-        self.impressions += other.impressions;
-        self.clicks += other.clicks;
-        self.link_clicks += other.link_clicks;
-        self.reach += other.reach;
-        self.spend_minor += other.spend_minor;
-        self.purchases += other.purchases;
-        self.purchase_value_minor += other.purchase_value_minor;
-    }
-
-    /// The same delivery with conversions as reported on `today` for a day of `date`: the
-    /// purchases grow until the day is [`RESTATEMENT_HORIZON_DAYS`] old, and their value with
-    /// them (the purchases attributed so far, at the day's average order value).
-    pub fn restated(self, date: NaiveDate, today: NaiveDate) -> Metrics {
-        let age = (today - date).num_days();
-        let purchases = restated(self.purchases, age, RESTATEMENT_HORIZON_DAYS);
-        let value = u128::from(self.purchase_value_minor) * u128::from(purchases)
-            / u128::from(self.purchases.max(1));
-        Metrics {
-            purchases,
-            purchase_value_minor: u64::try_from(value).unwrap_or(self.purchase_value_minor),
-            ..self
-        }
-    }
-}
-
-/// Delivery factor per day of week, per mille (weekends deliver more).
-const fn weekday_factor(weekday: Weekday) -> u64 {
-    match weekday {
-        Weekday::Mon => 1_000,
-        Weekday::Tue => 980,
-        Weekday::Wed => 1_000,
-        Weekday::Thu => 1_020,
-        Weekday::Fri => 1_080,
-        Weekday::Sat => 1_150,
-        Weekday::Sun => 1_120,
-    }
-}
-
-/// The final delivery of one ad on one date (conversions as they are once the day is settled;
-/// see [`Metrics::restated`]), or `None` when it had none (Meta omits such rows). Does not know
-/// about campaign start dates; callers check those.
-pub fn ad_day_metrics(
-    account_id: &str,
-    currency: Currency,
-    ad_id: &str,
-    date: NaiveDate,
-) -> Option<Metrics> {
-    let ad = Seed::new("meta_ads/ad")
-        .with_str(account_id)
-        .with_str(ad_id);
-    let day = Seed::new("meta_ads/ad_day")
-        .with_str(account_id)
-        .with_str(ad_id)
-        .with_u64(u64::try_from(date.num_days_from_ce()).unwrap_or(0));
-
-    // About one ad-day in eight has no delivery at all.
-    if day.with_u64(0).below(100) < 12 {
-        return None;
-    }
-    let base_impressions = ad.with_u64(1).between(200, 25_000);
-    let impressions =
-        base_impressions * weekday_factor(date.weekday()) * day.with_u64(1).between(600, 1_400)
-            / 1_000_000;
-    if impressions == 0 {
-        return None;
-    }
-    // Click-through rate in units of 1/10 000 (0.3 % to about 3.9 %).
-    let ctr = ad.with_u64(2).between(30, 300) * day.with_u64(2).between(700, 1_300) / 1_000;
-    let clicks = impressions * ctr / 10_000;
-    let link_clicks = clicks * day.with_u64(5).between(550, 900) / 1_000;
-    let reach = (impressions * day.with_u64(3).between(550, 950) / 1_000).max(1);
-    let (cpm_low, cpm_high) = currency.cpm_range();
-    let cpm_minor =
-        ad.with_u64(3).between(cpm_low, cpm_high) * day.with_u64(4).between(850, 1_150) / 1_000;
-    let spend_minor = impressions * cpm_minor / 1_000;
-    // Conversion rate per click in units of 1/10 000 (1 % to about 10 %), and an average order
-    // value of 15 to 200 budget steps (dollars; hundreds of yen).
-    let cvr = ad.with_u64(4).between(100, 800) * day.with_u64(6).between(600, 1_400) / 1_000;
-    let purchases = clicks * cvr / 10_000;
-    let order_value = ad.with_u64(5).between(1_500, 20_000) * currency.budget_step() / 100;
-    let purchase_value_minor =
-        purchases * order_value * day.with_u64(7).between(800, 1_200) / 1_000;
-    Some(Metrics {
-        impressions,
-        clicks,
-        link_clicks,
-        reach,
-        spend_minor,
-        purchases,
-        purchase_value_minor,
-    })
-}
-
-/// How rows are bucketed in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeIncrement {
-    /// One row per day (`time_increment=1`).
-    Daily,
-    /// One row for the whole range (`time_increment=all_days`).
-    AllDays,
-}
 
 /// One insights row as the platform knows it: dimensions, breakdown values, dates, exact
 /// metrics, and the text the API renders for each metric.
@@ -722,10 +93,10 @@ pub struct TruthRow {
 }
 
 /// Derived ratios are rendered with at most this many decimals, like Meta does.
-const RATIO_DECIMALS: u32 = 6;
+pub(super) const RATIO_DECIMALS: u32 = 6;
 
 impl TruthRow {
-    fn new(
+    pub(super) fn new(
         account: &AccountFacts,
         entity: &Entity<'_>,
         key: &Key,
@@ -801,7 +172,7 @@ impl TruthRow {
 }
 
 /// One object at a report level, with the ads (and their start dates) it sums over.
-struct Entity<'a> {
+pub(super) struct Entity<'a> {
     campaign: Option<&'a CampaignFacts>,
     adset: Option<&'a AdSetFacts>,
     ad: Option<&'a AdFacts>,
@@ -809,7 +180,7 @@ struct Entity<'a> {
 }
 
 /// The objects of `level`, in ascending id order.
-fn entities(account: &AccountFacts, level: Level, today: NaiveDate) -> Vec<Entity<'_>> {
+pub(super) fn entities(account: &AccountFacts, level: Level, today: NaiveDate) -> Vec<Entity<'_>> {
     fn ads_of<'a>(
         campaign: &CampaignFacts,
         adset: &'a AdSetFacts,
@@ -880,7 +251,7 @@ fn entities(account: &AccountFacts, level: Level, today: NaiveDate) -> Vec<Entit
 }
 
 /// Adds the delivery of `entity` on `date` (as reported on `today`), per family cell, to `cells`.
-fn add_entity_day(
+pub(super) fn add_entity_day(
     account: &AccountFacts,
     entity: &Entity<'_>,
     split: &Cells,
@@ -904,7 +275,7 @@ fn add_entity_day(
 
 /// The rows of one entity for one bucket: the family cells grouped by row key (in cell order),
 /// without the keys that had no impressions.
-fn bucket_rows(
+pub(super) fn bucket_rows(
     account: &AccountFacts,
     entity: &Entity<'_>,
     split: &Cells,
@@ -927,7 +298,11 @@ fn bucket_rows(
 }
 
 /// The dates from `since` to the earlier of `until` and `today`, inclusive.
-fn dates(since: NaiveDate, until: NaiveDate, today: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+pub(super) fn dates(
+    since: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+) -> impl Iterator<Item = NaiveDate> {
     let last = until.min(today);
     since.iter_days().take_while(move |date| *date <= last)
 }
@@ -1029,7 +404,10 @@ pub fn insights_truth_for(account_id: &str, query: &RowsQuery) -> Vec<TruthRow> 
 
 #[cfg(test)]
 mod tests {
+    use chrono_tz::Tz;
+
     use super::*;
+    use crate::facts::{CampaignStart, Currency};
 
     fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()
@@ -1090,7 +468,7 @@ mod tests {
             assert_eq!(account, super::account(id).unwrap());
             assert_eq!(account.name, format!("Sandbox Account {id}"));
             assert!((2..=6).contains(&account.campaigns.len()));
-            assert_eq!(account.countries[0], account.currency.home_country());
+            assert_eq!(account.countries[0], pricing(account.currency).home_country);
             let mut ids = Vec::new();
             for campaign in &account.campaigns {
                 ids.push(campaign.id.parse::<u64>().unwrap());
