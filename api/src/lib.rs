@@ -61,6 +61,11 @@ impl Application {
         };
         let metrics = metrics::Metrics::new().context("registering the api's metrics")?;
         let router = routes::v1()
+            .fallback(routes::unknown_route)
+            .method_not_allowed_fallback(routes::method_not_allowed)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                error::BODY_LIMIT_BYTES,
+            ))
             .with_state(state)
             .merge(ops::router_with(
                 readiness,
