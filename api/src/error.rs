@@ -482,6 +482,27 @@ pub(crate) fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<Object<T>>::deserialize(deserializer).map(|found| found.map(|Object(value)| value))
 }
 
+/// `#[serde(default, deserialize_with = "optional_int")]` for an `Option<i32>`: a whole number,
+/// also written with a zero fraction (`7.0`), which JSON Schema counts as an integer too.
+pub(crate) fn optional_int<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|value| value.is_finite() && value.fract() == 0.0)
+            // In i64's range (checked below against i32's); `as` saturates beyond it.
+            .map(|value| value as i64)
+    });
+    whole
+        .and_then(|value| i32::try_from(value).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number in range")))
+}
+
 /// Reads `T` from a JSON value that must be an object (destination settings), naming the
 /// field at fault under `prefix`.
 pub(crate) fn from_object<T: DeserializeOwned>(
@@ -558,6 +579,29 @@ mod tests {
             field_of(r#"{"plan": "\\u0000"}"#),
             "accepted Body { plan: Some(\"\\\\u0000\"), cap: None, inner: None }"
         );
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        #[derive(Debug, Deserialize)]
+        struct Count {
+            #[serde(default, deserialize_with = "optional_int")]
+            n: Option<i32>,
+        }
+        let read = |json: &str| serde_json::from_str::<Count>(json).map(|count| count.n);
+        assert_eq!(read(r#"{"n": 7}"#).unwrap(), Some(7));
+        assert_eq!(read(r#"{"n": 7.0}"#).unwrap(), Some(7));
+        assert_eq!(read(r#"{"n": -3e0}"#).unwrap(), Some(-3));
+        assert_eq!(read(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(read(r#"{}"#).unwrap(), None);
+        for bad in [
+            r#"{"n": 7.5}"#,
+            r#"{"n": 1e12}"#,
+            r#"{"n": "7"}"#,
+            r#"{"n": 1e400}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub struct DiscoveredAccount {
     operation_id = "discover_accounts",
     tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "connection id")),
-    request_body(content = Option<DiscoverBody>, description = "optional: no body only lists", content_type = "application/json"),
+    request_body(content = DiscoverBody, description = "optional: without a body, discovery only lists", content_type = "application/json"),
     responses(
         (status = 200, description = "the accounts the connection reaches", body = Vec<DiscoveredAccount>),
         (status = 403, response = problems::Forbidden),

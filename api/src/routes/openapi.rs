@@ -232,6 +232,16 @@ impl Modify for Operations {
         ] {
             openapi.paths.paths.insert(path, item);
         }
+        // Discovery's body may be left out (it then only lists).
+        if let Some(body) = openapi
+            .paths
+            .paths
+            .get_mut("/v1/connections/{id}/accounts/discover")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut())
+        {
+            body.required = Some(Required::False);
+        }
         // A webhook's body is opaque bytes of any type, signed as they are, and may be empty.
         if let Some(trigger) = openapi
             .paths
@@ -365,9 +375,13 @@ pub mod schemas {
         string().enum_values(Some(all.iter().map(|item| name(*item))))
     }
 
-    /// An optional string that may also be `null`.
+    /// An optional string that may also be `null` (added to its value set, if it has one).
     fn optional(builder: ObjectBuilder) -> Object {
-        nullable(builder).build()
+        let mut schema = nullable(builder).build();
+        if let Some(values) = schema.enum_values.as_mut() {
+            values.push(serde_json::Value::Null);
+        }
+        schema
     }
 
     pub fn name() -> Object {
@@ -499,14 +513,18 @@ pub mod schemas {
             .build()
     }
 
+    fn time_zones() -> ObjectBuilder {
+        string().enum_values(Some(shared::domain::schedule::time_zone_names()))
+    }
+
     pub fn time_zone() -> Object {
-        string()
+        time_zones()
             .description(Some("IANA time zone, such as Europe/Berlin"))
             .build()
     }
 
     pub fn optional_time_zone() -> Object {
-        optional(string().description(Some(
+        optional(time_zones().description(Some(
             "IANA time zone, such as Europe/Berlin; the account's when absent",
         )))
     }

@@ -19,7 +19,7 @@ use super::jobs::JobView;
 use super::openapi::{problems, schemas};
 use super::{db, publish_now};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, object};
+use crate::error::{ApiError, ApiJson, ApiPath, object, optional_int};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -71,12 +71,12 @@ pub struct CreateSync {
     schedule: ScheduleBody,
     /// Days the daily lookback run re-reads, ending today; defaults to the platform's
     /// restatement horizon.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
     #[schema(schema_with = schemas::lookback_days)]
     lookback_days: Option<i32>,
     /// Days the other scheduled runs re-read, ending today; at most `lookback_days`; 3 (or
     /// `lookback_days` if fewer) when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
     #[schema(schema_with = schemas::fresh_days)]
     fresh_days: Option<i32>,
     /// true when absent.

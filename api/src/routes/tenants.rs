@@ -10,7 +10,7 @@ use shared::domain::{InvalidField, Name, Plan, TenantId};
 use super::db;
 use super::openapi::{problems, schemas};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, optional_int};
 use crate::routes::api_keys::CreatedKey;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub struct CreateTenant {
     #[schema(schema_with = schemas::plan)]
     plan: Option<String>,
     /// Most of the tenant's jobs running at once; 20 when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
     #[schema(schema_with = schemas::max_running_jobs)]
     max_running_jobs: Option<i32>,
 }
@@ -178,7 +178,7 @@ pub struct UpdateTenant {
     #[schema(schema_with = schemas::plan)]
     plan: Option<String>,
     /// Unchanged when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
     #[schema(schema_with = schemas::max_running_jobs)]
     max_running_jobs: Option<i32>,
 }

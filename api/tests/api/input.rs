@@ -512,3 +512,33 @@ async fn unknown_routes_and_methods_answer_problem_documents() {
     assert_eq!(problem(&response), (405, "method_not_allowed", ""));
     setup.world.stop().await;
 }
+
+/// Found by schemathesis: JSON Schema counts `60.0` as an integer, so a generated client may
+/// send it; the server takes it as 60 (and still refuses 60.5).
+#[tokio::test]
+async fn a_whole_number_written_with_a_zero_fraction_is_taken() {
+    let setup = setup().await;
+    let (status, body) = setup
+        .api
+        .post(
+            "/v1/tenants",
+            OPERATOR_KEY,
+            &json!({"name": "Float", "max_running_jobs": 60.0}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["tenant"]["max_running_jobs"], 60);
+    let response = setup
+        .api
+        .post(
+            "/v1/tenants",
+            OPERATOR_KEY,
+            &json!({"name": "Float", "max_running_jobs": 60.5}),
+        )
+        .await;
+    assert_eq!(
+        problem(&response),
+        (422, "invalid_field", "max_running_jobs")
+    );
+    setup.world.stop().await;
+}

@@ -416,7 +416,17 @@ async fn declared_constraints_are_the_validations() {
             }
             if let Some(values) = field["enum"].as_array() {
                 refused.push(json!("not-one-of-them"));
-                taken.extend(values.iter().cloned());
+                // Each value of a small set; a sample of a large one (time zones), its ends
+                // included.
+                let step = (values.len() / 12).max(1);
+                taken.extend(
+                    values
+                        .iter()
+                        .step_by(step)
+                        .filter(|v| !v.is_null())
+                        .cloned(),
+                );
+                taken.extend(values.last().filter(|v| !v.is_null()).cloned());
             }
             if let Some(max) = field["maxLength"].as_u64() {
                 refused.push(json!("x".repeat(max as usize + 1)));
