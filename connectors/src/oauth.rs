@@ -15,6 +15,7 @@ use futures_util::future::BoxFuture;
 use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use shared::db::connections::OAuthTokens;
+use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
 
 use crate::config::PlatformConfig;
 use crate::tokens::{Refreshed, TokenError};
@@ -36,6 +37,10 @@ pub enum OAuthError {
     /// The platform failed, or answered in a shape we do not know.
     #[error("{0}")]
     Failed(String),
+    /// The request could not even be built, so nothing was sent: adsync's fault, not the
+    /// platform's.
+    #[error("the request could not be built, so nothing was sent: {0}")]
+    NotSent(String),
 }
 
 /// How a platform authorises connections. Implement it on the platform's unit struct, override
@@ -54,6 +59,11 @@ pub trait OAuth: Send + Sync {
     /// Parameters the platform wants after the scope (Google: offline access, with consent).
     fn extra_params(&self) -> &'static [(&'static str, &'static str)] {
         &[]
+    }
+
+    /// Whether `settings` say where to exchange a code: `token_url` is set.
+    fn can_exchange(&self, settings: &PlatformConfig) -> bool {
+        !settings.token_url.is_empty()
     }
 
     /// Exchanges an authorisation code for tokens: an `authorization_code` grant posted as a
@@ -148,7 +158,7 @@ pub async fn exchange(
         .timeout(Duration::from_millis(settings.timeout_ms))
         .send()
         .await
-        .map_err(|error| OAuthError::Failed(error.without_url().to_string()))?;
+        .map_err(not_answered)?;
     let status = response.status();
     let body: serde_json::Value = response
         .json()
@@ -167,13 +177,37 @@ pub async fn exchange(
         .access_token
         .filter(|token| !token.is_empty())
         .ok_or_else(|| OAuthError::Failed("the token answer has no access_token".into()))?;
+    let refresh_token = answer.refresh_token.filter(|token| !token.is_empty());
+    // Tokens adsync could not send back in a request are the platform's answer at fault.
+    for (name, token) in [
+        ("access_token", Some(&access_token)),
+        ("refresh_token", refresh_token.as_ref()),
+    ] {
+        if let Some(token) = token
+            && check_token(name, token, TOKEN_MAX_BYTES).is_err()
+        {
+            return Err(OAuthError::Failed(format!(
+                "the token answer's {name} is not a token adsync can use"
+            )));
+        }
+    }
     Ok(Exchanged {
         tokens: OAuthTokens {
             access_token,
-            refresh_token: answer.refresh_token.filter(|token| !token.is_empty()),
+            refresh_token,
         },
         expires_at: expires_at(answer.expires_in.filter(|seconds| *seconds > 0)),
     })
+}
+
+/// A request that got no answer: not sent at all when it could not be built (adsync's fault),
+/// otherwise a transport failure. Neither names the URL.
+fn not_answered(error: reqwest::Error) -> OAuthError {
+    if error.is_builder() {
+        OAuthError::NotSent(error.without_url().to_string())
+    } else {
+        OAuthError::Failed(error.without_url().to_string())
+    }
 }
 
 /// When a token that lives `expires_in` seconds from now expires.
@@ -276,7 +310,7 @@ pub async fn revoke(request: RequestBuilder, settings: &PlatformConfig) -> Resul
         .timeout(Duration::from_millis(settings.timeout_ms))
         .send()
         .await
-        .map_err(|error| OAuthError::Failed(error.without_url().to_string()))?;
+        .map_err(not_answered)?;
     let status = response.status();
     if status.is_success() {
         Ok(())

@@ -8,44 +8,59 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::destinations::{self, Destination, NewDestination};
 use shared::domain::destination::{DestinationSettings, RawCredentials};
-use shared::domain::{DestinationId, DestinationKind};
+use shared::domain::{DestinationId, DestinationKind, Name, Timestamp};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, optional_object};
 use crate::state::AppState;
+
+/// The longest warehouse URL taken.
+pub use shared::domain::destination::URL_MAX_BYTES;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDestination {
+    #[schema(schema_with = schemas::destination_kind)]
     kind: String,
+    #[schema(schema_with = schemas::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = schemas::destination_settings)]
     settings: Option<serde_json::Value>,
     /// google_sheets: the Google OAuth tokens; warehouse: optionally the `url` of a PostgreSQL
     /// database other than adsync's own.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     credentials: Option<CredentialsBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsBody {
+    /// warehouse only: `postgres://user:password@host:port/database`.
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_database_url)]
     url: Option<String>,
+    /// google_sheets only (required there).
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_token)]
     access_token: Option<String>,
+    /// google_sheets only.
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_token)]
     refresh_token: Option<String>,
+    /// google_sheets only.
     #[serde(default)]
-    access_token_expires_at: Option<DateTime<Utc>>,
+    #[schema(schema_with = schemas::optional_timestamp)]
+    access_token_expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationView {
     #[schema(value_type = uuid::Uuid)]
     id: DestinationId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::destination_kind)]
     kind: DestinationKind,
     name: String,
     settings: serde_json::Value,
@@ -79,7 +94,7 @@ impl From<CredentialsBody> for RawCredentials {
             url: body.url,
             access_token: body.access_token,
             refresh_token: body.refresh_token,
-            access_token_expires_at: body.access_token_expires_at,
+            access_token_expires_at: body.access_token_expires_at.map(Timestamp::instant),
         }
     }
 }
@@ -87,13 +102,12 @@ impl From<CredentialsBody> for RawCredentials {
 #[utoipa::path(
     post,
     path = "/v1/destinations",
+    operation_id = "create_destination",
     tag = "destinations",
     request_body = CreateDestination,
     responses(
         (status = 201, description = "the destination (credentials are never returned)", body = DestinationView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -104,7 +118,7 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<DestinationView>), ApiError> {
     let tenant = caller.tenant()?;
     let kind: DestinationKind = body.kind.parse()?;
-    check_name("name", &body.name)?;
+    let name = Name::parse("name", &body.name)?;
     let settings =
         DestinationSettings::parse(kind, body.settings.unwrap_or_else(|| serde_json::json!({})))?
             .to_json();
@@ -124,7 +138,7 @@ pub async fn create(
             id,
             tenant_id: tenant,
             kind,
-            name: body.name.trim(),
+            name: name.as_str(),
             settings: &settings,
             sealed: sealed.as_ref(),
             access_token_expires_at: credentials.and_then(|(_, expires_at)| expires_at),
@@ -137,11 +151,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/destinations",
+    operation_id = "list_destinations",
     tag = "destinations",
     responses(
         (status = 200, description = "the tenant's destinations", body = Vec<DestinationView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -160,14 +174,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/destinations/{id}",
+    operation_id = "get_destination",
     tag = "destinations",
     params(("id" = uuid::Uuid, Path, description = "destination id")),
     responses(
         (status = 200, description = "the destination", body = DestinationView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]

@@ -16,6 +16,11 @@ impl OAuth for TiktokAds {
         vec![("app_id", settings.client_id.as_str())]
     }
 
+    /// The exchange has a home under the API when `token_url` is empty.
+    fn can_exchange(&self, _settings: &PlatformConfig) -> bool {
+        true
+    }
+
     fn exchange_code<'a>(
         &'a self,
         client: &'a Client,

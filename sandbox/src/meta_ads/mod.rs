@@ -55,8 +55,8 @@ pub use breakdowns::{AGES, Breakdown, GENDERS, PLACEMENTS, is_allowed_combinatio
 pub use entities::{EntityKind, EntityRow, entities_truth};
 pub use truth::{RowsQuery, TruthRow, insights_truth, insights_truth_for, insights_truth_with};
 pub use vocabulary::{
-    Budget, EMPTY_ACCOUNT_ID, Level, RESTATEMENT_HORIZON_DAYS, Status, TIME_ZONES, TimeIncrement,
-    is_valid_account_id,
+    Budget, CONTROL_NAMES_ACCOUNT_ID, EMPTY_ACCOUNT_ID, Level, RESTATEMENT_HORIZON_DAYS, Status,
+    TIME_ZONES, TimeIncrement, is_valid_account_id,
 };
 pub use world::{
     AccountFacts, AdFacts, AdSetFacts, CampaignFacts, CreativeFacts, Metrics,

@@ -500,6 +500,27 @@ mod tests {
     }
 
     #[test]
+    fn the_control_names_account_has_control_characters_in_its_names_only() {
+        let hostile = account(CONTROL_NAMES_ACCOUNT_ID).unwrap();
+        assert!(hostile.name.contains('\0') && hostile.name.contains('\t'));
+        assert!(!hostile.campaigns.is_empty());
+        for campaign in &hostile.campaigns {
+            assert!(campaign.name.contains('\0'), "{:?}", campaign.name);
+            for adset in &campaign.adsets {
+                assert!(!adset.name.chars().any(char::is_control));
+            }
+        }
+        let plain = account("1001").unwrap();
+        assert!(!plain.name.chars().any(char::is_control));
+        assert!(
+            plain
+                .campaigns
+                .iter()
+                .all(|campaign| !campaign.name.chars().any(char::is_control))
+        );
+    }
+
+    #[test]
     fn the_empty_account_exists_without_campaigns_or_rows() {
         let account = account(EMPTY_ACCOUNT_ID).unwrap();
         assert!(account.campaigns.is_empty());

@@ -16,6 +16,10 @@ pub const RESTATEMENT_HORIZON_DAYS: u32 = 28;
 /// An ad account that exists but has no campaigns, hence no entities and no insights rows.
 pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
 
+/// An ad account whose name and campaign names hold U+0000 and other control characters, as
+/// advertisers can type them into Ads Manager and the Graph API returns them (JSON-escaped).
+pub const CONTROL_NAMES_ACCOUNT_ID: &str = "1000000001";
+
 /// The aggregation level of an insights report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,7 +2,8 @@
 //!
 //! Every account id made of digits exists. Its name, time zone, currency and campaign tree
 //! (campaigns with status, objective and budget; ad sets; ads with their creative) come from a
-//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all. Metrics are
+//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all, and
+//! [`CONTROL_NAMES_ACCOUNT_ID`], whose account and campaign names hold control characters. Metrics are
 //! generated per (account, ad, date), split over breakdown cells per ad (see `breakdowns`), and
 //! summed up the tree, so every level and every breakdown agrees with the others. The insights
 //! endpoint renders exactly these rows, and tests compare what a client synced against
@@ -230,7 +231,11 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
                 .collect();
             CampaignFacts {
                 id: (id_prefix + c * 100).to_string(),
-                name: format!("Campaign {c} · {theme}"),
+                name: if account_id == CONTROL_NAMES_ACCOUNT_ID {
+                    format!("Campaign {c}\u{0} · {theme}\u{1}")
+                } else {
+                    format!("Campaign {c} · {theme}")
+                },
                 // The first campaign always runs, so every account delivers today.
                 status: if c == 1 {
                     Status::Active
@@ -247,7 +252,11 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
 
     Some(AccountFacts {
         id: account_id.to_owned(),
-        name: format!("Sandbox Account {account_id}"),
+        name: if account_id == CONTROL_NAMES_ACCOUNT_ID {
+            format!("Sandbox\u{0}Account\t{account_id}")
+        } else {
+            format!("Sandbox Account {account_id}")
+        },
         time_zone,
         currency,
         countries: breakdowns::countries_for(pricing(currency).home_country),

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::text::{Name, TOKEN_MAX_BYTES, check_token};
 use super::{DestinationKind, InvalidField};
 use crate::db::connections::OAuthTokens;
 use crate::db::destinations::Credentials;
@@ -58,6 +59,16 @@ impl DestinationSettings {
 fn parse_settings<T: serde::de::DeserializeOwned>(
     settings: serde_json::Value,
 ) -> Result<T, InvalidField> {
+    // serde's derived structs also take an array of their fields in order, which no one means.
+    if !settings.is_object() {
+        return Err(InvalidField::new(
+            "settings",
+            format!(
+                "invalid type: {}, expected a JSON object",
+                json_type(&settings)
+            ),
+        ));
+    }
     serde_path_to_error::deserialize(settings).map_err(|error| {
         let path = error.path().to_string();
         let mut field = if path == "." {
@@ -76,6 +87,18 @@ fn parse_settings<T: serde::de::DeserializeOwned>(
         }
         InvalidField::new(field, message)
     })
+}
+
+/// What a JSON value is, as serde names it in errors.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "sequence",
+        serde_json::Value::Object(_) => "map",
+    }
 }
 
 /// Credentials as a caller posts them, before they are checked against the kind. Not `Debug`:
@@ -118,11 +141,13 @@ impl DestinationKind {
                 };
                 // The URL holds a password: the message must not repeat it.
                 if !url.starts_with("postgres://") && !url.starts_with("postgresql://")
+                    || url.len() > URL_MAX_BYTES
+                    || !url.bytes().all(|b| b.is_ascii_graphic())
                     || url.parse::<tokio_postgres::Config>().is_err()
                 {
                     return refuse(
                         "url",
-                        "is not a PostgreSQL URL (postgres://user:password@host:port/database)",
+                        "is not a PostgreSQL URL (postgres://user:password@host:port/database, at most 2000 visible ASCII characters, percent-encoded)",
                     );
                 }
                 Ok(Some((Credentials::DatabaseUrl(url), None)))
@@ -135,16 +160,12 @@ impl DestinationKind {
                 if body.url.is_some() {
                     return refuse("url", "a google_sheets destination takes OAuth tokens");
                 }
-                let Some(access_token) = body.access_token.filter(|token| !token.trim().is_empty())
-                else {
+                let Some(access_token) = body.access_token else {
                     return refuse("access_token", "is required");
                 };
-                if body
-                    .refresh_token
-                    .as_ref()
-                    .is_some_and(|token| token.trim().is_empty())
-                {
-                    return refuse("refresh_token", "must not be empty");
+                check_token("credentials.access_token", &access_token, TOKEN_MAX_BYTES)?;
+                if let Some(refresh) = &body.refresh_token {
+                    check_token("credentials.refresh_token", refresh, TOKEN_MAX_BYTES)?;
                 }
                 Ok(Some((
                     Credentials::OAuth(OAuthTokens {
@@ -166,6 +187,12 @@ impl DestinationKind {
         }
     }
 }
+
+/// The longest tab title Google Sheets takes.
+pub const TAB_MAX_CHARS: usize = 100;
+
+/// The longest warehouse URL taken.
+pub const URL_MAX_BYTES: usize = 2000;
 
 /// Where the warehouse destination writes: a schema in adsync's own database, or in the
 /// database whose URL the destination's credentials hold.
@@ -222,17 +249,8 @@ impl SheetsSettings {
                 ),
             ));
         }
-        let tab = self.tab.trim();
-        if tab.is_empty() || tab.chars().count() > 100 {
-            return Err(InvalidField::new(
-                "settings.tab",
-                "must be 1 to 100 characters",
-            ));
-        }
-        if let Some(bad) = tab
-            .chars()
-            .find(|c| "[]*?/\\:".contains(*c) || c.is_control())
-        {
+        let tab = Name::parse_max("settings.tab", &self.tab, TAB_MAX_CHARS)?;
+        if let Some(bad) = tab.as_str().chars().find(|c| "[]*?/\\:".contains(*c)) {
             return Err(InvalidField::new(
                 "settings.tab",
                 format!("Google Sheets does not allow {bad:?} in a tab title"),
@@ -240,7 +258,7 @@ impl SheetsSettings {
         }
         Ok(Self {
             spreadsheet_id: self.spreadsheet_id,
-            tab: tab.to_owned(),
+            tab: tab.into_string(),
         })
     }
 }
@@ -287,6 +305,11 @@ mod tests {
                 DestinationKind::Warehouse,
                 serde_json::json!({"schma": "w"}),
                 "settings.schma",
+            ),
+            (
+                DestinationKind::Warehouse,
+                serde_json::json!(["warehouse"]),
+                "settings",
             ),
         ] {
             let error = DestinationSettings::parse(kind, settings).unwrap_err();
@@ -336,6 +359,8 @@ mod tests {
             ("short", "x", "settings.spreadsheet_id"),
             ("1BxiMVs0XRA5nFMd/Kv", "x", "settings.spreadsheet_id"),
             ("1BxiMVs0XRA5nFMdKv", " ", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", "\u{200B}", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", "a\u{0}b", "settings.tab"),
             ("1BxiMVs0XRA5nFMdKv", "a/b", "settings.tab"),
             ("1BxiMVs0XRA5nFMdKv", &"x".repeat(101), "settings.tab"),
         ] {
