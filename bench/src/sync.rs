@@ -29,13 +29,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::setup::{BenchEnv, SandboxServer};
 
-const CONNECTORS: [ConnectorKind; 5] = [
-    ConnectorKind::MetaAds,
-    ConnectorKind::GoogleAds,
-    ConnectorKind::TiktokAds,
-    ConnectorKind::SnapchatAds,
-    ConnectorKind::Appsflyer,
-];
+/// Every platform, in the registry's order.
+const CONNECTORS: [ConnectorKind; ConnectorKind::ALL.len()] = ConnectorKind::ALL;
 /// Days each job reads, ending yesterday in the account's time zone.
 const DAYS: u32 = 30;
 /// Probability of an injected 5xx, and separately of an injected throttle, per request.
@@ -76,18 +71,21 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         });
     }
     for connector in CONNECTORS {
-        // An AppsFlyer throttle is its daily quota ("Limit reached"): the job rightly waits
-        // for 00:00 UTC, which would measure the clock, not adsync. AppsFlyer gets 5xx only.
-        let kinds: &[sandbox::FaultKind] = match connector {
-            ConnectorKind::Appsflyer => &[sandbox::FaultKind::ServerError],
-            _ => &[
+        let sandboxed = sandbox_connector(connector)?;
+        // A throttle that is a daily quota (AppsFlyer's "Limit reached") rightly makes the job
+        // wait for 00:00 UTC, which would measure the clock, not adsync: such platforms get
+        // 5xx only.
+        let kinds: &[sandbox::FaultKind] = if sandboxed.throttle_is_a_daily_quota() {
+            &[sandbox::FaultKind::ServerError]
+        } else {
+            &[
                 sandbox::FaultKind::ServerError,
                 sandbox::FaultKind::Throttle,
-            ],
+            ]
         };
         for kind in kinds {
             server.sandbox.add_fault(
-                sandbox::Fault::new(sandbox_connector(connector), *kind)
+                sandbox::Fault::new(sandboxed, *kind)
                     .probability(FAULT_PROBABILITY)
                     .unlimited(),
             );
@@ -212,25 +210,10 @@ fn round1(value: f64) -> f64 {
 
 /// The `n`th bench account of `connector`: its id, time zone and currency in the sandbox.
 fn account(connector: ConnectorKind, n: usize) -> anyhow::Result<(String, chrono_tz::Tz, String)> {
-    let facts = match connector {
-        ConnectorKind::MetaAds => sandbox::meta_ads::account(&format!("{}", 20_000 + n))
-            .map(|f| (f.id, f.time_zone, f.currency.code().to_owned())),
-        ConnectorKind::GoogleAds => {
-            sandbox::google_ads::customer(&format!("{}", 2_000_000_000 + n))
-                .map(|f| (f.id, f.time_zone, f.currency.code().to_owned()))
-        }
-        ConnectorKind::TiktokAds => {
-            sandbox::tiktok_ads::advertiser(&format!("{}", 7_200_000_000_000_000_000u64 + n as u64))
-                .map(|f| (f.id, f.time_zone, f.currency.code().to_owned()))
-        }
-        ConnectorKind::SnapchatAds => {
-            sandbox::snapchat_ads::account(&format!("00000000-0000-4000-8000-{n:012}"))
-                .map(|f| (f.id, f.time_zone, f.currency.to_owned()))
-        }
-        ConnectorKind::Appsflyer => sandbox::appsflyer::app(&format!("com.bench.app{n}"))
-            .map(|f| (f.id, f.time_zone, f.currency.code().to_owned())),
-    };
-    facts.with_context(|| format!("the sandbox has no {connector} account {n}"))
+    sandbox_connector(connector)?
+        .numbered_account(n)
+        .map(|facts| (facts.id, facts.time_zone, facts.currency))
+        .with_context(|| format!("the sandbox has no {connector} account {n}"))
 }
 
 /// Campaign rows by day with the metrics every platform has.
@@ -253,14 +236,12 @@ fn report(connector: ConnectorKind) -> anyhow::Result<ReportSpec> {
     })?)
 }
 
-fn sandbox_connector(connector: ConnectorKind) -> sandbox::Connector {
-    match connector {
-        ConnectorKind::MetaAds => sandbox::Connector::MetaAds,
-        ConnectorKind::GoogleAds => sandbox::Connector::GoogleAds,
-        ConnectorKind::TiktokAds => sandbox::Connector::TiktokAds,
-        ConnectorKind::SnapchatAds => sandbox::Connector::SnapchatAds,
-        ConnectorKind::Appsflyer => sandbox::Connector::Appsflyer,
-    }
+/// The sandbox's imitation of `connector` (it goes by the same name).
+fn sandbox_connector(connector: ConnectorKind) -> anyhow::Result<sandbox::Connector> {
+    connector
+        .as_str()
+        .parse()
+        .with_context(|| format!("the sandbox does not imitate {connector}"))
 }
 
 /// The shortest time the requests made could have taken under the configured rate budgets:
@@ -282,9 +263,9 @@ fn lower_bound(settings: &Settings, requests: &[&sandbox::RequestRecord]) -> f64
         |calls: u64, burst: u32, rate: f64| calls.saturating_sub(u64::from(burst)) as f64 / rate;
     CONNECTORS
         .iter()
-        .flat_map(|connector| {
+        .filter_map(|connector| Some((connector, sandbox_connector(*connector).ok()?)))
+        .flat_map(|(connector, sandboxed)| {
             let budget = settings.platform(*connector);
-            let sandboxed = sandbox_connector(*connector);
             let app = seconds(
                 per_app.get(&sandboxed).copied().unwrap_or(0),
                 budget.app_burst,

@@ -69,6 +69,15 @@ impl fmt::Display for Currency {
     }
 }
 
+/// An account as a benchmark or a test that needs many of them sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: String,
+    pub time_zone: chrono_tz::Tz,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
 /// When a campaign starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CampaignStart {

@@ -57,6 +57,7 @@ use axum::response::Response;
 use serde_json::json;
 
 pub use connector::{Connector, UnknownConnector};
+pub use facts::AccountSummary;
 pub use faults::{Fault, FaultId, FaultKind, PendingFault, UnknownFaultKind};
 pub use requests::RequestRecord;
 pub use state::{AccountTimeZone, Sandbox, SandboxConfig};

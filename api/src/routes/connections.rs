@@ -408,11 +408,20 @@ mod discovery {
                 ErrorClass::Auth => ApiError::Conflict(format!(
                     "{connector} refused the connection's token: authorise it again"
                 )),
-                // Not the platform's fault: the request could not even be made.
-                _ if nothing_sent(&error) => ApiError::Internal(
-                    anyhow::Error::new(error).context(format!("listing {connector} accounts")),
-                ),
-                _ => ApiError::Platform(format!("{connector}: {error}")),
+                ErrorClass::Transient { .. }
+                | ErrorClass::Throttled { .. }
+                | ErrorClass::Permanent
+                | ErrorClass::Cancelled => {
+                    if nothing_sent(&error) {
+                        // Not the platform's fault: the request could not even be made.
+                        ApiError::Internal(
+                            anyhow::Error::new(error)
+                                .context(format!("listing {connector} accounts")),
+                        )
+                    } else {
+                        ApiError::Platform(format!("{connector}: {error}"))
+                    }
+                }
             })
     }
 

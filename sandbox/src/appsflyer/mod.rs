@@ -39,6 +39,7 @@ pub use vocabulary::{
 };
 pub use world::{
     AppFacts, CampaignFacts, LISTED_APP_IDS, Numbers, app, cell_numbers, has_delivery,
+    numbered_account,
 };
 
 use crate::connector::Connector;
@@ -47,6 +48,10 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
 use crate::tokens::TokenStatus;
 use errors::AppsflyerError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC: AppsFlyer's
+/// "Limit reached" is its daily quota.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = true;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str =

@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::vocabulary::*;
-use crate::facts::{Additive as _, CampaignStart, Currency, day_number};
+use crate::facts::{AccountSummary, Additive as _, CampaignStart, Currency, day_number};
 use crate::restatement::restated;
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
@@ -343,5 +343,14 @@ pub fn cell_numbers(
             (payers, purchases, sales_minor),
             (registrants, registrants, 0),
         ],
+    })
+}
+
+/// The `n`th of a range of accounts with delivery, for benchmarks and tests that need many.
+pub fn numbered_account(n: usize) -> Option<AccountSummary> {
+    app(&format!("com.bench.app{n}")).map(|facts| AccountSummary {
+        id: facts.id,
+        time_zone: facts.time_zone,
+        currency: facts.currency.code().to_owned(),
     })
 }

@@ -39,7 +39,9 @@ pub use vocabulary::{
     Channel, CustomerKind, Device, Level, NO_DELIVERY_CUSTOMER_ID, RESTATEMENT_HORIZON_DAYS,
     Status, TIME_ZONES,
 };
-pub use world::{AdFacts, AdGroupFacts, CampaignFacts, CustomerFacts, Metrics, customer};
+pub use world::{
+    AdFacts, AdGroupFacts, CampaignFacts, CustomerFacts, Metrics, customer, numbered_account,
+};
 
 use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
@@ -49,6 +51,9 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
 use crate::tokens::TokenStatus;
 use errors::AdsError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "10 digits, no hyphens";

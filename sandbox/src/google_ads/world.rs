@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::vocabulary::*;
-use crate::facts::{CampaignStart, Currency};
+use crate::facts::{AccountSummary, CampaignStart, Currency};
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
 
@@ -418,4 +418,13 @@ pub(super) fn ad_day(
         };
     }
     Some(out)
+}
+
+/// The `n`th of a range of accounts with delivery, for benchmarks and tests that need many.
+pub fn numbered_account(n: usize) -> Option<AccountSummary> {
+    customer(&format!("{}", 2_000_000_000 + n)).map(|facts| AccountSummary {
+        id: facts.id,
+        time_zone: facts.time_zone,
+        currency: facts.currency.code().to_owned(),
+    })
 }

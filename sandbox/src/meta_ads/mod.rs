@@ -60,7 +60,7 @@ pub use vocabulary::{
 };
 pub use world::{
     AccountFacts, AdFacts, AdSetFacts, CampaignFacts, CreativeFacts, Metrics,
-    REACHABLE_ACCOUNT_IDS, account, ad_day_metrics, reachable_accounts,
+    REACHABLE_ACCOUNT_IDS, account, ad_day_metrics, numbered_account, reachable_accounts,
 };
 
 use crate::connector::Connector;
@@ -70,6 +70,9 @@ use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::MetaError;
 use usage::{Admission, UseCase};
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "digits, without act_";

@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 
 use super::breakdowns::{self};
 use super::vocabulary::*;
-use crate::facts::{CampaignStart, Currency};
+use crate::facts::{AccountSummary, CampaignStart, Currency};
 use crate::restatement::restated;
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
@@ -368,5 +368,14 @@ pub fn ad_day_metrics(
         spend_minor,
         purchases,
         purchase_value_minor,
+    })
+}
+
+/// The `n`th of a range of accounts with delivery, for benchmarks and tests that need many.
+pub fn numbered_account(n: usize) -> Option<AccountSummary> {
+    account(&format!("{}", 20_000 + n)).map(|facts| AccountSummary {
+        id: facts.id,
+        time_zone: facts.time_zone,
+        currency: facts.currency.code().to_owned(),
     })
 }

@@ -46,7 +46,7 @@ pub use vocabulary::{
 };
 pub use world::{
     AccountFacts, AdFacts, AdSquadFacts, CampaignFacts, CreativeFacts, KNOWN_ACCOUNTS, Metrics,
-    account, ad_day_metrics, split_by_country,
+    account, ad_day_metrics, numbered_account, split_by_country,
 };
 
 use crate::connector::Connector;
@@ -57,6 +57,9 @@ use crate::rng::{fnv1a64, splitmix64};
 use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::SnapError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "a UUID";

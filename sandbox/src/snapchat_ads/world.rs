@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::vocabulary::*;
-use crate::facts::{CampaignStart, day_number};
+use crate::facts::{AccountSummary, CampaignStart, day_number};
 use crate::restatement::restated;
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
@@ -524,4 +524,13 @@ pub fn split_by_country(
             )
         })
         .collect()
+}
+
+/// The `n`th of a range of accounts with delivery, for benchmarks and tests that need many.
+pub fn numbered_account(n: usize) -> Option<AccountSummary> {
+    account(&format!("00000000-0000-4000-8000-{n:012}")).map(|facts| AccountSummary {
+        id: facts.id,
+        time_zone: facts.time_zone,
+        currency: facts.currency.to_owned(),
+    })
 }

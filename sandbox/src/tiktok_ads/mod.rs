@@ -46,7 +46,7 @@ pub use vocabulary::{
 };
 pub use world::{
     AdFacts, AdGroupFacts, AdvertiserFacts, CampaignFacts, Metrics, REACHABLE_ADVERTISER_IDS,
-    ad_day_metrics, advertiser, reachable_advertisers,
+    ad_day_metrics, advertiser, numbered_account, reachable_advertisers,
 };
 
 use crate::connector::Connector;
@@ -56,6 +56,9 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::TiktokError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "digits (an advertiser id)";

@@ -15,7 +15,7 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use chrono_tz::Tz;
 
 use super::vocabulary::*;
-use crate::facts::{Currency, day_number};
+use crate::facts::{AccountSummary, Currency, day_number};
 use crate::restatement::restated;
 use crate::rng::Seed;
 use crate::state::AccountTimeZone;
@@ -485,4 +485,14 @@ pub(super) fn segments_of(
             )
         })
         .collect()
+}
+
+/// The `n`th of a range of accounts with delivery, for benchmarks and tests that need many.
+pub fn numbered_account(n: usize) -> Option<AccountSummary> {
+    let n = u64::try_from(n).ok()?;
+    advertiser(&format!("{}", 7_200_000_000_000_000_000u64 + n)).map(|facts| AccountSummary {
+        id: facts.id,
+        time_zone: facts.time_zone,
+        currency: facts.currency.code().to_owned(),
+    })
 }
