@@ -360,7 +360,8 @@ impl Config {
         })?;
         let hosts = parsed.get_hosts().len();
         if hosts > 1
-            && parsed.get_target_session_attrs() != tokio_postgres::config::TargetSessionAttrs::ReadWrite
+            && parsed.get_target_session_attrs()
+                != tokio_postgres::config::TargetSessionAttrs::ReadWrite
         {
             return Err(ConfigError(format!(
                 "{key}: lists {hosts} hosts but not target_session_attrs=read-write, so connections \
@@ -374,7 +375,13 @@ impl Config {
     /// by position, never by its text (it holds a password).
     fn validate_rabbitmq_urls(&self) -> Result<(), ConfigError> {
         let key = "rabbitmq.url";
-        let entries: Vec<&str> = self.rabbitmq.url.expose().split(',').map(str::trim).collect();
+        let entries: Vec<&str> = self
+            .rabbitmq
+            .url
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .collect();
         for (index, entry) in entries.iter().enumerate() {
             let position = index + 1;
             if entry.is_empty() {
@@ -676,9 +683,18 @@ mod tests {
     #[test]
     fn a_bad_broker_url_is_named_by_position_without_its_secret() {
         for (value, says) in [
-            ("amqp://u:hunter2@a:5672/%2f,,amqp://u:hunter2@c/%2f", "entry 2 of 3 is empty"),
-            ("amqp://u:hunter2@a:5672/%2f,http://u:hunter2@b/", "entry 2 of 2 is not an AMQP URL"),
-            ("amqp://u:hunter2@a:notaport/%2f", "entry 1 of 1 is not an AMQP URL"),
+            (
+                "amqp://u:hunter2@a:5672/%2f,,amqp://u:hunter2@c/%2f",
+                "entry 2 of 3 is empty",
+            ),
+            (
+                "amqp://u:hunter2@a:5672/%2f,http://u:hunter2@b/",
+                "entry 2 of 2 is not an AMQP URL",
+            ),
+            (
+                "amqp://u:hunter2@a:notaport/%2f",
+                "entry 1 of 1 is not an AMQP URL",
+            ),
             ("", "entry 1 of 1 is empty"),
         ] {
             let error = load(&[("ADSYNC__RABBITMQ__URL", value)])
@@ -711,7 +727,10 @@ mod tests {
                 "postgres://postgres:hunter2@10.0.0.1:5432/adsync?target_session_attrs=primary-ish",
                 "not a valid PostgreSQL connection string",
             ),
-            ("mysql://hunter2@x/y", "not a valid PostgreSQL connection string"),
+            (
+                "mysql://hunter2@x/y",
+                "not a valid PostgreSQL connection string",
+            ),
         ] {
             let error = load(&[("ADSYNC__DATABASE__URL", value)])
                 .unwrap_err()

@@ -279,9 +279,9 @@ pub fn count_reconnect(backend: Backend) {
 
 /// Reconnections to `backend` counted in this process so far.
 pub fn reconnects(backend: Backend) -> u64 {
-    RECONNECTS
-        .get()
-        .map_or(0, |counter| counter.with_label_values(&[backend.as_str()]).get())
+    RECONNECTS.get().map_or(0, |counter| {
+        counter.with_label_values(&[backend.as_str()]).get()
+    })
 }
 
 /// The metric naming convention, `adsync_<part>_<what>[_<unit>]`, in lowercase snake case.

@@ -469,7 +469,9 @@ impl PrivateCluster {
                 cluster.fail("up --cluster", &output);
             }
             // Another process took a port first: stop what started, and try other ports.
-            cluster.run(&["down", "--cluster", "--purge", "--kill"]).await;
+            cluster
+                .run(&["down", "--cluster", "--purge", "--kill"])
+                .await;
             std::fs::DirBuilder::new()
                 .mode(0o755)
                 .create(&cluster.dir)

@@ -9,7 +9,7 @@ pub mod publisher;
 pub mod topology;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -21,11 +21,11 @@ pub use message::JobMessage;
 pub use publisher::{Outgoing, PublishError, Publisher, QueueDepth};
 pub use topology::Topology;
 
-/// The broker URL a process tried last with success, as an index into `rabbitmq.url`'s list;
-/// the next connection starts there. It starts at a random entry, so a fleet of processes
-/// spreads its connections over a cluster's nodes.
-static PREFERRED_URL: LazyLock<AtomicUsize> =
-    LazyLock::new(|| AtomicUsize::new(rand::random::<u32>() as usize));
+/// The broker URL that worked last in this process, as an index into `rabbitmq.url`'s list;
+/// the next connection tries it first. Processes therefore gather on the first listed node
+/// that is up (where quorum queue leaders declared by them live too, which saves a hop), and
+/// move together to the next when it dies.
+static PREFERRED_URL: AtomicUsize = AtomicUsize::new(0);
 
 /// Connects to the broker, retrying with backoff for up to about `patience`. With several URLs
 /// (a cluster's nodes) each attempt tries them in turn, starting with the one that worked last,
