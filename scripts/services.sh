@@ -842,10 +842,8 @@ declare -A CL_STARTED=()
 # Ports: node n uses AMQP base+3(n-1), management +1, Erlang distribution +2; the shared epmd
 # base+9 and rabbitmqctl base+10..base+19. PostgreSQL member m listens on pg base+m-1.
 derive_cluster_ports() {
-  local name
-  for name in CL_AMQP_BASE CL_PG_BASE; do
-    is_port_number "${!name}" || die "${name/CL_AMQP_BASE/ADSYNC_CLUSTER_AMQP_PORT}=${!name} is not a port number in 1024..65535"
-  done
+  is_port_number "$CL_AMQP_BASE" || die "ADSYNC_CLUSTER_AMQP_PORT=$CL_AMQP_BASE is not a port number in 1024..65535"
+  is_port_number "$CL_PG_BASE" || die "ADSYNC_CLUSTER_PG_PORT=$CL_PG_BASE is not a port number in 1024..65535"
   CL_PG_BASE=$((10#$CL_PG_BASE)) CL_AMQP_BASE=$((10#$CL_AMQP_BASE))
   ((CL_AMQP_BASE + 19 <= 65535)) || die "ADSYNC_CLUSTER_AMQP_PORT=$CL_AMQP_BASE: the cluster uses it and the 19 ports above it, which must stay <= 65535"
   ((CL_PG_BASE + 1 <= 65535)) || die "ADSYNC_CLUSTER_PG_PORT=$CL_PG_BASE: the standby uses the port above it, which must stay <= 65535"

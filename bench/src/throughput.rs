@@ -64,9 +64,13 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
         &[("ADSYNC__RABBITMQ__QUEUE_TYPE", "classic".to_string())],
     )
     .await?;
-    eprintln!("throughput: leg 2 of 3, three-node RabbitMQ cluster (quorum queues), single PostgreSQL");
+    eprintln!(
+        "throughput: leg 2 of 3, three-node RabbitMQ cluster (quorum queues), single PostgreSQL"
+    );
     result["rabbitmq_cluster"] = leg(&options, &quorum).await?;
-    eprintln!("throughput: leg 3 of 3, RabbitMQ cluster and PostgreSQL primary with a synchronous standby");
+    eprintln!(
+        "throughput: leg 3 of 3, RabbitMQ cluster and PostgreSQL primary with a synchronous standby"
+    );
     let mut whole = quorum.to_vec();
     whole.push(("ADSYNC__DATABASE__URL", database_url));
     result["cluster"] = leg(&options, &whole).await?;
