@@ -875,6 +875,16 @@ cl_rmq_select() {
   # pause_minority: a node cut off from the majority stops serving rather than diverging.
   RMQ_EXTRA_CONF="cluster_name = adsync
 cluster_partition_handling = pause_minority"
+  # Nodes 2 and 3, booting for the first time, join node 1's cluster by themselves (peer
+  # discovery, retried while node 1 boots); cl_rmq_join checks, and joins them with
+  # rabbitmqctl join_cluster if they did not. A node that has joined ignores this.
+  if (($1 != 1)); then
+    RMQ_EXTRA_CONF+="
+cluster_formation.peer_discovery_backend = classic_config
+cluster_formation.classic_config.nodes.1 = $(rmq_nodename "$(cl_amqp_port 1)")
+cluster_formation.discovery_retry_limit = 120
+cluster_formation.discovery_retry_interval = 1000"
+  fi
 }
 
 cl_primary() {
@@ -943,6 +953,16 @@ cl_preflight_ports() {
   done
 }
 
+# The cluster's nodes as node $1's management API lists them (JSON); through rabbitmqctl when
+# curl is missing (slower: it boots an Erlang VM).
+cl_rmq_members() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS -m 10 -u guest:guest "http://127.0.0.1:$1/api/nodes?columns=name" 2>/dev/null || true
+  else
+    (rmq_export_env && rabbitmqctl -q cluster_status --formatter json) 2>/dev/null 9>&- || true
+  fi
+}
+
 # Joins node $1 to the cluster through a running node that already belongs to it. Done once per
 # node (marked by a file `joined`); a node restarted later finds its cluster by itself.
 cl_rmq_join() {
@@ -959,6 +979,11 @@ cl_rmq_join() {
   rmq_load_instance
   if [[ -z $seed ]]; then
     # The first node up forms the cluster the others join.
+    touch "$RMQ_DIR/joined"
+    return 0
+  fi
+  if cl_rmq_members "$I_MGMT_PORT" | grep -qF "\"$seed\""; then
+    log "$RMQ_LABEL: joined the cluster of $seed at boot"
     touch "$RMQ_DIR/joined"
     return 0
   fi
