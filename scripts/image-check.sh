@@ -23,8 +23,8 @@
 #     Compose's command, which must print its OK line. Checks /healthz, /readyz and /metrics of
 #     api, scheduler and worker (the sandbox's /_sandbox/health), that each process is the
 #     image's binary running as uid 10001, not root, and that each stops cleanly on SIGTERM.
-#  4. Reports the sizes of the images and binaries; fails if the runtime image is larger than
-#     ADSYNC_IMAGE_MAX_MB.
+#  4. Reports the sizes of the images and binaries and the time each step took; fails if the
+#     runtime image is larger than ADSYNC_IMAGE_MAX_MB (the README explains its size).
 #
 # Usage: scripts/image-check.sh          everything above, then the sizes and the time each step took
 #        scripts/image-check.sh clean    delete the cache (base images, build caches, storage)
@@ -42,7 +42,7 @@
 #   ADSYNC_DEBIAN_MIRROR        Debian mirror for debootstrap and the images' apt sources
 #                               [http://deb.debian.org/debian]
 #   ADSYNC_IMAGE_START_TIMEOUT  seconds each process gets to become ready          [60]
-#   ADSYNC_IMAGE_MAX_MB         largest runtime image accepted, in MB (10^6 bytes)  [150]
+#   ADSYNC_IMAGE_MAX_MB         largest runtime image accepted, in MB (10^6 bytes)  [180]
 # Logs of the last run: target/image-check/ (the build, debootstrap, each process).
 set -euo pipefail
 
@@ -52,7 +52,7 @@ cd "$ROOT"
 CACHE=${ADSYNC_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/adsync-image-check}
 MIRROR=${ADSYNC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 START_TIMEOUT=${ADSYNC_IMAGE_START_TIMEOUT:-60}
-MAX_MB=${ADSYNC_IMAGE_MAX_MB:-150}
+MAX_MB=${ADSYNC_IMAGE_MAX_MB:-180}
 LOGS=$ROOT/target/image-check
 
 RUNTIME_IMAGE=localhost/adsync:local
@@ -655,7 +655,8 @@ report() {
   for image in "$RUNTIME_IMAGE" "$DEMO_IMAGE" "$DEBIAN_IMAGE" "$RUST_IMAGE"; do
     size=$(image_size "$image")
     [[ $image == "$RUNTIME_IMAGE" ]] && runtime_mb=$(megabytes "$size")
-    printf '  %-44s %10s\n' "${image#*/}" "$size"
+    image=${image#localhost/}
+    printf '  %-44s %10s\n' "${image#docker.io/library/}" "$size"
   done
   ctr=$(new_container sizes "$DEMO_IMAGE")
   mnt=$(bh mount "$ctr")
@@ -668,6 +669,9 @@ report() {
   echo "Time:"
   printf '%s\n' "${TIMES[@]}"
   printf '  %-44s %5d s\n' total $(($(date +%s) - T_START))
+  # CPU time of this script and everything it waited for (the compilers among them), a figure
+  # that does not depend on what else the machine was doing.
+  times | tail -n 1 | awk '{ printf "  %-44s %s user, %s system\n", "CPU time of the processes it started", $1, $2 }'
   awk -v mb="$runtime_mb" -v max="$MAX_MB" 'BEGIN { exit !(mb <= max) }' ||
     die "the runtime image is $runtime_mb MB, more than ADSYNC_IMAGE_MAX_MB=$MAX_MB"
 }
