@@ -66,6 +66,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Country],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: &[],
     default_lookback_days: 7,
     max_days_per_request: 31,

@@ -63,6 +63,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Platform],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 30,
     max_days_per_request: 31,

@@ -63,6 +63,7 @@ static CATALOGUE: Catalogue = Catalogue {
         Breakdown::Placement,
     ],
     max_breakdowns: 2,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 28,
     max_days_per_request: 31,

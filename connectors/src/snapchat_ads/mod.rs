@@ -75,6 +75,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Country],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 28,
     max_days_per_request: 30,

@@ -37,7 +37,7 @@ use shared::domain::{
 };
 use shared::error::{Classify, ErrorClass, class_of_http_status};
 
-use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS, ReportType};
 use crate::connector::{
     AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
     class_of_http, invalid_account_id, is_digits,
@@ -71,6 +71,37 @@ static CATALOGUE: Catalogue = Catalogue {
         Breakdown::Platform,
     ],
     max_breakdowns: 2,
+    report_types: &[
+        // The integrated report without audience dimensions.
+        ReportType {
+            name: "BASIC",
+            breakdowns: &[],
+            metrics: &[
+                Metric::Impressions,
+                Metric::Clicks,
+                Metric::Spend,
+                Metric::Reach,
+                Metric::Conversions,
+            ],
+        },
+        // Split by audience: TikTok refuses `reach` (and `frequency`) here with 40002
+        // "Invalid metric fields", since unique people cannot be split across segments.
+        ReportType {
+            name: "AUDIENCE",
+            breakdowns: &[
+                Breakdown::Age,
+                Breakdown::Gender,
+                Breakdown::Country,
+                Breakdown::Platform,
+            ],
+            metrics: &[
+                Metric::Impressions,
+                Metric::Clicks,
+                Metric::Spend,
+                Metric::Conversions,
+            ],
+        },
+    ],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 7,
     max_days_per_request: 30,
@@ -179,6 +210,10 @@ pub enum TiktokError {
     /// The report asks for something TikTok cannot report (the catalogue should prevent it).
     #[error("tiktok_ads cannot report {0}")]
     Unsupported(String),
+    /// The report combines what TikTok refuses together (a sync stored before the catalogue
+    /// said so); nothing was sent.
+    #[error("the report is not one TikTok accepts ({field}): {message}")]
+    NotAccepted { field: String, message: String },
 }
 
 impl Classify for TiktokError {
@@ -192,7 +227,9 @@ impl Classify for TiktokError {
             },
             TiktokError::Api { code, .. } => class_of_code(*code),
             TiktokError::Status { status, .. } => class_of_http_status(*status, None),
-            TiktokError::Malformed { .. } | TiktokError::Unsupported(_) => ErrorClass::Permanent,
+            TiktokError::Malformed { .. }
+            | TiktokError::Unsupported(_)
+            | TiktokError::NotAccepted { .. } => ErrorClass::Permanent,
         }
     }
 }
@@ -404,11 +441,18 @@ impl Source {
                 })?;
                 let metrics = wire::report_metrics(report)
                     .map_err(|metric| TiktokError::Unsupported(format!("{metric}")))?;
-                let report_type = if report.breakdowns.is_empty() {
-                    "BASIC"
-                } else {
-                    "AUDIENCE"
-                };
+                // A report stored before the catalogue knew TikTok's rules is refused here,
+                // without a request TikTok would refuse on every run.
+                CATALOGUE
+                    .check(report)
+                    .map_err(|invalid| TiktokError::NotAccepted {
+                        field: invalid.field,
+                        message: invalid.message,
+                    })?;
+                let report_type = CATALOGUE
+                    .report_type(report)
+                    .map(|kind| kind.name)
+                    .ok_or_else(|| TiktokError::Unsupported("these breakdowns together".into()))?;
                 Ok(Source::Report(vec![
                     ("advertiser_id", advertiser),
                     ("service_type", "AUCTION".to_owned()),

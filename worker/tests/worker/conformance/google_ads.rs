@@ -287,6 +287,11 @@ fn truth_row(row: &TruthRow, report: &ReportSpec) -> Row {
 
 crate::conformance_suite!(GoogleAds);
 
+#[tokio::test]
+async fn every_report_the_catalogue_accepts_the_platform_serves() {
+    super::every_report_the_catalogue_accepts_the_platform_serves::<GoogleAds>().await;
+}
+
 /// The suite's platform, but the connection does not name the manager of the client account.
 struct WithoutLoginCustomerId;
 
