@@ -8,12 +8,18 @@
 //! Requests carry `Authorization: Bearer`, the `developer-token` when one is configured, and the
 //! connection's `login-customer-id` (the manager through which a client account is reached).
 //!
-//! Errors are `google.rpc.Status` bodies with a `GoogleAdsFailure`: HTTP 429 `quotaError`
-//! (with a `retryDelay` for short-term limits, often none for the daily quota) blocks the rate
-//! budget of the scope Google names; a 401 refusing the token refreshes it once (then it is an
-//! auth failure); 403 `PERMISSION_DENIED` (`USER_PERMISSION_DENIED`: a missing or wrong
-//! `login-customer-id`) and 400 `INVALID_ARGUMENT` are permanent; 5xx and errors inside the
-//! stream are transient. Money arrives in micros of the account's currency.
+//! Errors are `google.rpc.Status` bodies with a `GoogleAdsFailure`, either as `{"error":…}` or,
+//! on `searchStream` (which frames every answer as a JSON array), as `[{"error":…}]` — at the
+//! start with the error's HTTP status, or as the last element of a stream begun on 200; both
+//! are read alike and classified by the failure's error codes. HTTP 429 `quotaError` waits the
+//! `retryDelay` Google names (in `quotaErrorDetails`, or a `google.rpc.RetryInfo` detail; the
+//! daily quota often has none) and blocks the budget of its `rateScope`: `DEVELOPER` is the
+//! developer token's (the app's budget, every account), `ACCOUNT` the customer's. A 401
+//! refusing the token (`authenticationError OAUTH_TOKEN_*`) refreshes it once, then needs the
+//! user to authorise again; 403 `PERMISSION_DENIED` (`USER_PERMISSION_DENIED`: a missing or
+//! wrong `login-customer-id`, which a new authorisation does not fix) and 400
+//! `INVALID_ARGUMENT` (a `queryError`, kept with its message and trigger) are permanent; 5xx
+//! and `internalError` are transient. Money arrives in micros of the account's currency.
 
 mod oauth;
 mod stream;
@@ -43,7 +49,7 @@ use crate::rows::Row;
 use crate::tokens::TokenError;
 use stream::{ElementReader, ReadError};
 pub use wire::{AdsError, ErrorCode, Failure};
-use wire::{ErrorEnvelope, GoogleAdsRow, StreamElement};
+use wire::{GoogleAdsRow, StreamElement};
 
 /// Google Ads, as the registry knows it.
 pub struct GoogleAds;
@@ -317,13 +323,15 @@ fn throttle_of(
         _ => return None,
     };
     let daily = code == "RESOURCE_EXHAUSTED";
-    let wait = error
-        .and_then(|error| error.retry_delay)
-        .unwrap_or(if daily {
-            DAILY_QUOTA_WAIT
-        } else {
-            TEMPORARY_QUOTA_WAIT
-        });
+    let wait = failure.retry_delay().unwrap_or(if daily {
+        DAILY_QUOTA_WAIT
+    } else {
+        TEMPORARY_QUOTA_WAIT
+    });
+    // Google's `QuotaRateScope` has two values: `DEVELOPER` (the developer token, or the
+    // Cloud project that replaced it: every request adsync makes, the app's budget) and
+    // `ACCOUNT` (the customer the request is about). A quota with no scope is the
+    // developer's when it is the daily one, else the account's.
     let bucket = match error.and_then(|error| error.rate_scope.as_deref()) {
         Some("DEVELOPER") => app,
         Some("ACCOUNT") => account.unwrap_or(app),
@@ -363,10 +371,10 @@ async fn api_error(
         Ok(Err(error)) => return HttpError::Transport(error.without_url()).into(),
         Err(_) => return HttpError::Timeout(timeout).into(),
     };
-    let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&body) else {
+    let Some(error) = wire::error_status(&body) else {
         return GoogleAdsError::UnexpectedBody { status };
     };
-    let failure = envelope.error.failure(request_id);
+    let failure = error.failure(request_id);
     let throttle = match throttle_of(status, &failure, app, account) {
         Some((throttle, bucket)) => {
             platform.block(&bucket, throttle.until).await;
@@ -750,9 +758,11 @@ mod tests {
             errors: vec![AdsError {
                 code,
                 message: "m".into(),
+                trigger: None,
                 rate_scope: None,
                 retry_delay: None,
             }],
+            retry_info: None,
             request_id: None,
         }
     }
@@ -865,6 +875,16 @@ mod tests {
         assert!((throttle.until - Utc::now()).num_minutes() >= 59);
         let internal = failure(ErrorCode::Internal("INTERNAL_ERROR".into()));
         assert!(throttle_of(500, &internal, &app, Some(&account)).is_none());
+        // The developer token's quota blocks every request adsync makes, for the delay of a
+        // RetryInfo detail when the quota details give none.
+        let mut developer = failure(ErrorCode::Quota("RESOURCE_TEMPORARILY_EXHAUSTED".into()));
+        developer.errors[0].rate_scope = Some("DEVELOPER".into());
+        developer.retry_info = Some(Duration::from_secs(4));
+        let before = Utc::now();
+        let (throttle, blocked) = throttle_of(429, &developer, &app, Some(&account)).unwrap();
+        assert_eq!(blocked.key, "google_ads:app");
+        let wait = (throttle.until - before).num_milliseconds();
+        assert!((3_900..=4_500).contains(&wait), "{wait} ms");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! (when the sandbox is configured to require one), the customer id, the `login-customer-id`
 //! header and the customer's manager, and the rate limits (per developer token, per customer,
 //! and the daily operations quota). The endpoint handlers only deal with their own input.
+//! `searchStream` sends the errors of the Ads backend in the array framing of the stream
+//! (`[{"error":{…}}]`), as Google does; the other routes send `{"error":{…}}`.
 //!
 //! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic customers
 //! and metrics), `truth` (what tests compare against),
@@ -85,7 +87,8 @@ pub struct GoogleAdsConfig {
     pub rate_window: Duration,
     /// Operations one developer token may make per rolling 24 hours (Basic access: 15,000).
     pub daily_operations: u32,
-    /// The `retryDelay` of an injected throttle fault.
+    /// The `retryDelay` of an injected throttle fault: a few seconds, as Google often asks,
+    /// and unlike the wait a client falls back on when it misses the delay.
     pub throttle_retry_delay: Duration,
     /// The customers `listAccessibleCustomers` returns (the user's direct accesses).
     pub accessible_customers: Vec<String>,
@@ -101,7 +104,7 @@ impl Default for GoogleAdsConfig {
             requests_per_window_per_customer: 40,
             rate_window: Duration::from_secs(10),
             daily_operations: 15_000,
-            throttle_retry_delay: Duration::from_secs(30),
+            throttle_retry_delay: Duration::from_secs(4),
             accessible_customers: vec![
                 "1234567890".to_owned(),
                 "2345678901".to_owned(),
@@ -388,7 +391,11 @@ impl Prelude {
                 let version = self
                     .version
                     .unwrap_or(sandbox.google_ads().config.latest_version);
-                error.into_response(version, &self.request_id)
+                if self.route == search::ROUTE {
+                    error.into_stream_response(version, &self.request_id)
+                } else {
+                    error.into_response(version, &self.request_id)
+                }
             }
             Rejection::UnknownRoute => return unknown_route(sandbox, &self.path),
         };

@@ -4,6 +4,9 @@
 //! `queryResourceConsumption`). Rows are generated batch by batch while the client reads, so a
 //! million-row answer never sits in memory.
 //!
+//! An error before the first batch is the error object in the same array framing
+//! (`[{"error":{…}}]`) with the error's status; one after it is the array's last element.
+//!
 //! Rows are `GoogleAdsRow`s: camelCase objects per resource (the `FROM` resource always with
 //! its `resourceName`), int64 values as JSON strings, doubles as numbers, unset and zero
 //! metrics left out.
@@ -63,7 +66,7 @@ pub(crate) async fn handler(
     };
     let response = match answer(&sandbox, &admitted, &body, prelude.fault_kind()) {
         Ok(response) => response,
-        Err(error) => error.into_response(admitted.version, &admitted.request_id),
+        Err(error) => error.into_stream_response(admitted.version, &admitted.request_id),
     };
     prelude.finish(response)
 }

@@ -28,9 +28,21 @@ struct Answer {
 }
 
 impl Answer {
+    /// The `google.rpc.Status` of an error body: `searchStream` frames an error of the Ads
+    /// backend in a JSON array (`[{"error":{…}}]`), every other answer is `{"error":{…}}`.
+    fn status(&self) -> &Value {
+        match &self.body {
+            Value::Array(elements) => {
+                assert_eq!(elements.len(), 1, "{}", self.body);
+                &elements[0]["error"]
+            }
+            _ => &self.body["error"],
+        }
+    }
+
     /// `(status, errorCode kind, errorCode value)` of a Google Ads error body.
     fn error(&self) -> (String, Option<(String, String)>) {
-        let error = &self.body["error"];
+        let error = self.status();
         assert_eq!(
             error["code"].as_u64(),
             Some(u64::from(self.status)),
@@ -375,9 +387,10 @@ async fn requests_are_refused_with_googles_error_bodies() {
         ),
     ];
 
-    // Assert
+    // Assert: the backend's errors come framed as the stream, the front end's as objects.
     for (answer, status, grpc, code) in cases {
         assert_eq!(answer.status, status, "{}", answer.body);
+        assert_eq!(answer.body.is_array(), code.is_some(), "{}", answer.body);
         let (actual_grpc, actual_code) = answer.error();
         assert_eq!(actual_grpc, grpc, "{}", answer.body);
         assert_eq!(
@@ -441,7 +454,7 @@ async fn rate_limits_answer_429_with_the_scope_and_the_delay() {
             ))
         )
     );
-    let details = &third.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    let details = &third.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
     assert_eq!(details["rateScope"], "ACCOUNT");
     let delay = details["retryDelay"].as_str().unwrap();
     let seconds: u64 = delay.strip_suffix('s').unwrap().parse().unwrap();
@@ -456,7 +469,8 @@ async fn rate_limits_answer_429_with_the_scope_and_the_delay() {
         over_the_daily_quota.error().1,
         Some(("quotaError".to_owned(), "RESOURCE_EXHAUSTED".to_owned()))
     );
-    let daily = &over_the_daily_quota.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    let daily =
+        &over_the_daily_quota.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
     assert!(daily.get("retryDelay").is_none(), "{daily}");
 }
 
@@ -484,9 +498,8 @@ async fn faults_answer_as_google_does() {
 
     // Assert
     assert_eq!(throttled.status, 429);
-    let details =
-        &throttled.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
-    assert_eq!(details["retryDelay"], "30s");
+    let details = &throttled.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    assert_eq!(details["retryDelay"], "4s");
     assert_eq!(details["rateScope"], "ACCOUNT");
     assert_eq!(failed.status, 500);
     assert_eq!(

@@ -86,9 +86,10 @@ impl ConformancePlatform for GoogleAds {
     };
     /// The sandbox breaks the first selected metric of the first row.
     const MALFORMED_FIELD: &'static str = "metrics.impressions";
-    /// The sandbox's throttle answer carries `retryDelay: "30s"`.
+    /// The sandbox's throttle answer (framed in the stream's array) carries `retryDelay: "4s"`,
+    /// not the 30 s the connector waits when it finds no delay.
     const THROTTLE_SNOOZE: RangeInclusive<Duration> =
-        Duration::from_secs(29)..=Duration::from_secs(31);
+        Duration::from_secs(4)..=Duration::from_secs(4);
 
     fn account() -> TestAccount {
         test_account(CLIENT_ID)
@@ -445,4 +446,89 @@ async fn the_refresher_keeps_the_refresh_token_and_a_revoked_grant_needs_reautho
         }
         other => panic!("a revoked grant: {other:?}"),
     }
+}
+
+/// The rate-budget keys of the platform blocked now, with when they open again.
+async fn blocked_keys(case: &Case) -> Vec<(String, chrono::DateTime<Utc>)> {
+    let client = case.world.pool.get().await.unwrap();
+    client
+        .query(
+            "SELECT key, blocked_until FROM rate_budgets
+             WHERE key LIKE 'google_ads:%' AND blocked_until > now()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_developer_token_quota_blocks_every_account_for_the_delay_google_names() {
+    // Arrange: the developer token may make one request per 20 s; the suite's window is read
+    // in two chunks, so the second request meets the quota (a 429 framed as the stream).
+    let sandbox = sandbox::SandboxConfig {
+        now: Some(Utc::now()),
+        google_ads: GoogleAdsConfig {
+            requests_per_window_per_developer_token: 1,
+            rate_window: Duration::from_secs(20),
+            ..GoogleAdsConfig::default()
+        },
+        ..sandbox::SandboxConfig::default()
+    };
+    let case =
+        Case::start_in::<GoogleAds>(sandbox, GoogleAds::account(), GoogleAds::report(), &[]).await;
+
+    // Act
+    let ran_at = Utc::now();
+    let (id, outcome) = case.run(case.window()).await;
+
+    // Assert
+    assert_eq!(outcome, Outcome::Rescheduled { class: "throttled" });
+    let job = job(&case.world, id).await;
+    assert_eq!(job.attempt, 0, "a snooze gives the attempt back");
+    let snooze = (job.run_after - ran_at).num_milliseconds();
+    assert!(
+        (1_000..=21_000).contains(&snooze),
+        "snoozed {snooze} ms: Google's retryDelay (the rest of the 20 s window), not 30 s"
+    );
+    let message = job.error_message.unwrap_or_default();
+    assert!(
+        message.contains("RESOURCE_TEMPORARILY_EXHAUSTED"),
+        "{message}"
+    );
+    let blocked = blocked_keys(&case).await;
+    assert_eq!(
+        blocked
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .collect::<Vec<_>>(),
+        ["google_ads:app"],
+        "the developer token's quota is the app's budget, not the account's"
+    );
+    assert!((blocked[0].1 - job.run_after).num_seconds().abs() <= 1);
+    case.assert_no_unknown_routes();
+}
+
+#[tokio::test]
+async fn a_query_google_refuses_fails_permanently_with_googles_message() {
+    // Arrange: metrics of a manager account, which Google refuses (its clients hold them).
+    let manager = test_account("9123450000");
+    let case = Case::start::<GoogleAds>(manager, GoogleAds::report(), Utc::now(), &[]).await;
+
+    // Act
+    let (id, outcome) = case.run(case.window()).await;
+
+    // Assert
+    assert_eq!(outcome, Outcome::Failed { class: "permanent" });
+    let message = job(&case.world, id).await.error_message.unwrap_or_default();
+    assert!(
+        message.contains("queryError REQUESTED_METRICS_FOR_MANAGER")
+            && message.contains("Metrics cannot be requested for a manager account"),
+        "{message}"
+    );
+    assert_eq!(case.connection_status().await, "active");
+    assert_eq!(case.requests::<GoogleAds>().len(), 1, "not retried");
+    case.assert_no_unknown_routes();
 }

@@ -178,14 +178,26 @@ impl Case {
         now: DateTime<Utc>,
         overrides: &[(&str, &str)],
     ) -> Self {
-        let world = TestWorld::start_with(
+        Self::start_in::<P>(
             SandboxConfig {
                 now: Some(now),
                 ..SandboxConfig::default()
             },
+            account,
+            report,
             overrides,
         )
-        .await;
+        .await
+    }
+
+    /// [`Case::start`] with a sandbox set up as `sandbox` says (a platform's own limits).
+    async fn start_in<P: ConformancePlatform>(
+        sandbox: SandboxConfig,
+        account: TestAccount,
+        report: ReportSpec,
+        overrides: &[(&str, &str)],
+    ) -> Self {
+        let world = TestWorld::start_with(sandbox, overrides).await;
         let fixture = connect::<P>(&world, &account, &report).await;
         Self {
             world,
