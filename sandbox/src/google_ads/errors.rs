@@ -247,6 +247,20 @@ impl AdsError {
         )
     }
 
+    /// HTTP 403 `CUSTOMER_NOT_ENABLED`: the customer is cancelled (or not yet enabled).
+    pub(crate) fn customer_not_enabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        )
+        .with(
+            "authorizationError",
+            "CUSTOMER_NOT_ENABLED",
+            "The customer account can't be accessed because it is not yet enabled or has been deactivated.",
+        )
+    }
+
     fn quota(code: &'static str, message: String, quota: QuotaDetails) -> Self {
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -5,7 +5,8 @@
 //! Every API request first goes through `Prelude`, which applies the checks common to all calls
 //! in this order: injected faults, the API version, the bearer token, the `developer-token`
 //! (when the sandbox is configured to require one), the customer id, the `login-customer-id`
-//! header and the customer's manager, and the rate limits (per developer token, per customer,
+//! header (a manager above the customer, at any level, that the user reaches directly), the
+//! customer's status (a cancelled one refuses queries), and the rate limits (per developer token, per customer,
 //! and the daily operations quota). The endpoint handlers only deal with their own input.
 //! `searchStream` sends the errors of the Ads backend in the array framing of the stream
 //! (`[{"error":{…}}]`), as Google does; the other routes send `{"error":{…}}`.
@@ -38,8 +39,8 @@ pub use crate::facts::{CampaignStart, Currency};
 pub use search::BATCH_ROWS;
 pub use truth::{TruthRow, report_truth};
 pub use vocabulary::{
-    Channel, CustomerKind, Device, Level, NO_DELIVERY_CUSTOMER_ID, RESTATEMENT_HORIZON_DAYS,
-    Status, TIME_ZONES,
+    Channel, CustomerKind, CustomerStatus, Device, Level, NO_DELIVERY_CUSTOMER_ID,
+    RESTATEMENT_HORIZON_DAYS, Status, TIME_ZONES,
 };
 pub use world::{
     AdFacts, AdGroupFacts, CampaignFacts, CustomerFacts, Metrics, customer, numbered_account,
@@ -327,14 +328,22 @@ impl Prelude {
                 }
                 let customer =
                     world::customer(id).ok_or_else(|| AdsError::customer_not_found(id))?;
-                let allowed = match (customer.manager_id(), login.as_deref()) {
-                    (Some(manager), Some(login)) => login == manager,
-                    (Some(_), None) => false,
-                    (None, None) => true,
-                    (None, Some(login)) => login == customer.id,
+                // An account below a manager is reached through a manager above it (at any
+                // level) that the user reaches directly; an account of its own, directly or
+                // with itself as the login.
+                let allowed = match login.as_deref() {
+                    None => customer.manager_id().is_none(),
+                    Some(login) if login == customer.id => customer.manager_id().is_none(),
+                    Some(login) => {
+                        customer.managers_above().iter().any(|above| above == login)
+                            && config.accessible_customers.iter().any(|id| id == login)
+                    }
                 };
                 if !allowed {
                     return Err(AdsError::permission_denied().into());
+                }
+                if customer.status != CustomerStatus::Enabled {
+                    return Err(AdsError::customer_not_enabled().into());
                 }
                 Some(customer)
             }

@@ -24,11 +24,11 @@ use serde::Deserialize;
 
 use super::errors::AdsError;
 use super::gaql::{self, Field, Group, Query, Resource, Value};
+use super::truth;
 use super::truth::EntityRef;
 use super::vocabulary::{Device, Level};
 use super::world::{CustomerFacts, Metrics};
 use super::{Admitted, CONTENT_TYPE, Prelude, REQUEST_ID_HEADER};
-use super::{truth, world};
 use crate::faults::FaultKind;
 use crate::state::Sandbox;
 
@@ -219,14 +219,9 @@ impl RowSource {
                     .unwrap_or(today),
             );
         let mode = if query.resource == Resource::CustomerClient {
+            // The manager itself, and every account below it, direct or not.
             let mut rows = VecDeque::from([(customer.clone(), 0)]);
-            rows.extend(
-                customer
-                    .clients()
-                    .iter()
-                    .filter_map(|id| world::customer(id))
-                    .map(|client| (client, 1)),
-            );
+            rows.extend(customer.hierarchy());
             Mode::Clients(rows)
         } else if query.reports_delivery() {
             let (since, until) = match query.dates {
@@ -389,7 +384,7 @@ fn value<'a>(customer: &'a CustomerFacts, row: &'a RowContext, field: Field) -> 
         Field::CustomerTimeZone => Value::Text(customer.time_zone.name()),
         Field::CustomerManager => Value::Bool(customer.is_manager()),
         Field::CustomerTestAccount => Value::Bool(false),
-        Field::CustomerStatus => Value::Text("ENABLED"),
+        Field::CustomerStatus => Value::Text(customer.status.as_str()),
         Field::ClientResourceName => {
             owned(client.map(|(client, _)| {
                 format!("customers/{}/customerClients/{}", customer.id, client.id)
@@ -410,7 +405,13 @@ fn value<'a>(customer: &'a CustomerFacts, row: &'a RowContext, field: Field) -> 
         }
         Field::ClientManager => client.map_or(Value::Absent, |(c, _)| Value::Bool(c.is_manager())),
         Field::ClientLevel => opt_int(client.map(|(_, level)| *level)),
-        Field::ClientStatus => client.map_or(Value::Absent, |_| Value::Text("ENABLED")),
+        Field::ClientStatus => {
+            client.map_or(Value::Absent, |(c, _)| Value::Text(c.status.as_str()))
+        }
+        // The manager's own row (level 0) has no link to hide.
+        Field::ClientHidden => client.map_or(Value::Absent, |(c, level)| {
+            Value::Bool(*level > 0 && c.hidden)
+        }),
         Field::CampaignResourceName => {
             owned(campaign.map(|c| format!("customers/{}/campaigns/{}", customer.id, c.id)))
         }
@@ -763,7 +764,7 @@ pub(crate) fn run(
 mod tests {
     use super::*;
     use crate::google_ads::truth::centi_text;
-    use crate::google_ads::vocabulary;
+    use crate::google_ads::{vocabulary, world};
 
     fn today() -> NaiveDate {
         "2025-06-30".parse().unwrap()

@@ -724,3 +724,98 @@ async fn conversions_of_recent_days_are_restated_and_old_days_are_final() {
     assert_ne!(recent_before, recent_after);
     assert_eq!(old_before, old_after);
 }
+
+#[tokio::test]
+async fn a_managers_customer_client_lists_its_whole_hierarchy_and_the_login_reaches_all_of_it() {
+    // Arrange: the manager links clients, a hidden one, a cancelled one and a sub-manager,
+    // whose own clients are two levels down.
+    let ts = start_frozen().await;
+    const SUB_MANAGER: &str = "9123451000";
+    let deep_client = google_ads::customer(SUB_MANAGER).unwrap().clients()[0].clone();
+    let query = "SELECT customer_client.id, customer_client.manager, customer_client.level, customer_client.status, customer_client.hidden FROM customer_client";
+    let report = "SELECT customer.id, segments.date, metrics.clicks FROM customer WHERE segments.date = '2025-06-20'";
+
+    // Act
+    let hierarchy = ts.query(MANAGER, Some(MANAGER), query).await;
+    let from_the_sub_manager = ts.query(SUB_MANAGER, Some(MANAGER), query).await;
+    let deep_through_the_top = ts.query(&deep_client, Some(MANAGER), report).await;
+    let deep_through_the_sub_manager = ts.query(&deep_client, Some(SUB_MANAGER), report).await;
+    let deep_without_login = ts.query(&deep_client, None, report).await;
+    let cancelled = ts.query("8123450009", Some(MANAGER), report).await;
+    let hidden = ts.query("8123450008", Some(MANAGER), report).await;
+
+    // Assert
+    assert_eq!(hierarchy.status, 200, "{}", hierarchy.body);
+    let rows: Vec<(String, String, bool, String, bool)> = hierarchy
+        .rows()
+        .iter()
+        .map(|row| {
+            let client = &row["customerClient"];
+            (
+                client["id"].as_str().unwrap().to_owned(),
+                client["level"].as_str().unwrap().to_owned(),
+                client["manager"].as_bool().unwrap(),
+                client["status"].as_str().unwrap().to_owned(),
+                client["hidden"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        (
+            MANAGER.to_owned(),
+            "0".to_owned(),
+            true,
+            "ENABLED".to_owned(),
+            false
+        )
+    );
+    let find = |id: &str| {
+        rows.iter()
+            .find(|row| row.0 == id)
+            .unwrap_or_else(|| panic!("{id} in {rows:?}"))
+    };
+    assert_eq!(find(SUB_MANAGER).1, "1");
+    assert!(find(SUB_MANAGER).2, "a manager");
+    assert_eq!(find(&deep_client).1, "2", "a client of the sub-manager");
+    assert_eq!(find("8123450009").3, "CANCELED");
+    assert!(find("8123450008").4, "hidden");
+    assert_eq!(
+        from_the_sub_manager.status, 200,
+        "{}",
+        from_the_sub_manager.body
+    );
+    assert_eq!(
+        from_the_sub_manager.rows().len(),
+        1 + google_ads::customer(SUB_MANAGER).unwrap().clients().len()
+    );
+    assert_eq!(
+        deep_through_the_top.status, 200,
+        "{}",
+        deep_through_the_top.body
+    );
+    for refused in [&deep_through_the_sub_manager, &deep_without_login] {
+        assert_eq!(
+            refused.error().1,
+            Some((
+                "authorizationError".to_owned(),
+                "USER_PERMISSION_DENIED".to_owned()
+            )),
+            "the user does not reach the sub-manager directly: {}",
+            refused.body
+        );
+    }
+    assert_eq!(cancelled.status, 403);
+    assert_eq!(
+        cancelled.error().1,
+        Some((
+            "authorizationError".to_owned(),
+            "CUSTOMER_NOT_ENABLED".to_owned()
+        ))
+    );
+    assert_eq!(
+        hidden.status, 200,
+        "a hidden link is still served: {}",
+        hidden.body
+    );
+}
