@@ -69,10 +69,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for MetaAds {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::MetaAds
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }
