@@ -12,6 +12,7 @@ mod metrics;
 mod oauth;
 mod openapi;
 mod resources;
+mod unavailable;
 mod validation;
 mod webhooks;
 
