@@ -269,6 +269,12 @@ pub fn during_database_outage() -> Vec<ExpectedLog> {
             .target("worker::consumer"),
         ExpectedLog::error("job outcome could not be recorded").target("worker::consumer"),
         ExpectedLog::warn("clearing staged rows failed").target("worker::destinations"),
+        ExpectedLog::warn("request failed: dependency unavailable").target("api"),
+        ExpectedLog::error("response failed")
+            .target("tower_http")
+            .field_containing("classification", "503"),
+        ExpectedLog::warn("recording usage failed").field_containing("error", "connection"),
+        ExpectedLog::warn("recording a throttle failed").field_containing("error", "connection"),
     ]
     .into_iter()
     .map(ExpectedLog::optional)

@@ -10,6 +10,7 @@ mod destinations;
 mod faults;
 mod jobs;
 mod metrics;
+mod soak;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};
