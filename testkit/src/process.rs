@@ -1,7 +1,7 @@
 //! Our binaries as real child processes, for tests that kill them: environment from the test
-//! world, JSON logs kept in a file shown when the test fails, and killed when dropped. When
-//! dropped, a process hands its WARN and ERROR records (and any output that is not a log
-//! record, such as a panic) to the test's log check ([`crate::logs`]).
+//! world, JSON logs kept in a file shown when the test fails, and killed when dropped. The
+//! test's log check ([`crate::logs`]) reads the file: its WARN and ERROR records, and any output
+//! that is not a log record (such as a panic), count like the test process's own.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
