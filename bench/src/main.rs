@@ -45,7 +45,8 @@ pub(crate) struct Scenario {
     run: fn(Args) -> BoxFuture<'static, anyhow::Result<serde_json::Value>>,
 }
 
-/// A whole-number option of a scenario: its full size and the small size of `--smoke`.
+/// An option of a scenario: a whole number with its full size and the small size of
+/// `--smoke`, or a switch (off unless given; smoke runs leave it off).
 pub(crate) struct Opt {
     pub(crate) flag: &'static str,
     default: usize,
@@ -54,6 +55,8 @@ pub(crate) struct Opt {
     min: usize,
     /// Largest value accepted.
     max: usize,
+    /// A switch takes no value: given, it is 1.
+    pub(crate) switch: bool,
     help: &'static str,
 }
 
@@ -65,6 +68,24 @@ impl Opt {
             smoke,
             min: 1,
             max: usize::MAX,
+            switch: false,
+            help,
+        }
+    }
+
+    /// A switch: off unless given.
+    #[allow(
+        dead_code,
+        reason = "no scenario has a switch yet; the registry supports them"
+    )]
+    const fn switch(flag: &'static str, help: &'static str) -> Self {
+        Self {
+            flag,
+            default: 0,
+            smoke: 0,
+            min: 0,
+            max: 1,
+            switch: true,
             help,
         }
     }
@@ -93,6 +114,15 @@ impl Args {
 
     fn days(&self, flag: &str) -> u32 {
         u32::try_from(self.get(flag)).unwrap_or(u32::MAX)
+    }
+
+    /// Whether the switch `flag` was given.
+    #[allow(
+        dead_code,
+        reason = "no scenario has a switch yet; the registry supports them"
+    )]
+    fn on(&self, flag: &str) -> bool {
+        self.get(flag) == 1
     }
 }
 
@@ -207,14 +237,18 @@ fn usage() -> String {
     for scenario in SCENARIOS {
         let _ = writeln!(text, "  {:<13} {}", scenario.name, scenario.about);
         for option in scenario.options {
-            let _ = writeln!(
-                text,
-                "      {:<15} {} (default {}, smoke {})",
-                format!("{} N", option.flag),
-                option.help,
-                option.default,
-                option.smoke
-            );
+            let _ = if option.switch {
+                writeln!(text, "      {:<15} {}", option.flag, option.help)
+            } else {
+                writeln!(
+                    text,
+                    "      {:<15} {} (default {}, smoke {})",
+                    format!("{} N", option.flag),
+                    option.help,
+                    option.default,
+                    option.smoke
+                )
+            };
         }
     }
     text.push_str(
@@ -279,6 +313,10 @@ fn parse(scenario: &Scenario, flags: &[String]) -> anyhow::Result<Args> {
                 usage()
             );
         };
+        if option.switch {
+            values.insert(option.flag, 1);
+            continue;
+        }
         let value: usize = rest
             .next()
             .with_context(|| format!("{flag} needs a value"))?
@@ -315,17 +353,32 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), SCENARIOS.len(), "a scenario name repeats");
         for scenario in SCENARIOS {
-            let flags: Vec<String> = scenario
-                .options
-                .iter()
-                .flat_map(|option| [option.flag.to_owned(), option.smoke.to_string()])
-                .collect();
-            let args = parse(scenario, &flags).unwrap();
+            let args = parse(scenario, &smoke::smoke_args(scenario)[1..]).unwrap();
             for option in scenario.options {
                 assert_eq!(args.get(option.flag), option.smoke, "{}", scenario.name);
                 assert!(option.smoke <= option.default, "{}", option.flag);
             }
         }
+    }
+
+    #[test]
+    fn a_switch_takes_no_value_is_off_unless_given_and_off_in_smoke_runs() {
+        static OPTIONS: [Opt; 2] = [
+            Opt::new("--jobs", 10, 2, "jobs"),
+            Opt::switch("--cluster", "also on a cluster"),
+        ];
+        let scenario = Scenario {
+            name: "switched",
+            about: "",
+            options: &OPTIONS,
+            must_be_zero: &[],
+            run: |_| Box::pin(async { Ok(serde_json::Value::Null) }),
+        };
+        let given = parse(&scenario, &strings(&["--cluster", "--jobs", "3"])).unwrap();
+        assert!(given.on("--cluster"));
+        assert_eq!(given.get("--jobs"), 3);
+        assert!(!parse(&scenario, &[]).unwrap().on("--cluster"));
+        assert_eq!(smoke::smoke_args(&scenario), ["switched", "--jobs", "2"]);
     }
 
     #[test]
