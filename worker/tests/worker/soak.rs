@@ -2,6 +2,9 @@
 //! several real `worker` processes, a private PostgreSQL and a private RabbitMQ, one tenant
 //! whose syncs are run again and again through the API against the sandbox — while workers are
 //! killed with SIGKILL and the broker and the database are crash-stopped and started again.
+//! Half the syncs read campaigns by day; the other half the conformance suite's Meta report
+//! (breakdowns, so asynchronous report runs), whose extra columns the warehouse adds to the
+//! same table while the first half write to it.
 //! Afterwards: every job the API acknowledged exists and succeeded (none lost, none stuck), the
 //! warehouse holds each sync's rows exactly once and equal to the platform's, PostgreSQL
 //! detected no deadlock (its log and `pg_stat_database.deadlocks`), and nothing was logged at
@@ -16,16 +19,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use rust_decimal::Decimal;
-use sandbox::meta_ads::{self, Level};
+use sandbox::meta_ads;
 use sandbox::{Connector, Fault, SandboxConfig};
 use serde_json::{Value, json};
-use shared::domain::JobId;
+use shared::domain::{ConnectorKind, DateWindow, JobId, ReportSpec, SyncId};
 use testkit::logs;
 use testkit::process::ChildProcess;
 use testkit::services::{PrivateService, ServiceKind};
+use testkit::warehouse::{self, sorted};
 use testkit::{ApiClient, TestDatabase, TestWorld, eventually};
 use tokio_util::sync::CancellationToken;
+use worker::rows::derive;
+
+use crate::conformance::meta_ads::MetaAds;
+use crate::conformance::{ConformancePlatform as _, TestAccount};
 
 /// Syncs of the one tenant, each on a Meta account of its own.
 const SYNCS: u32 = 12;
@@ -42,9 +49,33 @@ fn created(response: (u16, Value), what: &str) -> Value {
     body
 }
 
+/// One sync of the run: its id, account and report.
+struct SoakSync {
+    id: SyncId,
+    account: TestAccount,
+    report: ReportSpec,
+}
+
+/// The report of the `n`th sync, as the API takes it and as the worker reads it.
+fn report(n: u32) -> (Value, ReportSpec) {
+    if n.is_multiple_of(2) {
+        let metrics = ["impressions", "clicks", "spend", "reach"];
+        let spec = ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &metrics).unwrap();
+        (json!({"level": "campaign", "metrics": metrics}), spec)
+    } else {
+        let spec = MetaAds::report();
+        let body = json!({
+            "level": spec.level.as_str(),
+            "metrics": spec.metrics.iter().map(|metric| metric.as_str()).collect::<Vec<_>>(),
+            "breakdowns": spec.breakdowns.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+        });
+        (body, spec)
+    }
+}
+
 /// One tenant with a Meta connection, [`SYNCS`] accounts and syncs, and a warehouse; returns
-/// its key and its syncs (id, Meta account id).
-async fn tenant(api: &ApiClient) -> (String, Vec<(String, String)>) {
+/// its key and its syncs.
+async fn tenant(api: &ApiClient) -> (String, Vec<SoakSync>) {
     let (_, key) = api.create_tenant("Soak Agency").await;
     let connection = created(
         api.post(
@@ -82,6 +113,7 @@ async fn tenant(api: &ApiClient) -> (String, Vec<(String, String)>) {
             .await,
             "account",
         );
+        let (body, spec) = report(n);
         let sync = created(
             api.post(
                 "/v1/syncs",
@@ -89,7 +121,7 @@ async fn tenant(api: &ApiClient) -> (String, Vec<(String, String)>) {
                 &json!({
                     "account_id": account["id"],
                     "destination_id": destination["id"],
-                    "report": {"level": "campaign", "metrics": ["impressions", "clicks", "spend", "reach"]},
+                    "report": body,
                     "schedule": {"cron": "0 6 * * *"},
                     "lookback_days": 3,
                 }),
@@ -97,7 +129,15 @@ async fn tenant(api: &ApiClient) -> (String, Vec<(String, String)>) {
             .await,
             "sync",
         );
-        syncs.push((sync["id"].as_str().unwrap().to_owned(), facts.id));
+        syncs.push(SoakSync {
+            id: SyncId::from_str(sync["id"].as_str().unwrap()).unwrap(),
+            account: TestAccount {
+                external_id: facts.id.clone(),
+                time_zone: facts.time_zone.name().to_owned(),
+                currency: facts.currency.code().to_owned(),
+            },
+            report: spec,
+        });
     }
     (key, syncs)
 }
@@ -237,7 +277,7 @@ async fn the_whole_system_survives_killed_workers_and_crashed_services_without_l
     let driver = drive(
         api.clone(),
         key.clone(),
-        syncs.iter().map(|(id, _)| id.clone()).collect(),
+        syncs.iter().map(|sync| sync.id.to_string()).collect(),
         acknowledged.clone(),
         stop.clone(),
     );
@@ -298,70 +338,68 @@ async fn the_whole_system_survives_killed_workers_and_crashed_services_without_l
     );
 
     // Assert: each sync's rows once, equal to the platform's for the window of its last job.
-    let duplicates: Vec<(String, NaiveDate, String, i64)> = client
-        .query(
-            "SELECT sync_id::text, date, campaign_id, count(*) FROM warehouse.meta_ads_campaign
-             GROUP BY 1, 2, 3 HAVING count(*) > 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-        .collect();
-    assert!(duplicates.is_empty(), "duplicate rows: {duplicates:?}");
-    for (sync, account) in &syncs {
-        let sync_id = uuid::Uuid::from_str(sync).unwrap();
+    for sync in &syncs {
         let window = client
             .query_one(
                 "SELECT window_start, window_end FROM jobs WHERE sync_id = $1
                  ORDER BY finished_at DESC LIMIT 1",
-                &[&sync_id],
+                &[&sync.id],
             )
             .await
             .unwrap();
         let (start, end): (NaiveDate, NaiveDate) = (window.get(0), window.get(1));
-        let stored: Vec<(NaiveDate, String, Decimal)> = client
-            .query(
-                "SELECT date, campaign_id, spend FROM warehouse.meta_ads_campaign
-                 WHERE sync_id = $1 ORDER BY date, campaign_id",
-                &[&sync_id],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| (row.get(0), row.get(1), row.get(2)))
-            .collect();
-        let facts = meta_ads::account(account).unwrap();
-        let expected: Vec<(NaiveDate, String, Decimal)> = meta_ads::insights_truth(
-            &facts.id,
-            Level::Campaign,
-            start,
-            end,
-            world.sandbox.today_for(&facts),
+        let window = DateWindow::new(start, end).unwrap();
+        let stored = warehouse::rows(
+            &client,
+            "warehouse",
+            ConnectorKind::MetaAds,
+            sync.id,
+            &sync.report,
         )
-        .into_iter()
-        .map(|row| {
-            (
-                row.date_start,
-                row.campaign_id.unwrap(),
-                row.spend.parse().unwrap(),
-            )
-        })
-        .collect();
-        assert_eq!(stored, expected, "rows of sync {sync}");
+        .await;
+        let mut distinct = stored.clone();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            stored.len(),
+            "sync {} has duplicate rows",
+            sync.id
+        );
+        let expected = sorted(derive(
+            &sync.report,
+            MetaAds::truth(&world.sandbox, &sync.account, &sync.report, window),
+        ));
+        assert!(
+            !expected.is_empty(),
+            "account {} delivered",
+            sync.account.external_id
+        );
+        assert!(
+            stored == expected,
+            "sync {} (account {}, {window:?}): {} rows stored, {} expected;\nstored {stored:?}\nexpected {expected:?}",
+            sync.id,
+            sync.account.external_id,
+            stored.len(),
+            expected.len()
+        );
     }
 
     // Assert: PostgreSQL detected no deadlock, before its crash or after.
     let log = std::fs::read_to_string(database_server.dir().join("postgres/server.log")).unwrap();
-    let detected: Vec<&str> = log
-        .lines()
-        .filter(|line| line.contains("deadlock detected"))
+    // Each report with the lines after it: which processes waited for what, and their
+    // statements.
+    let lines: Vec<&str> = log.lines().collect();
+    let detected: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains("deadlock detected"))
+        .map(|(at, _)| lines[at..(at + 8).min(lines.len())].join("\n"))
         .collect();
     assert!(
         detected.is_empty(),
-        "PostgreSQL detected deadlocks:\n{}",
-        detected.join("\n")
+        "PostgreSQL detected {} deadlocks:\n{}",
+        detected.len(),
+        detected.join("\n---\n")
     );
     assert_eq!(
         (deadlocks_before_the_crash, deadlocks(&world).await),

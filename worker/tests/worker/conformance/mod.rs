@@ -10,7 +10,7 @@
 
 mod appsflyer;
 mod google_ads;
-mod meta_ads;
+pub(crate) mod meta_ads;
 mod snapchat_ads;
 mod tiktok_ads;
 
