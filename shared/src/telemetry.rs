@@ -236,9 +236,17 @@ pub const METRIC_NAME_PATTERN: &str =
 /// `_total`, histograms in a base unit (`_seconds`, `_bytes`, `_rows`). Gauges of a count
 /// (`adsync_scheduler_is_leader`) may have no unit. Returns every problem found.
 pub fn check_metric_names(names: &[&str]) -> Result<(), Vec<String>> {
+    check_metric_families(names, &prometheus::gather())
+}
+
+/// Like [`check_metric_names`], against the families gathered from a registry of its own (the
+/// API registers its metrics per application).
+pub fn check_metric_families(
+    names: &[&str],
+    families: &[prometheus::proto::MetricFamily],
+) -> Result<(), Vec<String>> {
     use prometheus::proto::MetricType;
     let pattern = regex::Regex::new(METRIC_NAME_PATTERN).expect("the pattern is valid");
-    let families = prometheus::gather();
     let mut problems = Vec::new();
     for name in names {
         if !pattern.is_match(name) {

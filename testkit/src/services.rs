@@ -2,7 +2,7 @@
 //! state directory, own free ports) that it may stop, crash and start again without disturbing
 //! the shared instances every other test uses.
 //!
-//! ```ignore
+//! ```text
 //! let broker = PrivateService::start(ServiceKind::RabbitMq).await; // ~5 s
 //! let url = broker.amqp_url();
 //! broker.stop().await;        // clean stop, data kept (~6 s for RabbitMQ)

@@ -186,11 +186,6 @@ pub fn record_job_failure(connector: &str, class: &str) {
     }
 }
 
-/// Errors of class `class` that ended an attempt of `connector` in this process so far.
-pub fn job_failures(connector: &str, class: &str) -> u64 {
-    JOB_FAILURES.with_label_values(&[connector, class]).get()
-}
-
 pub fn record_queue_wait(connector: &str, wait: Duration) {
     QUEUE_WAIT
         .with_label_values(&[connector])

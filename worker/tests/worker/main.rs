@@ -10,6 +10,7 @@ mod destinations;
 mod faults;
 mod jobs;
 mod metrics;
+mod platform_text;
 mod soak;
 
 use chrono::Utc;
