@@ -23,9 +23,9 @@ pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
     client
         .execute(
             "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
-                 time_zone, lookback_days, enabled, next_run_at)
+                 time_zone, fresh_days, lookback_days, enabled, next_run_at)
              SELECT gen_random_uuid(), tenant_id, account_id, destination_id, connector, report,
-                 '0 6 * * *', time_zone, lookback_days, true, now() + interval '1 day'
+                 '0 6 * * *', time_zone, fresh_days, lookback_days, true, now() + interval '1 day'
              FROM syncs, generate_series(1, $1::int) WHERE id = $2",
             &[&(syncs as i32), &fixture.sync],
         )
