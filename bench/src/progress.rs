@@ -11,14 +11,14 @@ use anyhow::bail;
 pub(crate) fn counter(name: &str, label: Option<(&str, &str)>) -> u64 {
     prometheus::gather()
         .iter()
-        .filter(|family| family.get_name() == name)
+        .filter(|family| family.name() == name)
         .flat_map(|family| family.get_metric())
         .filter(|metric| {
             label.is_none_or(|(key, value)| {
                 metric
                     .get_label()
                     .iter()
-                    .any(|pair| pair.get_name() == key && pair.get_value() == value)
+                    .any(|pair| pair.name() == key && pair.value() == value)
             })
         })
         .map(|metric| metric.get_counter().get_value() as u64)

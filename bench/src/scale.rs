@@ -101,9 +101,13 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
         )
         .await?
         .get(0);
-    client
-        .batch_execute("VACUUM ANALYZE syncs; VACUUM ANALYZE accounts; CHECKPOINT")
-        .await?;
+    for statement in [
+        "VACUUM ANALYZE syncs",
+        "VACUUM ANALYZE accounts",
+        "CHECKPOINT",
+    ] {
+        client.batch_execute(statement).await?;
+    }
     let anchor = Utc::now() + TimeDelta::seconds(3);
     let clock = scheduler::Clock::compressed(day_start, anchor, speed)?;
 
@@ -139,7 +143,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
             break;
         }
         if now > day_over && now - last.1 > TimeDelta::seconds(30) {
-            eprintln!("scale: nothing published for 30 s after the day ended ({published} of {due})");
+            eprintln!(
+                "scale: nothing published for 30 s after the day ended ({published} of {due})"
+            );
             break;
         }
         if now > day_over + TimeDelta::seconds(900) {
