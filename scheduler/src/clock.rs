@@ -102,11 +102,20 @@ mod tests {
             clock.at(at("2026-03-10T11:59:50Z")),
             at("2026-03-09T11:59:50Z")
         );
-        assert_eq!(clock.at(at("2026-03-10T12:00:00Z")), at("2026-03-09T12:00:00Z"));
+        assert_eq!(
+            clock.at(at("2026-03-10T12:00:00Z")),
+            at("2026-03-09T12:00:00Z")
+        );
         // Ten real minutes after the anchor, a whole day has passed.
-        assert_eq!(clock.at(at("2026-03-10T12:10:00Z")), at("2026-03-10T12:00:00Z"));
+        assert_eq!(
+            clock.at(at("2026-03-10T12:10:00Z")),
+            at("2026-03-10T12:00:00Z")
+        );
         // Past that it would overtake real time: it follows real time instead.
-        assert_eq!(clock.at(at("2026-03-10T12:11:00Z")), at("2026-03-10T12:11:00Z"));
+        assert_eq!(
+            clock.at(at("2026-03-10T12:11:00Z")),
+            at("2026-03-10T12:11:00Z")
+        );
     }
 
     #[test]
@@ -114,7 +123,10 @@ mod tests {
         let (start, anchor) = (at("2026-03-09T12:00:00Z"), at("2026-03-10T12:00:00Z"));
         for speed in [0.5, 0.0, -3.0, f64::NAN, f64::INFINITY] {
             assert!(
-                matches!(Clock::compressed(start, anchor, speed), Err(ClockError::Speed(_))),
+                matches!(
+                    Clock::compressed(start, anchor, speed),
+                    Err(ClockError::Speed(_))
+                ),
                 "{speed}"
             );
         }

@@ -103,10 +103,7 @@ pub async fn run_with_clock(
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("tick");
-                    match tick(&pool, settings, clock.now())
-                        .instrument(span)
-                        .await
-                    {
+                    match tick(&pool, settings, clock.now()).instrument(span).await {
                         Ok(report) if report.created > 0 => {
                             info!(
                                 due = report.due,
