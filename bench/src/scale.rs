@@ -163,8 +163,8 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
         .query_one(
             &format!(
                 "WITH lags AS (
-                     SELECT extract(epoch FROM e.at - {real_due}) * 1000 AS queued_ms,
-                            extract(epoch FROM j.created_at - {real_due}) * 1000 AS created_ms
+                     SELECT extract(epoch FROM e.at - {real_due})::float8 * 1000 AS queued_ms,
+                            extract(epoch FROM j.created_at - {real_due})::float8 * 1000 AS created_ms
                      FROM scale_due d
                      JOIN jobs j ON j.sync_id = d.sync_id
                      JOIN job_events e ON e.job_id = j.id AND e.to_state = 'queued'
