@@ -2,7 +2,7 @@
 //! and RabbitMQ (`scripts/services.sh up; eval "$(scripts/services.sh env)"`):
 //!
 //! ```text
-//! cargo run --release -p bench -- throughput [--jobs N] [--rate R] [--latency-jobs M]
+//! cargo run --release -p bench -- throughput [--jobs N] [--rate R] [--latency-jobs M] [--cluster]
 //! cargo run --release -p bench -- fanout [--syncs N]
 //! cargo build --release --bins && target/release/bench memory
 //! cargo run --release -p bench -- destinations [--rows N]
@@ -33,7 +33,8 @@ use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: bench <scenario> [options]
 
-  throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)]
+  throughput [--jobs N (100000)] [--rate R (1000)] [--latency-jobs M (10000)] [--cluster]
+             (--cluster: also on scripts/services.sh up --cluster, in the same run)
   fanout     [--syncs N (100000)]
   memory     (needs target/release/worker: cargo build --release --bins)
   destinations [--rows N (100000)] [--days D (39)]
@@ -93,6 +94,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
             "--days",
             "--seconds",
             "--day-seconds",
+            "--cluster",
         ]
         .contains(&name.as_str())
         {
@@ -102,6 +104,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
     match scenario.as_str() {
         "throughput" => {
             throughput::run(throughput::Options {
+                cluster: flags.iter().any(|f| f == "--cluster"),
                 jobs: flag("--jobs", 100_000)?,
                 rate: flag("--rate", 1000)?,
                 latency_jobs: flag("--latency-jobs", 10_000)?,

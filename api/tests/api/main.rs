@@ -7,6 +7,7 @@
 mod access;
 mod auth;
 mod data;
+mod input;
 mod logs;
 mod metrics;
 mod oauth;

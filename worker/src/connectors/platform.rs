@@ -31,6 +31,22 @@ pub enum HttpError {
     /// No status and headers arrived within the timeout (streamed responses only).
     #[error("request failed: no answer within {0:?}")]
     Timeout(Duration),
+    /// The request could not be built (a stored token that cannot go in a header, say):
+    /// nothing was sent, so the platform is not at fault and trying again cannot help.
+    #[error("the request could not be built, so nothing was sent to the platform: {}", causes(.0))]
+    Build(#[source] reqwest::Error),
+}
+
+/// An error and its causes, `: `-separated.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
 }
 
 /// One job's access to one platform.
@@ -116,10 +132,10 @@ impl Platform {
         deadline: Deadline,
     ) -> Result<Response, HttpError> {
         let timeout = Duration::from_millis(self.settings.timeout_ms);
-        let route = make()
-            .build()
-            .map(|request| route_template(request.url().path(), &self.settings.api_version))
-            .unwrap_or_else(|_| "unknown".to_string());
+        let route = match make().build() {
+            Ok(request) => route_template(request.url().path(), &self.settings.api_version),
+            Err(error) => return Err(HttpError::Build(error.without_url())),
+        };
         let attempt = || async {
             self.budgets.acquire(buckets).await.map_err(Retry::Stop)?;
             self.calls.fetch_add(1, Ordering::Relaxed);

@@ -7,9 +7,11 @@
 mod conformance;
 mod consumer;
 mod destinations;
+mod failover;
 mod faults;
 mod jobs;
 mod metrics;
+mod platform_text;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};
