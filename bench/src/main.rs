@@ -7,6 +7,7 @@
 //! cargo build --release --bins && target/release/bench memory
 //! cargo run --release -p bench -- destinations [--rows N]
 //! cargo run --release -p bench -- api [--jobs N] [--rate R] [--seconds S]
+//! cargo run --release -p bench -- scale [--syncs N] [--day-seconds S]
 //! ```
 //!
 //! Each scenario prints one JSON object on stdout; progress goes to stderr. Every scenario
@@ -20,6 +21,8 @@ mod fanout;
 mod large_report;
 mod memory;
 mod process;
+mod progress;
+mod scale;
 mod setup;
 mod sync;
 mod throughput;
@@ -38,7 +41,8 @@ const USAGE: &str = "usage: bench <scenario> [options]
   large-report [--days D (39)]
   sync       [--accounts N (200)]
              (both need target/release/worker)
-  api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]";
+  api        [--jobs N (1000000)] [--rate R (2000)] [--seconds S (20)]
+  scale      [--syncs N (1000000)] [--day-seconds S (600)]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -66,6 +70,10 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
     let Some((scenario, flags)) = args.split_first() else {
         bail!("{USAGE}");
     };
+    if scenario == "__scheduler" {
+        // The scale scenario's scheduler process (not a scenario).
+        return scale::scheduler_process(flags).await;
+    }
     let flag = |name: &str, default: usize| -> anyhow::Result<usize> {
         match flags.iter().position(|f| f == name) {
             Some(i) => flags
@@ -85,6 +93,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
             "--rows",
             "--days",
             "--seconds",
+            "--day-seconds",
             "--cluster",
         ]
         .contains(&name.as_str())
@@ -114,6 +123,13 @@ async fn run(args: Vec<String>) -> anyhow::Result<serde_json::Value> {
                 jobs: flag("--jobs", 1_000_000)?,
                 rate: flag("--rate", 2000)?,
                 seconds: flag("--seconds", 20)?,
+            })
+            .await
+        }
+        "scale" => {
+            scale::run(scale::Options {
+                syncs: flag("--syncs", 1_000_000)?,
+                day_seconds: flag("--day-seconds", 600)? as u64,
             })
             .await
         }
