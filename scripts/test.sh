@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs adsync's whole test suite on this machine: starts PostgreSQL and RabbitMQ on loopback
 # (installing them first if they are missing), checks the deployment files (installing promtool
-# and the validators), then runs every test of every crate.
+# and the validators), with ADSYNC_IMAGE_CHECK=1 builds and runs the container image
+# (scripts/image-check.sh), then runs every test of every crate.
 # Extra arguments go to `cargo nextest run` (for example a test name filter).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,12 @@ psql "$ADSYNC_TEST_DATABASE_URL" -qAt \
     fi
     psql "$ADSYNC_TEST_DATABASE_URL" -q -c "DROP DATABASE IF EXISTS \"$stale\" WITH (FORCE)"
   done
+
+# The container image, built from the Dockerfile and run (scripts/image-check.sh): long (a
+# release build inside the image), so only when asked; CI asks (.ci/run).
+if [[ ${ADSYNC_IMAGE_CHECK:-0} == 1 ]]; then
+  scripts/image-check.sh >&2
+fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "cargo-nextest is missing; installing it" >&2

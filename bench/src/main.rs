@@ -22,6 +22,8 @@ mod fanout;
 mod large_report;
 mod memory;
 mod process;
+mod progress;
+mod scale;
 mod setup;
 mod smoke;
 mod sync;
@@ -74,10 +76,6 @@ impl Opt {
     }
 
     /// A switch: off unless given.
-    #[allow(
-        dead_code,
-        reason = "no scenario has a switch yet; the registry supports them"
-    )]
     const fn switch(flag: &'static str, help: &'static str) -> Self {
         Self {
             flag,
@@ -117,10 +115,6 @@ impl Args {
     }
 
     /// Whether the switch `flag` was given.
-    #[allow(
-        dead_code,
-        reason = "no scenario has a switch yet; the registry supports them"
-    )]
     fn on(&self, flag: &str) -> bool {
         self.get(flag) == 1
     }
@@ -140,10 +134,15 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
                 "offered jobs per second in the latency phase",
             ),
             Opt::new("--latency-jobs", 10_000, 500, "jobs in the latency phase"),
+            Opt::switch(
+                "--cluster",
+                "also on the cluster of scripts/services.sh up --cluster, in the same run",
+            ),
         ],
         must_be_zero: &[],
         run: |args| {
             Box::pin(throughput::run(throughput::Options {
+                cluster: args.on("--cluster"),
                 jobs: args.get("--jobs"),
                 rate: args.get("--rate"),
                 latency_jobs: args.get("--latency-jobs"),
@@ -228,6 +227,31 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         must_be_zero: &["failed_jobs", "mismatched_rows"],
         run: |args| Box::pin(sync::run(args.get("--accounts"))),
     },
+    Scenario {
+        name: "scale",
+        about: "one scheduler day of daily syncs in 24 time zones, compressed: lag from due to queued, syncs missed, scheduler CPU, database size",
+        options: &[
+            Opt::new(
+                "--syncs",
+                1_000_000,
+                2_400,
+                "daily syncs, spread over the day's hours and 24 time zones",
+            ),
+            Opt::new(
+                "--day-seconds",
+                600,
+                30,
+                "real seconds the scheduler's compressed day takes",
+            ),
+        ],
+        must_be_zero: &["missed"],
+        run: |args| {
+            Box::pin(scale::run(scale::Options {
+                syncs: args.get("--syncs"),
+                day_seconds: args.get("--day-seconds") as u64,
+            }))
+        },
+    },
 ];
 
 fn usage() -> String {
@@ -293,6 +317,10 @@ async fn run(args: &[String]) -> anyhow::Result<serde_json::Value> {
     let Some((name, flags)) = args.split_first() else {
         bail!("{}", usage());
     };
+    if name == "__scheduler" {
+        // The scale scenario's scheduler process (not a scenario).
+        return scale::scheduler_process(flags).await;
+    }
     let scenario = scenario(name)?;
     (scenario.run)(parse(scenario, flags)?).await
 }

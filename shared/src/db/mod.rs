@@ -115,6 +115,15 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
         },
     );
     Pool::builder(manager)
+        // A pooled connection found closed (its server went away, or a standby was promoted
+        // and the old primary is gone) is replaced by a new one, which finds the writable host
+        // of a multi-host URL with `target_session_attrs=read-write`.
+        .pre_recycle(deadpool_postgres::Hook::sync_fn(|client, _| {
+            if client.is_closed() {
+                crate::telemetry::count_reconnect(crate::telemetry::Backend::Postgres);
+            }
+            Ok(())
+        }))
         .max_size(usize::from(config.pool_size))
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(Duration::from_millis(config.connect_timeout_ms)))

@@ -18,20 +18,20 @@ use testkit::{TestDatabase, TestWorld, eventually};
 
 use crate::{enqueue, job};
 
-fn spawn_worker(world: &TestWorld, id: &str) -> ChildProcess {
+pub(crate) fn spawn_worker(world: &TestWorld, id: &str) -> ChildProcess {
     let mut env = world.env().to_vec();
     env.push(("ADSYNC__WORKER__ID".into(), id.into()));
     ChildProcess::spawn(id, Path::new(env!("CARGO_BIN_EXE_worker")), &env)
 }
 
 /// Every platform call answers after `delay`, so jobs are in flight long enough to be hit.
-fn slow_platform(world: &TestWorld, delay: Duration) {
+pub(crate) fn slow_platform(world: &TestWorld, delay: Duration) {
     world
         .sandbox
         .add_fault(Fault::slow(Connector::MetaAds, delay).times(100_000));
 }
 
-async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFixture> {
+pub(crate) async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFixture> {
     let mut fixtures = Vec::new();
     for n in 0..count {
         let options = MetaSyncOptions {
@@ -43,7 +43,11 @@ async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFix
     fixtures
 }
 
-async fn wait_all_finished(world: &TestWorld, ids: &[JobId], timeout: Duration) -> Vec<jobs::Job> {
+pub(crate) async fn wait_all_finished(
+    world: &TestWorld,
+    ids: &[JobId],
+    timeout: Duration,
+) -> Vec<jobs::Job> {
     let mut finished = Vec::new();
     for id in ids {
         finished.push(
@@ -59,7 +63,11 @@ async fn wait_all_finished(world: &TestWorld, ids: &[JobId], timeout: Duration) 
 
 /// The warehouse holds exactly the sandbox's rows for the job's window: nothing lost, nothing
 /// twice.
-async fn assert_rows_match_the_platform(world: &TestWorld, fixture: &SyncFixture, job: &jobs::Job) {
+pub(crate) async fn assert_rows_match_the_platform(
+    world: &TestWorld,
+    fixture: &SyncFixture,
+    job: &jobs::Job,
+) {
     let client = world.pool.get().await.unwrap();
     let stored: Vec<(chrono::NaiveDate, String, Decimal)> = client
         .query(

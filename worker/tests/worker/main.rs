@@ -7,6 +7,7 @@
 mod conformance;
 mod consumer;
 mod destinations;
+mod failover;
 mod faults;
 mod jobs;
 mod metrics;
