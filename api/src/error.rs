@@ -164,10 +164,13 @@ impl From<InvalidField> for ApiError {
 }
 
 impl From<DbError> for ApiError {
+    /// The database being out of reach (no connection, or the one in use cut under the
+    /// statement, as when it restarts) is a 503 the client may retry; anything else is ours.
     fn from(error: DbError) -> Self {
-        match error {
-            DbError::Pool(_) => ApiError::Unavailable(error.to_string()),
-            other => ApiError::Internal(other.into()),
+        if error.is_unavailable() {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.into())
         }
     }
 }

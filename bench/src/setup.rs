@@ -31,9 +31,12 @@ pub(crate) struct Fixture {
 }
 
 impl BenchEnv {
-    /// Creates database `adsync_bench_<scenario>` next to the configured one and a queue
-    /// prefix `bench_<scenario>_<pid>`; `overrides` are extra `ADSYNC__…` settings (an
-    /// `ADSYNC__DATABASE__URL` among them names the server the database is made on).
+    /// Creates database `adsync_bench_p<pid>_<scenario>` next to the configured one and a
+    /// queue prefix `bench_<scenario>_<pid>`, so two runs at once (say, two checkouts' test
+    /// suites) never share them; `overrides` are extra `ADSYNC__…` settings (an
+    /// `ADSYNC__DATABASE__URL` among them names the server the database is made on). A database
+    /// left by a run that was killed is dropped by `scripts/test.sh`, which knows its process
+    /// is gone.
     pub(crate) async fn create(
         scenario: &str,
         overrides: &[(&str, String)],
@@ -43,7 +46,7 @@ impl BenchEnv {
             std::env::vars().chain(overrides.iter().map(|(k, v)| (k.to_string(), v.clone()))),
         )
         .context("loading configuration from the environment")?;
-        let database = format!("adsync_bench_{scenario}");
+        let database = format!("adsync_bench_p{}_{scenario}", std::process::id());
         let admin_url = shared::db::with_database_name(base.database.url.expose(), "postgres");
         let (admin, connection) = tokio_postgres::connect(&admin_url, NoTls)
             .await
@@ -57,7 +60,16 @@ impl BenchEnv {
             .await?;
         let url = shared::db::with_database_name(base.database.url.expose(), &database);
         let prefix = format!("bench_{scenario}_{}", std::process::id());
+        // Later entries win: the processes listen on any free port unless the scenario names
+        // one, and the database, queue prefix and keys are always the run's own.
         let mut vars: Vec<(String, String)> = std::env::vars().collect();
+        let any_port = ["WORKER", "SCHEDULER", "API"].map(|process| {
+            (
+                format!("ADSYNC__{process}__LISTEN"),
+                "127.0.0.1:0".to_string(),
+            )
+        });
+        vars.extend(any_port);
         vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
         vars.extend(
             [
@@ -66,9 +78,6 @@ impl BenchEnv {
                 ("ADSYNC__RABBITMQ__QUEUE_EXPIRES_MS", "600000".to_string()),
                 ("ADSYNC__CRYPTO__ACTIVE_KEY_ID", "bench".to_string()),
                 ("ADSYNC__CRYPTO__KEYS__BENCH", KeyRing::generate_key()),
-                ("ADSYNC__WORKER__LISTEN", "127.0.0.1:0".to_string()),
-                ("ADSYNC__SCHEDULER__LISTEN", "127.0.0.1:0".to_string()),
-                ("ADSYNC__API__LISTEN", "127.0.0.1:0".to_string()),
             ]
             .into_iter()
             .map(|(key, value)| (key.to_string(), value)),

@@ -331,7 +331,11 @@ async fn reference_rows(
                         let wait = (until - Utc::now()).to_std().unwrap_or_default();
                         tokio::time::sleep(wait).await;
                     }
-                    _ => {
+                    ErrorClass::Throttled { .. }
+                    | ErrorClass::Transient { .. }
+                    | ErrorClass::Auth
+                    | ErrorClass::Permanent
+                    | ErrorClass::Cancelled => {
                         return Err(error).with_context(|| {
                             format!(
                                 "reading {connector} account {}",

@@ -18,13 +18,16 @@ use worker::{AttemptFailure, Execute};
 use crate::setup::{BenchEnv, Fixture};
 
 /// A job that does nothing: the benchmark measures the engine, not a platform.
-struct Noop;
+pub(crate) struct Noop;
 
 impl Execute for Noop {
     async fn execute(&self, _job: &jobs::Job) -> Result<JobCounts, AttemptFailure> {
         Ok(JobCounts::default())
     }
 }
+
+/// The worker's counter of finished attempts (by outcome), recorded once committed.
+const SUCCEEDED: &str = "adsync_worker_jobs_total";
 
 /// Jobs inserted per statement by the producer.
 const INSERT_BATCH: usize = 1000;
@@ -164,6 +167,7 @@ async fn phase(
         run_after: Utc::now(),
         dedup_key: format!("bench:{phase_id}:{n}"),
     };
+    let succeeded = crate::progress::counter(SUCCEEDED, Some(("outcome", "succeeded")));
     let started = Instant::now();
     let producer = async {
         let (chunk, tick) = match rate {
@@ -185,23 +189,27 @@ async fn phase(
         anyhow::Ok(())
     };
     producer.await.context("inserting jobs")?;
-    // Wait until no job is active. The query reads only the active-job index, so watching
-    // costs the pipeline next to nothing (a count over all jobs would not).
-    let watcher = pool.get().await?;
-    loop {
-        let active: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM jobs WHERE state IN ('pending', 'queued', 'running')",
-                &[],
-            )
-            .await?
-            .get(0);
-        if active == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Wait until every job has succeeded, watching the worker's own counter: a count over the
+    // jobs table every few milliseconds would compete with the pipeline it watches.
+    crate::progress::wait_for(
+        SUCCEEDED,
+        Some(("outcome", "succeeded")),
+        succeeded + count as u64,
+        Duration::from_secs(600),
+    )
+    .await?;
     let elapsed = started.elapsed();
+    let watcher = pool.get().await?;
+    let active: i64 = watcher
+        .query_one(
+            "SELECT count(*) FROM jobs WHERE state IN ('pending', 'queued', 'running')",
+            &[],
+        )
+        .await?
+        .get(0);
+    if active != 0 {
+        anyhow::bail!("{active} jobs are still active after all succeeded");
+    }
     let key_prefix = format!("bench:{phase_id}:%");
     let latency = watcher
         .query_one(

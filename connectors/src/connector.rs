@@ -21,11 +21,13 @@ use crate::rows::Row;
 /// out by [`ConnectorKind`]. Nothing outside the folder knows the platform's wire format,
 /// parameters, errors or quirks.
 pub trait Connector: Send + Sync + 'static {
-    /// Which platform this is.
-    fn kind(&self) -> ConnectorKind;
-
     /// What the platform can report.
     fn catalogue(&self) -> &'static Catalogue;
+
+    /// Which platform this is (its catalogue says).
+    fn kind(&self) -> ConnectorKind {
+        self.catalogue().connector
+    }
 
     /// The defaults of the platform's configuration section, `connectors.<name>`: the folder's
     /// `config.toml`, compiled in.

@@ -98,7 +98,7 @@ pub trait OAuth: Send + Sync {
         settings: &'a PlatformConfig,
         tokens: OAuthTokens,
     ) -> BoxFuture<'a, Result<Refreshed, TokenError>> {
-        Box::pin(refresh_grant(client, settings, tokens))
+        Box::pin(refresh_grant(client, TokenEndpoint::of(settings), tokens))
     }
 
     /// Revokes the grant at `revoke_url`: the refresh token (or the access token when there is
@@ -224,12 +224,34 @@ struct TokenRefusal {
     error_description: Option<String>,
 }
 
-/// The `refresh_token` grant (RFC 6749, section 6). A refused grant (`invalid_grant`: revoked,
-/// expired, or unused for months) means the user must authorise again; anything else (429,
-/// 5xx, a network failure, an answer that does not parse) is worth trying again later.
+/// A token endpoint and the OAuth client that calls it.
+#[derive(Clone, Copy)]
+pub struct TokenEndpoint<'a> {
+    pub url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub timeout: Duration,
+}
+
+impl<'a> TokenEndpoint<'a> {
+    /// A platform's token endpoint (`token_url`) and client.
+    pub fn of(settings: &'a PlatformConfig) -> Self {
+        Self {
+            url: &settings.token_url,
+            client_id: &settings.client_id,
+            client_secret: settings.client_secret.expose(),
+            timeout: Duration::from_millis(settings.timeout_ms),
+        }
+    }
+}
+
+/// The `refresh_token` grant (RFC 6749, section 6), for a platform's connections or a
+/// destination's own login (Google Sheets). A refused grant (`invalid_grant`: revoked, expired,
+/// or unused for months) means the user must authorise again; anything else (429, 5xx, a
+/// network failure, an answer that does not parse) is worth trying again later.
 pub async fn refresh_grant(
     client: &Client,
-    settings: &PlatformConfig,
+    endpoint: TokenEndpoint<'_>,
     tokens: OAuthTokens,
 ) -> Result<Refreshed, TokenError> {
     let Some(refresh_token) = tokens.refresh_token else {
@@ -237,13 +259,13 @@ pub async fn refresh_grant(
             "the connection has no refresh token".to_owned(),
         ));
     };
-    let request = client.post(&settings.token_url).form(&[
+    let request = client.post(endpoint.url).form(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.as_str()),
-        ("client_id", settings.client_id.as_str()),
-        ("client_secret", settings.client_secret.expose()),
+        ("client_id", endpoint.client_id),
+        ("client_secret", endpoint.client_secret),
     ]);
-    let (status, body) = send_for_tokens(request, settings).await?;
+    let (status, body) = send_for_tokens(request, endpoint.timeout).await?;
     if status != 200 {
         let refused: TokenRefusal = serde_json::from_slice(&body).unwrap_or_default();
         let description = refused
@@ -261,18 +283,14 @@ pub async fn refresh_grant(
     token_answer(&body)
 }
 
-/// Sends a request to a token endpoint within the platform's timeout; its status and body.
+/// Sends a request to a token endpoint within `timeout`; its status and body.
 pub async fn send_for_tokens(
     request: RequestBuilder,
-    settings: &PlatformConfig,
+    timeout: Duration,
 ) -> Result<(u16, Vec<u8>), TokenError> {
     let unavailable =
         |error: reqwest::Error| TokenError::Unavailable(error.without_url().to_string());
-    let response = request
-        .timeout(Duration::from_millis(settings.timeout_ms))
-        .send()
-        .await
-        .map_err(unavailable)?;
+    let response = request.timeout(timeout).send().await.map_err(unavailable)?;
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(unavailable)?;
     Ok((status, body.to_vec()))

@@ -29,7 +29,9 @@ const TRIES: usize = 3;
 pub enum HttpError {
     #[error(transparent)]
     Budget(#[from] BudgetError),
-    #[error("request failed: {0}")]
+    /// The message carries the whole chain of causes (reqwest's own says only "error sending
+    /// request"; the cause says refused, reset or timed out).
+    #[error("request failed: {}", causes(.0))]
     Transport(#[source] reqwest::Error),
     /// No status and headers arrived within the timeout (streamed responses only).
     #[error("request failed: no answer within {0:?}")]
@@ -40,14 +42,18 @@ pub enum HttpError {
     Build(#[source] reqwest::Error),
 }
 
-/// An error and its causes, `: `-separated.
+/// An error and its causes, `: `-separated, outermost first (a cause whose text its error
+/// already ends with is not repeated).
 fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(current) = cause {
-        text.push_str(": ");
-        text.push_str(&current.to_string());
-        cause = current.source();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
     }
     text
 }
@@ -324,7 +330,38 @@ enum Retry {
 
 #[cfg(test)]
 mod tests {
-    use super::route_template;
+    use super::{HttpError, route_template};
+
+    #[tokio::test]
+    async fn a_transport_error_says_why_the_request_could_not_be_sent() {
+        shared::telemetry::install_tls_provider();
+        // A port nothing listens on.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+
+        let error = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/secret-path?access_token=t0ken"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        let message = HttpError::Transport(error.without_url()).to_string();
+
+        assert!(
+            message.starts_with("request failed: error sending request"),
+            "{message}"
+        );
+        assert!(
+            message.contains("onnection refused"),
+            "the cause is named: {message}"
+        );
+        assert!(
+            !message.contains("t0ken") && !message.contains("secret-path"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn routes_name_no_account_app_or_version() {

@@ -8,10 +8,10 @@
 //!   happened to them (`retried`, `failed`), and jobs queued too long (`republished`).
 //! - `adsync_scheduler_relay_lag_seconds{connector}`: how long a job had been due when the
 //!   relay published it.
-//! - `adsync_scheduler_oldest_pending_job_age_seconds{connector}`: set by the leader each tick;
+//! - `adsync_scheduler_oldest_pending_job_age_seconds{connector}`: set by the leader every 10 s;
 //!   the age of the oldest job that is due and not running (`pending` past its `run_after`, or
 //!   `queued`), from when it became due; 0 when there is none.
-//! - `adsync_scheduler_connections_needing_reauth{connector}`: set by the leader each tick;
+//! - `adsync_scheduler_connections_needing_reauth{connector}`: set by the leader every 10 s;
 //!   connections in `needs_reauth`.
 //! - `adsync_scheduler_reconnects_total{backend}`: connections to `rabbitmq` or `postgres`
 //!   re-established after one broke (the relay's publisher, the pool, the LISTEN connection).

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
 
-/// The channel the `jobs_notify_pending` trigger notifies.
+/// The channel the `jobs` triggers notify when a statement leaves a job pending.
 pub const PENDING_CHANNEL: &str = "adsync_jobs_pending";
 
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ mod metrics;
 mod oauth;
 mod openapi;
 mod resources;
+mod unavailable;
 mod validation;
 mod webhooks;
 

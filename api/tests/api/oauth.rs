@@ -8,6 +8,7 @@ use sandbox::{Connector, TokenStatus};
 use serde_json::{Value, json};
 use shared::db::connections;
 use shared::domain::{ConnectionId, TenantId};
+use testkit::logs::ExpectedLog;
 use testkit::world::{OAUTH_STATE_KEY, OPERATOR_KEY};
 
 use crate::{Setup, logs, problem, setup};
@@ -638,6 +639,17 @@ async fn a_stored_token_that_cannot_be_sent_is_not_blamed_on_the_platform() {
     )
     .await
     .unwrap();
+    // Our failure, answered 500 and logged as one.
+    setup.world.expect(
+        ExpectedLog::error("request failed")
+            .target("api::error")
+            .field_containing("error", "could not be built"),
+    );
+    setup.world.expect(
+        ExpectedLog::error("response failed")
+            .target("tower_http")
+            .field_containing("classification", "500"),
+    );
     let response = setup
         .api
         .post(

@@ -73,10 +73,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for Appsflyer {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::Appsflyer
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }

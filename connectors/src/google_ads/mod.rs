@@ -76,10 +76,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for GoogleAds {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::GoogleAds
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }

@@ -70,10 +70,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for MetaAds {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::MetaAds
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }

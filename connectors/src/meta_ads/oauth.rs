@@ -44,7 +44,8 @@ impl OAuth for MetaAds {
                 ("client_secret", settings.client_secret.expose()),
                 ("fb_exchange_token", tokens.access_token.as_str()),
             ]);
-            let (status, body) = oauth::send_for_tokens(request, settings).await?;
+            let timeout = std::time::Duration::from_millis(settings.timeout_ms);
+            let (status, body) = oauth::send_for_tokens(request, timeout).await?;
             if status != 200 {
                 return Err(match serde_json::from_slice::<ErrorEnvelope>(&body) {
                     Ok(envelope) if envelope.error.code == 190 => {

@@ -82,10 +82,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for SnapchatAds {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::SnapchatAds
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }

@@ -108,10 +108,6 @@ static CATALOGUE: Catalogue = Catalogue {
 };
 
 impl Connector for TiktokAds {
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::TiktokAds
-    }
-
     fn catalogue(&self) -> &'static Catalogue {
         &CATALOGUE
     }

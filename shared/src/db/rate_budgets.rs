@@ -113,11 +113,13 @@ pub async fn report_usage(
     slow_down_at: f64,
 ) -> Result<(), DbError> {
     ensure(client, bucket).await?;
+    // Typed parameters: left untyped, `$2` would be deduced from both the column it is
+    // assigned to and the comparison, which PostgreSQL refuses (42P08).
     client
         .execute(
             "UPDATE rate_budgets
-             SET usage_percent = $2,
-                 tokens = CASE WHEN $2 >= $3 THEN least(tokens, 0) ELSE tokens END
+             SET usage_percent = $2::float8,
+                 tokens = CASE WHEN $2::float8 >= $3::float8 THEN least(tokens, 0) ELSE tokens END
              WHERE key = $1",
             &[&bucket.key, &usage_percent, &slow_down_at],
         )

@@ -6,3 +6,4 @@
 
 mod jobs;
 mod secrets;
+mod unavailable;

@@ -11,6 +11,7 @@ use sandbox::{Connector, Fault};
 use shared::db::jobs;
 use shared::domain::{JobId, JobState};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::logs::{self, ExpectedLog};
 use testkit::process::ChildProcess;
 use testkit::services::{PrivateService, ServiceKind};
 use testkit::{TestDatabase, TestWorld, eventually};
@@ -176,6 +177,9 @@ async fn a_rabbitmq_restart_mid_run_loses_no_job() {
     )
     .await;
     slow_platform(&world, Duration::from_millis(300));
+    world.expect_all(logs::during_broker_outage());
+    // The worker certainly loses its session and finds the broker gone for a while.
+    world.expect(ExpectedLog::warn("rabbitmq session ended; reconnecting").source("worker-r"));
     let fixtures = syncs(&world, 12, 4000).await;
     let mut worker = spawn_worker(&world, "worker-r");
     world.spawn_scheduler();
@@ -225,6 +229,7 @@ async fn a_postgresql_restart_needs_no_operator_action() {
     let admin_url = shared::db::with_database_name(&server.database_url(), "postgres");
     let database = TestDatabase::create_on(&admin_url).await;
     let mut world = TestWorld::start_in(database, sandbox::SandboxConfig::default(), &[]).await;
+    world.expect_all(logs::during_database_outage());
     let fixtures = syncs(&world, 6, 5000).await;
     let mut worker = spawn_worker(&world, "worker-p");
     world.spawn_scheduler();
@@ -302,6 +307,11 @@ async fn sigterm_releases_a_job_that_outlasts_the_grace_and_exits_zero() {
     )
     .await;
     slow_platform(&world, Duration::from_secs(60));
+    world.expect(
+        ExpectedLog::warn("shutdown grace over; interrupting attempts in flight")
+            .target("worker::consumer")
+            .field("still_running", 1),
+    );
     let fixture = syncs(&world, 1, 6100).await.remove(0);
     let mut worker = spawn_worker(&world, "worker-g");
     let id = enqueue(&world, &fixture).await;

@@ -12,6 +12,7 @@ mod faults;
 mod jobs;
 mod metrics;
 mod platform_text;
+mod soak;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};

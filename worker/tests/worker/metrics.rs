@@ -9,6 +9,7 @@ use sandbox::{Connector, Fault, FaultKind};
 use serde_json::Value;
 use shared::domain::JobState;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
+use testkit::logs::ExpectedLog;
 use testkit::process::ChildProcess;
 use testkit::telemetry::{Exposition, parse_exposition, promtool_check_metrics};
 use testkit::{TestWorld, eventually};
@@ -160,6 +161,10 @@ async fn an_error_that_ends_an_attempt_is_counted_by_its_class() {
     // Arrange: three syncs, one job each, each meeting a different fault, and a worker process.
     let mut world = TestWorld::start().await;
     let mut jobs = Vec::new();
+    world.expect(ExpectedLog::attempt_rescheduled("transient"));
+    world.expect(ExpectedLog::job_failed("permanent"));
+    world.expect(ExpectedLog::connection_needs_reauth());
+    world.expect(ExpectedLog::job_failed("auth"));
     for (account, fault) in [
         ("101", FaultKind::ServerError),
         ("102", FaultKind::Malformed),

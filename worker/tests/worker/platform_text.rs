@@ -10,6 +10,7 @@ use shared::db::connections::OAuthTokens;
 use shared::domain::{ConnectorKind, JobState};
 use testkit::TestWorld;
 use testkit::fixtures::{MetaSyncOptions, SyncOptions, meta_sync, sync_fixture};
+use testkit::logs::ExpectedLog;
 use worker::Outcome;
 
 use crate::{enqueue, job};
@@ -90,6 +91,11 @@ async fn a_token_that_cannot_be_sent_fails_the_job_as_permanent_without_a_reques
 
     // Act
     let id = enqueue(&world, &fixture).await;
+    world.expect(
+        ExpectedLog::job_failed("permanent")
+            .field("job_id", id)
+            .field_containing("error", "could not be built"),
+    );
     let outcome = worker.execute_one(id).await.unwrap();
 
     // Assert

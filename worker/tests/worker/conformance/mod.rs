@@ -10,7 +10,7 @@
 
 mod appsflyer;
 mod google_ads;
-mod meta_ads;
+pub(crate) mod meta_ads;
 mod snapchat_ads;
 mod tiktok_ads;
 
@@ -31,6 +31,7 @@ use shared::db::jobs::{self as job_rows, Enqueued, NewJob};
 use shared::domain::{ConnectorKind, DateWindow, JobId, ReportLevel, ReportSpec, Trigger};
 use testkit::TestWorld;
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
+use testkit::logs::ExpectedLog;
 use worker::Outcome;
 
 use crate::job;
@@ -250,6 +251,12 @@ impl Case {
     /// Requests the connector sent to the platform (token endpoint included).
     fn requests<P: ConformancePlatform>(&self) -> Vec<sandbox::RequestRecord> {
         self.sandbox().requests_for(P::SANDBOX)
+    }
+
+    /// Declares a record of this case's sync as an expected outcome of the test.
+    fn expect(&self, expected: ExpectedLog) {
+        self.world
+            .expect(expected.field("sync_id", self.fixture.sync.id));
     }
 
     fn assert_no_unknown_routes(&self) {
@@ -563,6 +570,7 @@ pub(crate) async fn throttling_snoozes_without_spending_an_attempt_and_blocks_th
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), &[]).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::Throttle, &case.account));
+    case.expect(ExpectedLog::attempt_rescheduled("throttled"));
 
     // Act
     let ran_at = Utc::now();
@@ -613,6 +621,7 @@ pub(crate) async fn server_errors_are_transient_and_the_retry_writes_exactly_the
             .after(1)
             .times(3),
     );
+    case.expect(ExpectedLog::attempt_rescheduled("transient"));
     let window = case.window();
 
     // Act
@@ -660,6 +669,7 @@ pub(crate) async fn a_response_slower_than_the_timeout_is_transient<P: Conforman
             .account(case.account.external_id.clone())
             .times(3),
     );
+    case.expect(ExpectedLog::attempt_rescheduled("transient"));
 
     // Act
     let (id, outcome) = case.run(case.window()).await;
@@ -683,6 +693,10 @@ pub(crate) async fn a_token_expiring_mid_run_is_renewed_once_or_the_job_needs_re
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), P::SMALL_PAGES).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::ExpiredToken, &case.account).after(1));
+    if matches!(P::TOKEN_RENEWAL, TokenRenewal::Never) {
+        case.expect(ExpectedLog::connection_needs_reauth());
+        case.expect(ExpectedLog::job_failed("auth"));
+    }
     let before = case.stored_tokens().await;
     let window = case.window();
 
@@ -730,6 +744,8 @@ pub(crate) async fn a_revoked_token_fails_with_auth_and_pauses_only_that_connect
     let bystander = connect::<P>(&case.world, &case.account, &case.report).await;
     case.sandbox()
         .add_fault(Fault::new(P::SANDBOX, FaultKind::RevokedToken));
+    case.expect(ExpectedLog::connection_needs_reauth());
+    case.expect(ExpectedLog::job_failed("auth"));
     let secrets = case.stored_tokens().await.tokens;
 
     // Act
@@ -767,6 +783,7 @@ pub(crate) async fn a_malformed_answer_fails_permanently_naming_the_field<
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), &[]).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::Malformed, &case.account));
+    case.expect(ExpectedLog::job_failed("permanent"));
 
     // Act
     let (id, outcome) = case.run(case.window()).await;
