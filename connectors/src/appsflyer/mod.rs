@@ -487,6 +487,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, Appsflye
             name: app.attributes.name,
             time_zone: app.attributes.time_zone,
             currency: app.attributes.currency,
+            reached_through: None,
         }));
         if !more || empty {
             break;

@@ -153,6 +153,9 @@ pub(super) struct CustomerObject {
     pub(super) manager: Option<bool>,
     #[serde(default)]
     pub(super) level: Option<Int64>,
+    /// `customer_client.status` (`ENABLED`, `CANCELED`, `SUSPENDED`, `CLOSED`).
+    #[serde(default)]
+    pub(super) status: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -559,8 +562,9 @@ pub(super) fn entity_query(level: ReportLevel) -> &'static str {
 /// The customer's own facts.
 pub(super) const CUSTOMER_QUERY: &str = "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.manager FROM customer";
 
-/// A manager's direct clients.
-pub(super) const CLIENTS_QUERY: &str = "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, customer_client.time_zone, customer_client.manager, customer_client.level FROM customer_client WHERE customer_client.level <= 1";
+/// Everything below a manager: `customer_client` lists the manager itself (level 0) and every
+/// client and sub-manager under it, direct (level 1) or not (levels 2 and more).
+pub(super) const CLIENTS_QUERY: &str = "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, customer_client.time_zone, customer_client.manager, customer_client.level, customer_client.status FROM customer_client";
 
 /// A row that does not have what its query selected: `(row index, field path, problem)`.
 pub(super) type RowProblem = (usize, &'static str, &'static str);

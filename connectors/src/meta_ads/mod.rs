@@ -514,6 +514,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, MetaErro
             name: account.name,
             time_zone: account.timezone_name,
             currency: account.currency,
+            reached_through: None,
         }));
         if next.is_none() || empty || next == after {
             break;

@@ -628,6 +628,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, Snapchat
                         name: account.name,
                         time_zone: account.timezone,
                         currency: account.currency,
+                        reached_through: None,
                     });
                 }
             }

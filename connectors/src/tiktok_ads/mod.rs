@@ -603,6 +603,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, TiktokEr
             name: advertiser.name,
             time_zone: advertiser.timezone,
             currency: advertiser.currency,
+            reached_through: None,
         }));
     }
     Ok(accounts)

@@ -16,6 +16,7 @@ use shared::domain::{Breakdown, ConnectorKind, DateWindow, Metric, ReportLevel, 
 use worker::Outcome;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
+use testkit::logs::ExpectedLog;
 
 pub(crate) struct TiktokAds;
 
@@ -181,6 +182,7 @@ impl ConformancePlatform for TiktokAds {
                 name: facts.name,
                 time_zone: facts.time_zone.name().to_owned(),
                 currency: facts.currency.code().to_owned(),
+                reached_through: None,
             })
             .collect()
     }
@@ -334,6 +336,7 @@ async fn an_audience_report_with_reach_is_refused_by_the_api_the_platform_and_th
     let mut case =
         super::Case::start::<TiktokAds>(TiktokAds::account(), refused.clone(), Utc::now(), &[])
             .await;
+    case.expect(ExpectedLog::job_failed("permanent").field_containing("error", "AUDIENCE"));
     let api = case.world.spawn_api().await;
     let (_, key) = api.create_tenant("TikTok audiences").await;
     let post = |path: &'static str, body: serde_json::Value| {
