@@ -4,7 +4,11 @@
 //! Reports: `GET /report/integrated/get/?advertiser_id&report_type=BASIC|AUDIENCE&data_level=…
 //! &dimensions=[…]&metrics=[…]&start_date&end_date&page&page_size` (windows of at most 30 days,
 //! `Catalogue::max_days_per_request`), paged until `page >= page_info.total_page`. Every path
-//! ends with a slash, and the token travels in the `Access-Token` header.
+//! ends with a slash, and the token travels in the `Access-Token` header. The `report_type` is
+//! the catalogue's report type for the report's breakdowns: `BASIC` without any, `AUDIENCE`
+//! with age, gender, country or platform — which TikTok refuses `reach` in (40002 `Invalid
+//! metric fields`), so the catalogue refuses it there and a stored report asking for it fails
+//! before anything is sent.
 //!
 //! TikTok answers nearly everything on HTTP 200 and says what happened in the body's `code`,
 //! so the status alone tells nothing: 40100 (the app's QPS or QPM limit) and 40133 (the
