@@ -14,9 +14,7 @@ use serde_json::json;
 use shared::crypto::KeyRing;
 use shared::db::connections::OAuthTokens;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
-use shared::domain::{
-    ConnectorKind, DateWindow, DestinationId, DestinationKind, JobId, ReportSpec,
-};
+use shared::domain::{ConnectorKind, DateWindow, DestinationId, DestinationKind, ReportSpec};
 use worker::budget::Budgets;
 use worker::destinations::{DestinationContext, SheetsContext, WriteTarget};
 use worker::rows::Row;
@@ -168,11 +166,17 @@ async fn write(
     window: DateWindow,
     pages: &[Vec<Row>],
 ) -> anyhow::Result<u64> {
+    let lease = testkit::fixtures::running_job(
+        &context.pool.get().await?,
+        (fixture.tenant, fixture.sync, fixture.account),
+        ConnectorKind::MetaAds,
+        "bench-destinations",
+    )
+    .await;
     let target = WriteTarget {
         tenant_id: fixture.tenant,
         sync_id: fixture.sync,
-        job_id: JobId::new(),
-        attempt: 1,
+        lease,
         connector: ConnectorKind::MetaAds,
         account_id: "1".into(),
         currency: "USD".into(),

@@ -54,10 +54,7 @@ async fn usage_below_the_threshold_is_recorded_and_leaves_the_tokens() {
         .unwrap();
 
     // Assert
-    assert_eq!(
-        stored(&client, &bucket.key).await,
-        (Some(42.5), 10.0, true)
-    );
+    assert_eq!(stored(&client, &bucket.key).await, (Some(42.5), 10.0, true));
     assert_eq!(
         rate_budgets::take(&client, &bucket, 1.0).await.unwrap(),
         Take::Granted

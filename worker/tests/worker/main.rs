@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod budgets;
+mod concurrency;
 mod conformance;
 mod consumer;
 mod destinations;
 mod faults;
+mod fencing;
 mod jobs;
 mod metrics;
 

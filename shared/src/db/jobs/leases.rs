@@ -194,6 +194,22 @@ pub async fn claim_many(
     Ok(claims)
 }
 
+/// Whether `lease` holds its job at this very moment: the job is running under this worker and
+/// attempt, and the lease has not expired on the database's clock (`clock_timestamp()`, not the
+/// transaction's start). A destination commit checks it while holding the turn every writer of
+/// the same rows takes, so an attempt that lost its job can never commit over a newer one.
+pub async fn holds(client: &impl GenericClient, lease: &Lease) -> Result<bool, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM jobs
+                            WHERE id = $1 AND state = 'running' AND worker_id = $2
+                              AND attempt = $3 AND lease_expires_at > clock_timestamp())",
+            &[&lease.job_id, &lease.worker_id, &lease.attempt],
+        )
+        .await?
+        .try_get(0)?)
+}
+
 /// Extends the leases of this worker's running jobs. Jobs missing from the answer are no
 /// longer this worker's (lease lost).
 pub async fn heartbeat_many(

@@ -11,7 +11,8 @@
 //! of order, the whole tab is rewritten in the same single request, existing rows carried over
 //! by column name. The tab is created on first use. Every request takes its turn in the shared
 //! rate budgets for Google's per-user and per-project quotas, reads and writes apart; the cell
-//! limit is checked before writing.
+//! limit is checked before writing. The write goes out only if the attempt still holds the
+//! job's lease, checked in the spreadsheet's turn (see `warehouse` on fencing).
 
 mod wire;
 
@@ -21,6 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::config::SheetsConfig;
 use shared::crypto::KeyRing;
+use shared::db::jobs;
 use shared::db::rate_budgets::Bucket;
 use shared::db::{DbError, Pool};
 use shared::domain::DestinationId;
@@ -81,6 +83,11 @@ pub enum SheetsError {
     },
     #[error("google_sheets: the answer to {what} is malformed: {detail}")]
     Malformed { what: &'static str, detail: String },
+    /// The attempt no longer holds the job: writing could overwrite a newer attempt's rows.
+    #[error(
+        "google_sheets: attempt {attempt} lost the job's lease before writing; nothing was written"
+    )]
+    LeaseLost { attempt: i32 },
 }
 
 impl Classify for SheetsError {
@@ -93,7 +100,8 @@ impl Classify for SheetsError {
             },
             SheetsError::Budget(BudgetError::Db(_))
             | SheetsError::Transport(_)
-            | SheetsError::Db(_) => ErrorClass::Transient { retry_after: None },
+            | SheetsError::Db(_)
+            | SheetsError::LeaseLost { .. } => ErrorClass::Transient { retry_after: None },
             SheetsError::Throttled { quota, until } => ErrorClass::Throttled {
                 until: *until,
                 scope: quota.clone(),
@@ -340,6 +348,17 @@ impl SheetsWriter {
             detail: error.to_string(),
         })?;
         drop(requests);
+        // The fence: write only if this attempt still holds the job. Every writer of this
+        // spreadsheet holds its turn while it checks and writes, so a newer attempt writes
+        // after us, and we fail the check if it wrote first.
+        if !jobs::holds(&turn, &self.target.lease)
+            .await
+            .map_err(DbError::from)?
+        {
+            return Err(SheetsError::LeaseLost {
+                attempt: self.target.lease.attempt,
+            });
+        }
         self.call(
             Quota::Write,
             reqwest::Method::POST,
