@@ -13,6 +13,7 @@ mod faults;
 mod fencing;
 mod jobs;
 mod metrics;
+mod priorities;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};
