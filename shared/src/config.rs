@@ -206,6 +206,9 @@ pub struct SheetsConfig {
     pub base_url: String,
     pub api_version: String,
     pub token_url: String,
+    /// Google's token information endpoint: which Google login (`sub`) a destination's token
+    /// belongs to, so destinations on one Google account share its per-user quota.
+    pub tokeninfo_url: String,
     pub client_id: String,
     pub client_secret: Secret,
     pub timeout_ms: u64,

@@ -80,12 +80,13 @@ pub struct Stats {
 }
 
 /// Which rate budgets a tenant (`$1`; every budget when NULL) sees: the app-wide budgets of
-/// each platform (they throttle everyone) and the budgets of its own accounts and destinations,
-/// never another tenant's.
+/// each platform (they throttle everyone), the budgets of its own accounts, and the per-user
+/// Sheets budgets of the Google logins its destinations use, never another tenant's.
 const VISIBLE_BUDGET: &str = "($1::uuid IS NULL
      OR key LIKE '%:app'
      OR key IN (SELECT connector || ':account:' || external_id FROM accounts WHERE tenant_id = $1)
-     OR split_part(key, ':user:', 2) IN (SELECT id::text FROM destinations WHERE tenant_id = $1))";
+     OR split_part(key, ':user:', 2) IN (SELECT google_subject FROM destinations
+                                         WHERE tenant_id = $1 AND google_subject IS NOT NULL))";
 
 /// Reads every figure for `tenant_id` (all tenants with `None`) as of `now`. The statements go
 /// out together on one connection (pipelined), so the answer costs about one round trip.

@@ -268,6 +268,7 @@ pub async fn open(
                     &context.pool,
                     &context.keys,
                     destination.id,
+                    destination.google_subject.clone(),
                     settings,
                     target,
                 )
