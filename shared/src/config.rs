@@ -163,6 +163,9 @@ pub struct WorkerConfig {
     pub batch_size: u16,
     pub batch_linger_ms: u64,
     pub shutdown_grace_secs: u64,
+    /// A warehouse window up to this size (encoded for binary COPY) is kept in memory and
+    /// copied straight into its table at commit; a larger one goes through the staging table.
+    pub warehouse_buffer_mb: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -79,7 +79,8 @@ impl SyncJob {
             budgets: budgets.clone(),
         };
         Ok(Self {
-            destinations: DestinationContext::new(pool.clone(), keys.clone(), sheets),
+            destinations: DestinationContext::new(pool.clone(), keys.clone(), sheets)
+                .with_warehouse_buffer(config.worker.warehouse_buffer_mb as usize * (1 << 20)),
             budgets,
             pool,
             keys,

@@ -135,7 +135,14 @@ pub struct DestinationContext {
     warehouses: Arc<Mutex<HashMap<String, Pool>>>,
     /// The warehouse tables found complete, per database.
     tables: warehouse::TableCache,
+    /// A warehouse window whose rows take up to this many bytes goes straight into its table
+    /// at commit; a larger one spills to the staging table.
+    warehouse_buffer: usize,
 }
+
+/// The default of [`DestinationContext::with_warehouse_buffer`]
+/// (`worker.warehouse_buffer_mb`).
+pub const DEFAULT_WAREHOUSE_BUFFER: usize = 32 << 20;
 
 impl DestinationContext {
     pub fn new(pool: Pool, keys: KeyRing, sheets: SheetsContext) -> Self {
@@ -145,7 +152,15 @@ impl DestinationContext {
             sheets,
             warehouses: Arc::default(),
             tables: warehouse::TableCache::default(),
+            warehouse_buffer: DEFAULT_WAREHOUSE_BUFFER,
         }
+    }
+
+    /// Keeps up to `bytes` of a warehouse window's rows in memory (0: every page goes to the
+    /// staging table as it comes).
+    pub fn with_warehouse_buffer(mut self, bytes: usize) -> Self {
+        self.warehouse_buffer = bytes;
+        self
     }
 
     /// The pool of the warehouse at `url` (a handful of connections per worker).
@@ -252,6 +267,7 @@ pub async fn open(
                     &database,
                     &context.tables,
                     fence,
+                    context.warehouse_buffer,
                     &settings,
                     target,
                 )

@@ -27,8 +27,10 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
+use futures_util::SinkExt as _;
 use futures_util::pin_mut;
 use shared::db::jobs;
 use shared::db::{DbError, Pool};
@@ -36,9 +38,8 @@ use shared::domain::destination::WarehouseSettings;
 use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS, catalogue};
 use shared::domain::{Metric, Stream};
 use shared::error::{Classify, ErrorClass};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 
 use super::{RowError, WriteTarget, check_rows};
 use crate::rows::{Layout, Row};
@@ -55,6 +56,8 @@ pub enum WarehouseError {
     DuplicateRow(String),
     #[error("checking the job's lease: {0}")]
     Jobs(#[from] DbError),
+    #[error("a value cannot be encoded for the warehouse: {0}")]
+    Encode(String),
     /// The attempt no longer holds the job (its lease expired and another attempt took over, or
     /// the job ended): committing could overwrite a newer attempt's rows.
     #[error("attempt {attempt} lost the job's lease before committing; nothing was written")]
@@ -78,7 +81,9 @@ impl Classify for WarehouseError {
             | WarehouseError::Pool(_)
             | WarehouseError::Jobs(_)
             | WarehouseError::LeaseLost { .. } => ErrorClass::Transient { retry_after: None },
-            WarehouseError::Row(_) | WarehouseError::DuplicateRow(_) => ErrorClass::Permanent,
+            WarehouseError::Row(_)
+            | WarehouseError::DuplicateRow(_)
+            | WarehouseError::Encode(_) => ErrorClass::Permanent,
         }
     }
 }
@@ -131,6 +136,11 @@ impl TableCache {
 const SYNC_TURN: i32 = 0x5741_5245; // "WARE"
 const TABLE_DDL: i32 = 0x5444_444C; // "TDDL"
 
+/// The binary `COPY` header: signature, flags, header extension length.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The bytes sent in one `CopyData` message.
+const COPY_CHUNK: usize = 1 << 20;
+
 pub struct WarehouseWriter {
     pool: Pool,
     fence: Fence,
@@ -142,16 +152,27 @@ pub struct WarehouseWriter {
     types: Vec<Type>,
     target: WriteTarget,
     synced_at: DateTime<Utc>,
+    /// Rows encoded for binary `COPY` into the table (each a field count and its fields) and
+    /// not sent yet. While the window fits `buffer_limit` bytes it stays here and goes straight
+    /// into the table at commit; a larger window spills to the staging table.
+    buffered: BytesMut,
+    /// Where each buffered row starts.
+    row_starts: Vec<usize>,
+    buffer_limit: usize,
+    /// Whether rows of this attempt went to the staging table.
+    spilled: bool,
 }
 
 impl WarehouseWriter {
     /// Opens a write into the warehouse `pool` reaches; `database` names that database for the
-    /// table cache (one worker may write several).
+    /// table cache (one worker may write several). A window whose rows take up to
+    /// `buffer_limit` bytes is copied straight into the table at commit.
     pub async fn open(
         pool: &Pool,
         database: &str,
         tables: &TableCache,
         fence: Fence,
+        buffer_limit: usize,
         settings: &WarehouseSettings,
         target: WriteTarget,
     ) -> Result<Self, WarehouseError> {
@@ -208,30 +229,36 @@ impl WarehouseWriter {
             types,
             target,
             synced_at: Utc::now(),
+            buffered: BytesMut::new(),
+            row_starts: Vec::new(),
+            buffer_limit,
+            spilled: false,
         })
     }
 
-    /// Stages one page of rows.
+    /// Takes one page of rows: encoded into the buffer, which spills to the staging table once
+    /// the window outgrows it.
     pub async fn write(&mut self, rows: &[Row]) -> Result<(), WarehouseError> {
         if rows.is_empty() {
             return Ok(());
         }
         check_rows(&self.layout, self.target.window, rows)?;
-        let client = self.pool.get().await?;
-        let mut types = self.types.clone();
-        types.push(Type::INT4);
-        let sink = client
-            .copy_in(&format!(
-                "COPY {} ({}, attempt) FROM STDIN (FORMAT binary)",
-                self.staging,
-                self.columns.join(", ")
-            ))
-            .await?;
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
+        self.encode(rows)?;
+        if self.spilled || self.buffered.len() > self.buffer_limit {
+            self.spill().await?;
+        }
+        Ok(())
+    }
+
+    /// Appends `rows` to the buffer in the table's binary `COPY` row format.
+    fn encode(&mut self, rows: &[Row]) -> Result<(), WarehouseError> {
+        let fields = i16::try_from(self.types.len()).unwrap_or(i16::MAX);
         let target = &self.target;
+        let out = &mut self.buffered;
         for row in rows {
-            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(types.len());
+            self.row_starts.push(out.len());
+            out.put_i16(fields);
+            let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(self.types.len());
             values.push(&target.tenant_id);
             values.push(&target.sync_id);
             values.push(&target.account_id);
@@ -248,10 +275,51 @@ impl WarehouseWriter {
             values.push(&target.time_zone);
             values.push(&target.lease.job_id);
             values.push(&self.synced_at);
-            values.push(&target.lease.attempt);
-            writer.as_mut().write(&values).await?;
+            for (value, ty) in values.into_iter().zip(&self.types) {
+                encode_field(out, value, ty)?;
+            }
         }
-        writer.finish().await?;
+        Ok(())
+    }
+
+    /// Sends the buffered rows to the staging table, each tagged with the attempt, in one
+    /// `COPY`, and empties the buffer.
+    async fn spill(&mut self) -> Result<(), WarehouseError> {
+        if self.row_starts.is_empty() {
+            return Ok(());
+        }
+        let client = self.pool.get().await?;
+        let sink = client
+            .copy_in::<_, Bytes>(&format!(
+                "COPY {} ({}, attempt) FROM STDIN (FORMAT binary)",
+                self.staging,
+                self.columns.join(", ")
+            ))
+            .await?;
+        pin_mut!(sink);
+        let fields = i16::try_from(self.types.len() + 1).unwrap_or(i16::MAX);
+        let mut out = BytesMut::with_capacity(COPY_CHUNK + 4096);
+        out.put_slice(COPY_HEADER);
+        let ends = self.row_starts[1..]
+            .iter()
+            .copied()
+            .chain([self.buffered.len()]);
+        for (start, end) in self.row_starts.iter().copied().zip(ends) {
+            // The row without its field count, then the attempt.
+            out.put_i16(fields);
+            out.put_slice(&self.buffered[start + 2..end]);
+            out.put_i32(4);
+            out.put_i32(self.target.lease.attempt);
+            if out.len() >= COPY_CHUNK {
+                sink.as_mut().feed(out.split().freeze()).await?;
+            }
+        }
+        out.put_i16(-1);
+        sink.as_mut().feed(out.freeze()).await?;
+        sink.as_mut().finish().await?;
+        self.buffered = BytesMut::new();
+        self.row_starts = Vec::new();
+        self.spilled = true;
         Ok(())
     }
 
@@ -281,6 +349,16 @@ impl WarehouseWriter {
                 attempt: lease.attempt,
             });
         }
+        let duplicate = |error: tokio_postgres::Error| match error.code() {
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => WarehouseError::DuplicateRow(
+                error
+                    .as_db_error()
+                    .and_then(|db| db.detail())
+                    .unwrap_or("duplicate key")
+                    .to_string(),
+            ),
+            _ => WarehouseError::Database(error),
+        };
         if self.layout.dated {
             transaction
                 .execute(
@@ -308,38 +386,58 @@ impl WarehouseWriter {
                 )
                 .await?;
         }
-        let inserted = transaction
-            .execute(
-                &format!(
-                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {}
-                     WHERE job_id = $1 AND attempt = $2",
-                    self.table, self.staging
-                ),
-                &[&lease.job_id, &lease.attempt],
-            )
-            .await
-            .map_err(|error| match error.code() {
-                Some(code) if *code == SqlState::UNIQUE_VIOLATION => WarehouseError::DuplicateRow(
-                    error
-                        .as_db_error()
-                        .and_then(|db| db.detail())
-                        .unwrap_or("duplicate key")
-                        .to_string(),
-                ),
-                _ => WarehouseError::Database(error),
-            })?;
-        transaction
-            .execute(
-                &format!("DELETE FROM {} WHERE job_id = $1", self.staging),
-                &[&lease.job_id],
-            )
-            .await?;
+        let inserted = if self.spilled {
+            let inserted = transaction
+                .execute(
+                    &format!(
+                        "INSERT INTO {} ({columns}) SELECT {columns} FROM {}
+                         WHERE job_id = $1 AND attempt = $2",
+                        self.table, self.staging
+                    ),
+                    &[&lease.job_id, &lease.attempt],
+                )
+                .await
+                .map_err(duplicate)?;
+            transaction
+                .execute(
+                    &format!("DELETE FROM {} WHERE job_id = $1", self.staging),
+                    &[&lease.job_id],
+                )
+                .await?;
+            inserted
+        } else {
+            // The whole window is in memory: straight into the table, no staging.
+            let sink = transaction
+                .copy_in::<_, Bytes>(&format!(
+                    "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
+                    self.table
+                ))
+                .await?;
+            pin_mut!(sink);
+            let mut rows = self.buffered;
+            sink.as_mut()
+                .feed(Bytes::from_static(COPY_HEADER))
+                .await
+                .map_err(duplicate)?;
+            while !rows.is_empty() {
+                let chunk = rows.split_to(rows.len().min(COPY_CHUNK)).freeze();
+                sink.as_mut().feed(chunk).await.map_err(duplicate)?;
+            }
+            sink.as_mut()
+                .feed(Bytes::from_static(&[0xff, 0xff]))
+                .await
+                .map_err(duplicate)?;
+            sink.as_mut().finish().await.map_err(duplicate)?
+        };
         transaction.commit().await?;
         Ok(inserted)
     }
 
     /// Drops what this attempt staged (best effort; the next attempt clears it anyway).
     pub async fn abort(&self) {
+        if !self.spilled {
+            return;
+        }
         let cleared = match self.pool.get().await {
             Ok(client) => client
                 .execute(
@@ -357,6 +455,26 @@ impl WarehouseWriter {
             tracing::warn!(%error, "clearing staged rows failed");
         }
     }
+}
+
+/// One field of a binary `COPY` row: its length (-1 for NULL) and its bytes.
+fn encode_field(
+    out: &mut BytesMut,
+    value: &(dyn ToSql + Sync),
+    ty: &Type,
+) -> Result<(), WarehouseError> {
+    let at = out.len();
+    out.put_i32(0);
+    let length = match value
+        .to_sql_checked(ty, out)
+        .map_err(|error| WarehouseError::Encode(error.to_string()))?
+    {
+        IsNull::Yes => -1,
+        IsNull::No => i32::try_from(out.len() - at - 4)
+            .map_err(|_| WarehouseError::Encode("a value longer than 2 GiB".into()))?,
+    };
+    out[at..at + 4].copy_from_slice(&length.to_be_bytes());
+    Ok(())
 }
 
 /// A table's columns (with types and defaults) and primary key, for everything the connector's

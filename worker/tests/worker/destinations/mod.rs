@@ -30,6 +30,11 @@ pub(crate) trait DestinationUnderTest {
         world: &TestWorld,
         fixture: &SyncFixture,
     ) -> (Destination, Option<TestDatabase>);
+    /// The worker's warehouse buffer for this case (`None`: the default): 0 sends every page
+    /// through the staging table.
+    fn warehouse_buffer() -> Option<usize> {
+        None
+    }
     /// What the destination holds for `sync`, in the stored layout of `report`, sorted.
     async fn read(
         world: &TestWorld,
@@ -93,7 +98,10 @@ impl Case {
             config: world.config.destinations.google_sheets.clone(),
             budgets: Budgets::new(world.pool.clone(), &world.config.connectors),
         };
-        let context = DestinationContext::new(world.pool.clone(), world.keys.clone(), sheets);
+        let mut context = DestinationContext::new(world.pool.clone(), world.keys.clone(), sheets);
+        if let Some(bytes) = D::warehouse_buffer() {
+            context = context.with_warehouse_buffer(bytes);
+        }
         Self {
             world,
             fixture,
