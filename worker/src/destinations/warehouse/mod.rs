@@ -140,6 +140,8 @@ const TABLE_DDL: i32 = 0x5444_444C; // "TDDL"
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The bytes sent in one `CopyData` message.
 const COPY_CHUNK: usize = 1 << 20;
+/// Rows encoded before the buffer's size is checked.
+const ENCODE_SLICE: usize = 1000;
 
 pub struct WarehouseWriter {
     pool: Pool,
@@ -243,9 +245,13 @@ impl WarehouseWriter {
             return Ok(());
         }
         check_rows(&self.layout, self.target.window, rows)?;
-        self.encode(rows)?;
-        if self.spilled || self.buffered.len() > self.buffer_limit {
-            self.spill().await?;
+        // A page may be huge (AppsFlyer answers a window in one); encoding it in slices keeps
+        // the buffer within its limit by a slice at most.
+        for slice in rows.chunks(ENCODE_SLICE) {
+            self.encode(slice)?;
+            if self.spilled || self.buffered.len() > self.buffer_limit {
+                self.spill().await?;
+            }
         }
         Ok(())
     }
