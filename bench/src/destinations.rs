@@ -49,6 +49,8 @@ pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_js
     )?;
     let window = window_for(rows);
     let pages = pages(window, rows);
+    // The worker's own buffer setting (`ADSYNC__WORKER__WAREHOUSE_BUFFER_MB=0` measures the
+    // staging path).
     let context = DestinationContext::new(
         env.pool.clone(),
         keys,
@@ -57,7 +59,8 @@ pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_js
             config: env.config.destinations.google_sheets.clone(),
             budgets: Budgets::new(env.pool.clone(), &env.config.connectors),
         },
-    );
+    )
+    .with_warehouse_buffer(env.config.worker.warehouse_buffer_mb as usize * (1 << 20));
 
     let warehouse = warehouse_destination(&env, &fixture).await?;
     let mut seconds = Vec::new();

@@ -136,6 +136,15 @@ impl TableCache {
 const SYNC_TURN: i32 = 0x5741_5245; // "WARE"
 const TABLE_DDL: i32 = 0x5444_444C; // "TDDL"
 
+/// Storage options of a table's primary key. A commit deletes the window's rows and inserts
+/// their replacements under the same keys in one transaction, so every leaf page of the key
+/// fills with pairs of equal keys whose older half is still visible to others. Deduplication
+/// would merge those pairs into posting lists again and again as the page refills (a pass over
+/// the whole page each time), which made replacing a window about half again as costly as
+/// writing it the first time; without it a full page simply splits, and the old entries go
+/// once they are dead to every transaction (bottom-up deletion, vacuum).
+const PRIMARY_KEY_OPTIONS: &str = "deduplicate_items = off";
+
 /// The binary `COPY` header: signature, flags, header extension length.
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The bytes sent in one `CopyData` message.
@@ -563,7 +572,7 @@ async fn prepare_tables(
         let statements = match part {
             Missing::Schema => format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
             Missing::Table => format!(
-                "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}))",
+                "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({}) WITH ({PRIMARY_KEY_OPTIONS}))",
                 columns.join(", "),
                 key.join(", ")
             ),
