@@ -5,8 +5,12 @@
 # Tests that stop and restart a server get a private instance of their own: another state
 # directory (ADSYNC_SERVICES_DIR) and other ports, managed one service at a time.
 #
+# With --cluster the same commands act on a cluster instead: three RabbitMQ nodes joined into one
+# cluster and a PostgreSQL primary with one streaming standby (see `help`).
+#
 # Usage: scripts/services.sh up [SERVICE] | down [SERVICE] [--purge] [--kill] | purge [SERVICE]
 #                            | status [SERVICE] | env | help          (SERVICE: postgres | rabbitmq)
+#        scripts/services.sh <command> --cluster [MEMBER] | promote --cluster
 # Run `scripts/services.sh help` for the details (ports, files, environment).
 set -euo pipefail
 
@@ -55,6 +59,26 @@ Environment (defaults in brackets):
 Files (under the state directory, .services/ by default):
        postgres/{data/,server.log,.s.PGSQL.<port>} and
        rabbitmq/{mnesia/,log/,rabbit.pid,epmd.pid,launcher.pid,stdout.log,...}, .lock, apt.log
+
+Cluster mode: add --cluster to up, down, purge, status or env (it runs beside the single
+instances, on its own ports, under <state directory>/cluster/):
+  up --cluster    three RabbitMQ nodes rabbitmq-1..3 (one epmd, one Erlang cookie; nodes 2 and 3
+                  join node 1's cluster with rabbitmqctl join_cluster the first time) and
+                  PostgreSQL postgres-1 (primary) with postgres-2 streaming from it
+                  (pg_basebackup -R; synchronous replication, so a commit is on both). Restarts
+                  any member that is down; a former primary comes back as a fresh standby.
+  down --cluster [MEMBER] [--kill] [--purge]
+                  MEMBER: rabbitmq, postgres, rabbitmq-1..3, postgres-1..2, postgres-primary,
+                  postgres-standby. `down --cluster rabbitmq-2 --kill` is SIGKILL of that node.
+  promote --cluster
+                  Promotes the standby (pg_ctl promote) once the primary is down; it stays the
+                  primary, and the other member rejoins as its standby at the next up --cluster.
+  env --cluster   ADSYNC__DATABASE__URL with both hosts and target_session_attrs=read-write,
+                  ADSYNC__RABBITMQ__URL listing the three nodes, ADSYNC__RABBITMQ__QUEUE_TYPE=quorum.
+  ADSYNC_CLUSTER_AMQP_PORT  node n: AMQP base+3(n-1), management +1, distribution +2; epmd
+                            base+9; rabbitmqctl base+10..base+19                 [36700]
+  ADSYNC_CLUSTER_PG_PORT    postgres-1 on it, postgres-2 on the port above      [55442]
+  Files: cluster/{rabbitmq-<n>/,postgres-<m>/,erlang.cookie,epmd.pid,postgres-primary}
 EOF
 }
 
@@ -77,6 +101,10 @@ if [[ $SERVICES_DIR == "$DEFAULT_SERVICES_DIR" ]]; then SERVICES_LABEL=.services
 WANT_PG=1
 WANT_RMQ=1
 KILL=0     # down --kill
+PG_LABEL=postgres    # how messages name the server (a cluster member's name in cluster mode)
+RMQ_LABEL=rabbitmq
+RMQ_KEEP_EPMD=0      # a cluster node's down leaves the shared epmd running
+PG_SKIP_DATABASE=0   # pg_up does not create the database (a standby cannot)
 
 PG_DIR=$SERVICES_DIR/postgres          # owned by the server's user; also the unix socket directory
 PG_DATA=$PG_DIR/data
@@ -84,7 +112,9 @@ PG_LOG=$PG_DIR/server.log
 PG_CONF_NAME=adsync-services.conf      # included from postgresql.conf, rewritten on every start
 PG_DATABASE=adsync
 
+SINGLE_PG_DIR=$PG_DIR
 RMQ_DIR=$SERVICES_DIR/rabbitmq         # also the node's HOME, so its .erlang.cookie lives here
+SINGLE_RMQ_DIR=$RMQ_DIR
 RMQ_BIN=/usr/lib/rabbitmq/bin
 RMQ_PID_FILE=$RMQ_DIR/rabbit.pid       # beam.smp, written by the node itself
 RMQ_LAUNCHER_PID_FILE=$RMQ_DIR/launcher.pid   # the rabbitmq-server shell wrapper (parent of beam)
@@ -399,7 +429,7 @@ pg_clear_stale_pid_files() {
     [[ -f $f ]] || continue
     pid=$(read_pid_file "$f") || pid=""
     if [[ -z $pid ]] || ! proc_alive "$pid" || [[ $f == "$PG_DATA/postmaster.pid" ]]; then
-      log "postgres: removing stale $(basename -- "$f") (process ${pid:-?} is gone)"
+      log "$PG_LABEL: removing stale $(basename -- "$f") (process ${pid:-?} is gone)"
       rm -f -- "$f"
     fi
   done
@@ -433,6 +463,7 @@ max_connections = 400
 fsync = on
 synchronous_commit = on
 full_page_writes = on
+${PG_EXTRA_CONF:-}
 EOF
   chmod 600 "$conf"
   ((EUID != 0)) || chown postgres:postgres "$conf"
@@ -443,22 +474,22 @@ EOF
 pg_init() {
   local bindir=$1 start
   start=$(now_ms)
-  log "postgres: initdb $PG_DATA"
+  log "$PG_LABEL: initdb $PG_DATA"
   if ! as_pg "$bindir/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1; then
     show_logs "$PG_DIR/initdb.log"
-    die "postgres: initdb failed"
+    die "$PG_LABEL: initdb failed"
   fi
-  log "postgres: initdb done in $(elapsed "$start")"
+  log "$PG_LABEL: initdb done in $(elapsed "$start")"
 }
 
 pg_ensure_database() {
   local bindir=$1 found
   found=$("$bindir/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atqc \
-    "select 1 from pg_database where datname = '$PG_DATABASE'") || die "postgres: cannot connect to 127.0.0.1:$PG_PORT"
+    "select 1 from pg_database where datname = '$PG_DATABASE'") || die "$PG_LABEL: cannot connect to 127.0.0.1:$PG_PORT"
   if [[ $found != 1 ]]; then
     "$bindir/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "create database $PG_DATABASE" >/dev/null ||
-      die "postgres: could not create database $PG_DATABASE"
-    log "postgres: created database $PG_DATABASE"
+      die "$PG_LABEL: could not create database $PG_DATABASE"
+    log "$PG_LABEL: created database $PG_DATABASE"
   fi
 }
 
@@ -466,64 +497,64 @@ pg_up() {
   local bindir pid start socket
   bindir=$(pg_bindir)
   if pid=$(pg_pid); then
-    log "postgres: already running (pid $pid, 127.0.0.1:$PG_PORT)"
+    log "$PG_LABEL: already running (pid $pid, 127.0.0.1:$PG_PORT)"
   else
     start=$(now_ms)
     pg_clear_stale_pid_files
     socket="$PG_DIR/.s.PGSQL.$PG_PORT"
-    ((${#socket} <= 100)) || die "postgres: unix socket path $socket is too long for the kernel (max ~107 bytes); move the repository to a shorter path"
+    ((${#socket} <= 100)) || die "$PG_LABEL: unix socket path $socket is too long for the kernel (max ~107 bytes); move the repository to a shorter path"
     mkdir -p "$PG_DIR"
     chmod 755 "$PG_DIR"
     ((EUID != 0)) || chown postgres:postgres "$PG_DIR"
     pg_make_reachable
     [[ -f $PG_DATA/PG_VERSION ]] || pg_init "$bindir"
     pg_write_config
-    log "postgres: starting on 127.0.0.1:$PG_PORT ($("$bindir/postgres" --version))"
+    log "$PG_LABEL: starting on 127.0.0.1:$PG_PORT ($("$bindir/postgres" --version))"
     if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$START_TIMEOUT" -s start; then
       show_logs "$PG_LOG"
       if pg_pid >/dev/null; then as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -s stop || true; fi
-      die "postgres: failed to start or not ready within ${START_TIMEOUT}s (log: $PG_LOG)"
+      die "$PG_LABEL: failed to start or not ready within ${START_TIMEOUT}s (log: $PG_LOG)"
     fi
     "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -t 10 ||
-      { show_logs "$PG_LOG"; die "postgres: started but does not accept TCP connections on 127.0.0.1:$PG_PORT"; }
-    log "postgres: ready in $(elapsed "$start") (pid $(pg_pid || echo '?'))"
+      { show_logs "$PG_LOG"; die "$PG_LABEL: started but does not accept TCP connections on 127.0.0.1:$PG_PORT"; }
+    log "$PG_LABEL: ready in $(elapsed "$start") (pid $(pg_pid || echo '?'))"
   fi
-  pg_ensure_database "$bindir"
+  ((PG_SKIP_DATABASE)) || pg_ensure_database "$bindir"
 }
 
 pg_down() {
   local pid bindir
   if ! pid=$(pg_pid); then
     pg_clear_stale_pid_files
-    log "postgres: not running"
+    log "$PG_LABEL: not running"
     return 0
   fi
   bindir=$(pg_bindir)
   if ((KILL)); then
-    log "postgres: stopping (pid $pid, immediate shutdown: like a crash, the next start recovers)"
+    log "$PG_LABEL: stopping (pid $pid, immediate shutdown: like a crash, the next start recovers)"
     as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop || true
   else
-    log "postgres: stopping (pid $pid)"
+    log "$PG_LABEL: stopping (pid $pid)"
     if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_TIMEOUT" -s stop; then
-      log "postgres: fast shutdown did not finish in ${STOP_TIMEOUT}s; trying immediate"
+      log "$PG_LABEL: fast shutdown did not finish in ${STOP_TIMEOUT}s; trying immediate"
       as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 -s stop || true
     fi
   fi
   wait_gone "$pid" 10 || terminate "$pid" 5 postgres
-  log "postgres: stopped"
+  log "$PG_LABEL: stopped"
 }
 
 pg_status() {
   local pid
   if pid=$(pg_pid); then
     if tcp_open "$(pg_running_port)"; then
-      echo "postgres: running (pid $pid, 127.0.0.1:$(pg_running_port), socket dir $PG_DIR, data $PG_DATA)"
+      echo "$PG_LABEL: running (pid $pid, 127.0.0.1:$(pg_running_port), socket dir $PG_DIR, data $PG_DATA)"
       return 0
     fi
-    echo "postgres: process $pid is up but 127.0.0.1:$(pg_running_port) does not accept connections"
+    echo "$PG_LABEL: process $pid is up but 127.0.0.1:$(pg_running_port) does not accept connections"
     return 1
   fi
-  echo "postgres: not running"
+  echo "$PG_LABEL: not running"
   return 1
 }
 
@@ -618,6 +649,7 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $MGMT_PORT
 log.console = false
 log.file.level = info
+${RMQ_EXTRA_CONF:-}
 EOF
   # Written as a file, so no rabbitmq-plugins call (and no running node) is needed.
   echo '[rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
@@ -662,7 +694,7 @@ spawn_detached() {
 rmq_start_epmd() {
   local pid deadline
   if pid=$(rmq_epmd_pid); then
-    log "rabbitmq: reusing our epmd (pid $pid, 127.0.0.1:$I_EPMD_PORT)"
+    log "$RMQ_LABEL: reusing our epmd (pid $pid, 127.0.0.1:$I_EPMD_PORT)"
     return 0
   fi
   spawn_detached "$RMQ_EPMD_PID_FILE" "$RMQ_DIR/epmd.log" "$(epmd_binary)" -address 127.0.0.1 -port "$EPMD_PORT"
@@ -670,7 +702,7 @@ rmq_start_epmd() {
   until tcp_open "$EPMD_PORT"; do
     if (($(now_ms) >= deadline)) || ! proc_alive "$(read_pid_file "$RMQ_EPMD_PID_FILE" || true)"; then
       show_logs "$RMQ_DIR/epmd.log"
-      die "rabbitmq: epmd did not start on 127.0.0.1:$EPMD_PORT"
+      die "$RMQ_LABEL: epmd did not start on 127.0.0.1:$EPMD_PORT"
     fi
     sleep 0.05
   done
@@ -691,15 +723,15 @@ rmq_start() {
   rmq_write_config
   rmq_load_instance
   rmq_start_epmd
-  log "rabbitmq: starting node $(rmq_nodename "$AMQP_PORT") on 127.0.0.1:$AMQP_PORT (management :$MGMT_PORT, dist :$DIST_PORT, epmd :$EPMD_PORT)"
+  log "$RMQ_LABEL: starting node $(rmq_nodename "$AMQP_PORT") on 127.0.0.1:$AMQP_PORT (management :$MGMT_PORT, dist :$DIST_PORT, epmd :$EPMD_PORT)"
   spawn_detached "$RMQ_LAUNCHER_PID_FILE" "$RMQ_STDOUT_LOG" "$RMQ_BIN/rabbitmq-server"
 }
 
 rmq_fail() {
   show_logs "$RMQ_STDOUT_LOG" "$(rmq_node_log)"
-  log "rabbitmq: stopping what was started"
+  log "$RMQ_LABEL: stopping what was started"
   rmq_down >/dev/null 2>&1 || true
-  die "rabbitmq: $*"
+  die "$RMQ_LABEL: $*"
 }
 
 rmq_wait() {
@@ -721,9 +753,9 @@ rmq_wait() {
   fi
   pid=$(rmq_beam_pid) || rmq_fail "the node is up but $RMQ_PID_FILE does not name it"
   if [[ -n $RMQ_STARTED_AT ]]; then
-    log "rabbitmq: ready in $(elapsed "$RMQ_STARTED_AT") (pid $pid, epmd pid $(rmq_epmd_pid || echo '?'))"
+    log "$RMQ_LABEL: ready in $(elapsed "$RMQ_STARTED_AT") (pid $pid, epmd pid $(rmq_epmd_pid || echo '?'))"
   else
-    log "rabbitmq: already running (pid $pid, 127.0.0.1:$AMQP_PORT)"
+    log "$RMQ_LABEL: already running (pid $pid, 127.0.0.1:$AMQP_PORT)"
   fi
 }
 
@@ -731,51 +763,53 @@ rmq_down() {
   local pid members deadline signal=TERM
   ((!KILL)) || signal=KILL
   rmq_load_instance
-  if ! rmq_present && ! rmq_epmd_pid >/dev/null; then
-    rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE" "$RMQ_EPMD_PID_FILE"
-    log "rabbitmq: not running"
+  if ! rmq_present && { ((RMQ_KEEP_EPMD)) || ! rmq_epmd_pid >/dev/null; }; then
+    rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE"
+    ((RMQ_KEEP_EPMD)) || rm -f "$RMQ_EPMD_PID_FILE"
+    log "$RMQ_LABEL: not running"
     return 0
   fi
   if pid=$(rmq_beam_pid); then
     if ((KILL)); then
-      log "rabbitmq: killing node (pid $pid, SIGKILL)"
+      log "$RMQ_LABEL: killing node (pid $pid, SIGKILL)"
       kill -KILL "$pid" 2>/dev/null || true
       wait_gone "$pid" 10 || die "rabbitmq (beam.smp) (pid $pid) survived SIGKILL"
     else
-      log "rabbitmq: stopping node (pid $pid, SIGTERM; a clean stop takes ~6 s)"
+      log "$RMQ_LABEL: stopping node (pid $pid, SIGTERM; a clean stop takes ~6 s)"
       terminate "$pid" "$STOP_TIMEOUT" "rabbitmq (beam.smp)"
     fi
   elif [[ -f $RMQ_PID_FILE ]]; then
-    log "rabbitmq: stale pid file (process $(read_pid_file "$RMQ_PID_FILE" || echo '?') is gone)"
+    log "$RMQ_LABEL: stale pid file (process $(read_pid_file "$RMQ_PID_FILE" || echo '?') is gone)"
   fi
   # The wrapper shell normally exits with the node (and reaps it: signalled first, the node would
   # stay a zombie where PID 1 does not reap orphans); stop whatever is left of the group.
   deadline=$(($(now_ms) + 2000))
   while members=$(rmq_group) && [[ -n $members ]] && (($(now_ms) < deadline)); do sleep 0.05; done
   if [[ -n $members ]]; then
-    log "rabbitmq: stopping the rest of its process group: $(echo "$members" | tr '\n' ' ')"
+    log "$RMQ_LABEL: stopping the rest of its process group: $(echo "$members" | tr '\n' ' ')"
     for pid in $members; do kill "-$signal" "$pid" 2>/dev/null || true; done
     for pid in $members; do terminate "$pid" 10 "rabbitmq process"; done
   fi
-  # epmd outlives the node; stop the one we started.
-  if pid=$(rmq_epmd_pid); then
-    log "rabbitmq: stopping epmd (pid $pid)"
+  # epmd outlives the node; stop the one we started (a cluster's nodes share one: see cl_down).
+  if ((!RMQ_KEEP_EPMD)) && pid=$(rmq_epmd_pid); then
+    log "$RMQ_LABEL: stopping epmd (pid $pid)"
     terminate "$pid" 5 epmd
   fi
-  rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE" "$RMQ_EPMD_PID_FILE"
-  log "rabbitmq: stopped"
+  rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE"
+  ((RMQ_KEEP_EPMD)) || rm -f "$RMQ_EPMD_PID_FILE"
+  log "$RMQ_LABEL: stopped"
 }
 
 rmq_status() {
   local pid epmd rc=0
   rmq_load_instance
   if pid=$(rmq_beam_pid) && tcp_open "$I_AMQP_PORT"; then
-    echo "rabbitmq: running (pid $pid, node $(rmq_nodename "$I_AMQP_PORT"), amqp 127.0.0.1:$I_AMQP_PORT, management 127.0.0.1:$I_MGMT_PORT, dist 127.0.0.1:$I_DIST_PORT)"
+    echo "$RMQ_LABEL: running (pid $pid, node $(rmq_nodename "$I_AMQP_PORT"), amqp 127.0.0.1:$I_AMQP_PORT, management 127.0.0.1:$I_MGMT_PORT, dist 127.0.0.1:$I_DIST_PORT)"
   elif rmq_present; then
-    echo "rabbitmq: starting or unhealthy (pids $(rmq_group | tr '\n' ' '); 127.0.0.1:$I_AMQP_PORT not accepting connections)"
+    echo "$RMQ_LABEL: starting or unhealthy (pids $(rmq_group | tr '\n' ' '); 127.0.0.1:$I_AMQP_PORT not accepting connections)"
     rc=1
   else
-    echo "rabbitmq: not running"
+    echo "$RMQ_LABEL: not running"
     rc=1
   fi
   if epmd=$(rmq_epmd_pid); then
@@ -784,6 +818,417 @@ rmq_status() {
     echo "epmd:     not running (rabbitmqctl cannot reach the node)"
   fi
   return $rc
+}
+
+# --------------------------------------------------------------------------------------------
+# Cluster mode (--cluster): three RabbitMQ nodes joined into one cluster and a PostgreSQL
+# primary with one streaming standby, all on 127.0.0.1, under <state dir>/cluster/. Each member
+# is run by the single-instance functions above, pointed at its own directory and ports by
+# cl_rmq_select / cl_pg_select. The RabbitMQ nodes share one epmd and one Erlang cookie.
+# --------------------------------------------------------------------------------------------
+
+CLUSTER=0
+CL_DIR=$SERVICES_DIR/cluster
+CL_COOKIE_FILE=$CL_DIR/erlang.cookie
+CL_EPMD_PID_FILE=$CL_DIR/epmd.pid
+CL_PRIMARY_FILE=$CL_DIR/postgres-primary   # which PostgreSQL member (1 or 2) is the primary
+CL_AMQP_BASE=${ADSYNC_CLUSTER_AMQP_PORT:-36700}
+CL_PG_BASE=${ADSYNC_CLUSTER_PG_PORT:-55442}
+CL_RMQ_ALL=(1 2 3)
+CL_RMQ=(1 2 3)   # the members a command acts on (main() narrows them)
+CL_PG=(1 2)
+declare -A CL_STARTED=()
+
+# Ports: node n uses AMQP base+3(n-1), management +1, Erlang distribution +2; the shared epmd
+# base+9 and rabbitmqctl base+10..base+19. PostgreSQL member m listens on pg base+m-1.
+derive_cluster_ports() {
+  is_port_number "$CL_AMQP_BASE" || die "ADSYNC_CLUSTER_AMQP_PORT=$CL_AMQP_BASE is not a port number in 1024..65535"
+  is_port_number "$CL_PG_BASE" || die "ADSYNC_CLUSTER_PG_PORT=$CL_PG_BASE is not a port number in 1024..65535"
+  CL_PG_BASE=$((10#$CL_PG_BASE)) CL_AMQP_BASE=$((10#$CL_AMQP_BASE))
+  ((CL_AMQP_BASE + 19 <= 65535)) || die "ADSYNC_CLUSTER_AMQP_PORT=$CL_AMQP_BASE: the cluster uses it and the 19 ports above it, which must stay <= 65535"
+  ((CL_PG_BASE + 1 <= 65535)) || die "ADSYNC_CLUSTER_PG_PORT=$CL_PG_BASE: the standby uses the port above it, which must stay <= 65535"
+  if ((CL_PG_BASE + 1 >= CL_AMQP_BASE && CL_PG_BASE <= CL_AMQP_BASE + 19)); then
+    die "ADSYNC_CLUSTER_PG_PORT=$CL_PG_BASE (and +1) overlaps the RabbitMQ cluster's ports $CL_AMQP_BASE..$((CL_AMQP_BASE + 19)) (ADSYNC_CLUSTER_AMQP_PORT)"
+  fi
+}
+
+cl_amqp_port() { echo $((CL_AMQP_BASE + 3 * ($1 - 1))); }
+cl_pg_port() { echo $((CL_PG_BASE + $1 - 1)); }
+
+# Points the RabbitMQ functions at node $1.
+cl_rmq_select() {
+  RMQ_DIR=$CL_DIR/rabbitmq-$1
+  RMQ_PID_FILE=$RMQ_DIR/rabbit.pid
+  RMQ_LAUNCHER_PID_FILE=$RMQ_DIR/launcher.pid
+  RMQ_EPMD_PID_FILE=$CL_EPMD_PID_FILE
+  RMQ_INSTANCE_FILE=$RMQ_DIR/instance.env
+  RMQ_STDOUT_LOG=$RMQ_DIR/stdout.log
+  AMQP_PORT=$(cl_amqp_port "$1")
+  MGMT_PORT=$((AMQP_PORT + 1))
+  DIST_PORT=$((AMQP_PORT + 2))
+  EPMD_PORT=$((CL_AMQP_BASE + 9))
+  CTL_PORT_MIN=$((EPMD_PORT + 1))
+  CTL_PORT_MAX=$((EPMD_PORT + 10))
+  RMQ_LABEL=rabbitmq-$1
+  RMQ_KEEP_EPMD=1
+  RMQ_STARTED_AT=${CL_STARTED[$1]:-}
+  # pause_minority: a node cut off from the majority stops serving rather than diverging.
+  RMQ_EXTRA_CONF="cluster_name = adsync
+cluster_partition_handling = pause_minority"
+  # Nodes 2 and 3, booting for the first time, join node 1's cluster by themselves (peer
+  # discovery, retried while node 1 boots); cl_rmq_join checks, and joins them with
+  # rabbitmqctl join_cluster if they did not. A node that has joined ignores this.
+  if (($1 != 1)); then
+    RMQ_EXTRA_CONF+="
+cluster_formation.peer_discovery_backend = classic_config
+cluster_formation.classic_config.nodes.1 = $(rmq_nodename "$(cl_amqp_port 1)")
+cluster_formation.discovery_retry_limit = 120
+cluster_formation.discovery_retry_interval = 1000"
+  fi
+}
+
+cl_primary() {
+  local member=1
+  [[ -f $CL_PRIMARY_FILE ]] && read -r member <"$CL_PRIMARY_FILE"
+  [[ $member == 2 ]] && echo 2 || echo 1
+}
+cl_standby() { echo $((3 - $(cl_primary))); }
+
+# Points the PostgreSQL functions at member $1, configured for its role.
+cl_pg_select() {
+  local sync=""
+  PG_DIR=$CL_DIR/postgres-$1
+  PG_DATA=$PG_DIR/data
+  PG_LOG=$PG_DIR/server.log
+  PG_PORT=$(cl_pg_port "$1")
+  if [[ $1 == "$(cl_primary)" ]]; then
+    PG_LABEL="postgres-$1 (primary)"
+    sync="'*'"
+  else
+    PG_LABEL="postgres-$1 (standby)"
+    sync="''"
+  fi
+  PG_SKIP_DATABASE=1
+  # Synchronous replication: a commit returns once the standby has it, so promoting the
+  # standby loses no committed job. The cost: while the standby is down, commits wait.
+  PG_EXTRA_CONF="wal_level = replica
+max_wal_senders = 4
+wal_keep_size = '256MB'
+hot_standby = on
+synchronous_standby_names = $sync"
+}
+
+# Every RabbitMQ node of the cluster gets the same Erlang cookie, made once.
+cl_rmq_cookie() {
+  local n
+  mkdir -p "$CL_DIR"
+  if [[ ! -s $CL_COOKIE_FILE ]]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$CL_COOKIE_FILE")
+  fi
+  for n in "${CL_RMQ[@]}"; do
+    mkdir -p "$CL_DIR/rabbitmq-$n"
+    if ! cmp -s "$CL_COOKIE_FILE" "$CL_DIR/rabbitmq-$n/.erlang.cookie"; then
+      rm -f "$CL_DIR/rabbitmq-$n/.erlang.cookie"
+      install -m 400 "$CL_COOKIE_FILE" "$CL_DIR/rabbitmq-$n/.erlang.cookie"
+    fi
+  done
+}
+
+cl_preflight_ports() {
+  local n m
+  for n in "${CL_RMQ[@]}"; do
+    cl_rmq_select "$n"
+    rmq_load_instance
+    rmq_present && continue
+    require_free_port "$AMQP_PORT" "rabbitmq-$n AMQP" ADSYNC_CLUSTER_AMQP_PORT
+    require_free_port "$MGMT_PORT" "rabbitmq-$n management" ADSYNC_CLUSTER_AMQP_PORT
+    require_free_port "$DIST_PORT" "rabbitmq-$n Erlang distribution" ADSYNC_CLUSTER_AMQP_PORT
+  done
+  if ((${#CL_RMQ[@]})) && ! rmq_epmd_pid >/dev/null; then
+    require_free_port "$EPMD_PORT" "the RabbitMQ cluster's epmd" ADSYNC_CLUSTER_AMQP_PORT
+  fi
+  for m in "${CL_PG[@]}"; do
+    cl_pg_select "$m"
+    pg_pid >/dev/null || require_free_port "$PG_PORT" "postgres-$m" ADSYNC_CLUSTER_PG_PORT
+  done
+}
+
+# The cluster's nodes as node $1's management API lists them (JSON); through rabbitmqctl when
+# curl is missing (slower: it boots an Erlang VM).
+cl_rmq_members() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS -m 10 -u guest:guest "http://127.0.0.1:$1/api/nodes?columns=name" 2>/dev/null || true
+  else
+    (rmq_export_env && rabbitmqctl -q cluster_status --formatter json) 2>/dev/null 9>&- || true
+  fi
+}
+
+# Joins node $1 to the cluster through a running node that already belongs to it. Done once per
+# node (marked by a file `joined`); a node restarted later finds its cluster by itself.
+cl_rmq_join() {
+  local n=$1 seed="" other start
+  cl_rmq_select "$n"
+  [[ -f $RMQ_DIR/joined ]] && return 0
+  for other in "${CL_RMQ_ALL[@]}"; do
+    [[ $other != "$n" && -f $CL_DIR/rabbitmq-$other/joined ]] || continue
+    cl_rmq_select "$other"
+    rmq_load_instance
+    if rmq_beam_pid >/dev/null; then seed=$(rmq_nodename "$I_AMQP_PORT"); break; fi
+  done
+  cl_rmq_select "$n"
+  rmq_load_instance
+  if [[ -z $seed ]]; then
+    # The first node up forms the cluster the others join.
+    touch "$RMQ_DIR/joined"
+    return 0
+  fi
+  if cl_rmq_members "$I_MGMT_PORT" | grep -qF "\"$seed\""; then
+    log "$RMQ_LABEL: joined the cluster of $seed at boot"
+    touch "$RMQ_DIR/joined"
+    return 0
+  fi
+  start=$(now_ms)
+  log "$RMQ_LABEL: joining the cluster of $seed"
+  (rmq_export_env && rabbitmqctl -q stop_app && rabbitmqctl -q join_cluster "$seed" &&
+    rabbitmqctl -q start_app && rabbitmqctl -q await_startup --timeout "$START_TIMEOUT") >&2 9>&- ||
+    rmq_fail "could not join the cluster of $seed"
+  touch "$RMQ_DIR/joined"
+  log "$RMQ_LABEL: joined in $(elapsed "$start")"
+}
+
+cl_rmq_up() {
+  local n
+  ((${#CL_RMQ[@]})) || return 0
+  cl_rmq_cookie
+  # Every node boots at once: a node restarted after a full stop waits for its peers.
+  for n in "${CL_RMQ[@]}"; do
+    cl_rmq_select "$n"
+    RMQ_STARTED_AT=""
+    rmq_start
+    CL_STARTED[$n]=$RMQ_STARTED_AT
+  done
+}
+
+cl_rmq_wait() {
+  local n
+  for n in "${CL_RMQ[@]}"; do
+    cl_rmq_select "$n"
+    rmq_wait
+  done
+  for n in "${CL_RMQ[@]}"; do cl_rmq_join "$n"; done
+}
+
+# Waits until the primary sees a streaming standby (commits would wait for it anyway).
+cl_pg_wait_streaming() {
+  local bindir=$1 port=$2 deadline found
+  deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+  while :; do
+    found=$("$bindir/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc \
+      "select count(*) from pg_stat_replication where state = 'streaming'" 2>/dev/null) || found=0
+    ((found > 0)) && return 0
+    (($(now_ms) < deadline)) || { show_logs "$PG_LOG"; die "$PG_LABEL: not streaming from 127.0.0.1:$port within ${START_TIMEOUT}s"; }
+    sleep 0.2
+  done
+}
+
+cl_pg_up() {
+  local primary standby bindir primary_port pid start want_primary=0 want_standby=0 m
+  primary=$(cl_primary) standby=$(cl_standby)
+  for m in "${CL_PG[@]}"; do
+    [[ $m == "$primary" ]] && want_primary=1
+    [[ $m == "$standby" ]] && want_standby=1
+  done
+  cl_pg_select "$primary"
+  primary_port=$PG_PORT
+  if ((want_primary)); then
+    [[ ! -f $PG_DATA/standby.signal ]] ||
+      die "$PG_LABEL is recorded as the primary but its data is a standby's ($CL_PRIMARY_FILE); promote it or purge the cluster"
+    if pid=$(pg_pid); then
+      # Its role may have changed since it started (a promoted standby): apply the config.
+      pg_write_config
+      as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -s reload || die "$PG_LABEL: reload failed"
+    fi
+    pg_up
+  fi
+  bindir=$(pg_bindir)
+  if ((want_standby)); then
+    pg_pid >/dev/null || die "postgres-$primary (the primary) is not running; start it first (up --cluster postgres)"
+    cl_pg_select "$standby"
+    if [[ -f $PG_DATA/PG_VERSION && ! -f $PG_DATA/standby.signal ]]; then
+      # A former primary (its standby was promoted): its history diverged; clone it anew.
+      pg_pid >/dev/null && die "$PG_LABEL runs as a primary beside postgres-$primary; stop it first"
+      log "$PG_LABEL: was a primary before postgres-$primary was promoted; cloning it again as a standby"
+      rm -rf -- "$PG_DATA"
+    fi
+    if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+      start=$(now_ms)
+      mkdir -p "$PG_DIR"
+      chmod 755 "$PG_DIR"
+      ((EUID != 0)) || chown postgres:postgres "$PG_DIR"
+      pg_make_reachable
+      log "$PG_LABEL: pg_basebackup from 127.0.0.1:$primary_port"
+      as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$PG_DATA" \
+        -R -X stream -c fast -w >"$PG_DIR/basebackup.log" 2>&1 ||
+        { show_logs "$PG_DIR/basebackup.log"; die "$PG_LABEL: pg_basebackup failed"; }
+      log "$PG_LABEL: base backup done in $(elapsed "$start")"
+    fi
+    pg_up
+    cl_pg_select "$primary"
+    pg_pid >/dev/null && cl_pg_wait_streaming "$bindir" "$primary_port"
+  fi
+  cl_pg_select "$primary"
+  if pg_pid >/dev/null; then
+    # With the standby down, this waits for it (synchronous replication) unless the database
+    # exists already, which needs no commit.
+    pg_ensure_database "$bindir"
+  fi
+}
+
+# Promotes the standby to primary. Refused while the primary runs: two primaries would diverge.
+cl_pg_promote() {
+  local primary standby start
+  primary=$(cl_primary) standby=$(cl_standby)
+  cl_pg_select "$primary"
+  pg_pid >/dev/null && die "postgres-$primary (the primary) is running; stop or kill it before promoting postgres-$standby"
+  cl_pg_select "$standby"
+  pg_pid >/dev/null || die "$PG_LABEL is not running; nothing to promote"
+  start=$(now_ms)
+  as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -w -t "$START_TIMEOUT" -s promote ||
+    { show_logs "$PG_LOG"; die "$PG_LABEL: promotion failed"; }
+  echo "$standby" >"$CL_PRIMARY_FILE"
+  log "postgres-$standby: promoted to primary in $(elapsed "$start"); postgres-$primary becomes its standby at the next 'up --cluster'"
+}
+
+cl_rmq_down() {
+  local n pids=() rc=0 pid
+  ((${#CL_RMQ[@]})) || return 0
+  # In parallel: a clean stop takes ~6 s per node.
+  for n in "${CL_RMQ[@]}"; do
+    (cl_rmq_select "$n" && rmq_down) &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  ((rc == 0)) || die "stopping the RabbitMQ cluster failed (see above)"
+  # The shared epmd goes once no node is left.
+  for n in "${CL_RMQ_ALL[@]}"; do
+    cl_rmq_select "$n"
+    rmq_load_instance
+    rmq_present && return 0
+  done
+  if pid=$(rmq_epmd_pid); then
+    log "rabbitmq cluster: stopping epmd (pid $pid)"
+    terminate "$pid" 5 epmd
+  fi
+  rm -f "$CL_EPMD_PID_FILE"
+}
+
+cl_pg_down() {
+  local m
+  # The primary first, so that a clean stop leaves the standby with all of its WAL.
+  for m in $(cl_primary) $(cl_standby); do
+    [[ " ${CL_PG[*]} " == *" $m "* ]] || continue
+    cl_pg_select "$m"
+    pg_down
+  done
+}
+
+cl_status() {
+  local n m rc=0 epmd
+  for m in "${CL_PG[@]}"; do
+    cl_pg_select "$m"
+    pg_status || rc=1
+  done
+  for n in "${CL_RMQ[@]}"; do
+    cl_rmq_select "$n"
+    RMQ_KEEP_EPMD=1
+    rmq_load_instance
+    if pid=$(rmq_beam_pid) && tcp_open "$I_AMQP_PORT"; then
+      echo "$RMQ_LABEL: running (pid $pid, node $(rmq_nodename "$I_AMQP_PORT"), amqp 127.0.0.1:$I_AMQP_PORT, management 127.0.0.1:$I_MGMT_PORT)"
+    elif rmq_present; then
+      echo "$RMQ_LABEL: starting or unhealthy (127.0.0.1:$I_AMQP_PORT not accepting connections)"
+      rc=1
+    else
+      echo "$RMQ_LABEL: not running"
+      rc=1
+    fi
+  done
+  if ((${#CL_RMQ[@]})); then
+    if epmd=$(rmq_epmd_pid); then echo "epmd:       running (pid $epmd, 127.0.0.1:$I_EPMD_PORT)"; else echo "epmd:       not running"; fi
+  fi
+  return $rc
+}
+
+cl_database_url() {
+  echo "postgres://postgres@127.0.0.1:$(cl_pg_port 1),127.0.0.1:$(cl_pg_port 2)/$1?target_session_attrs=read-write"
+}
+cl_amqp_urls() {
+  local n urls=()
+  for n in "${CL_RMQ_ALL[@]}"; do urls+=("amqp://guest:guest@127.0.0.1:$(cl_amqp_port "$n")/%2f"); done
+  (IFS=, && echo "${urls[*]}")
+}
+cl_mgmt_urls() {
+  local n urls=()
+  for n in "${CL_RMQ_ALL[@]}"; do urls+=("http://127.0.0.1:$(($(cl_amqp_port "$n") + 1))"); done
+  (IFS=, && echo "${urls[*]}")
+}
+
+cl_up() {
+  local start
+  start=$(now_ms)
+  mkdir -p "$SERVICES_DIR"
+  chmod 755 "$SERVICES_DIR"
+  lock_services_dir
+  ensure_packages
+  cl_preflight_ports
+  cl_rmq_up     # RabbitMQ boots for ~10 s; PostgreSQL starts meanwhile
+  if ((${#CL_PG[@]})); then cl_pg_up; fi
+  if ((${#CL_RMQ[@]})); then cl_rmq_wait; fi
+  log "cluster up in $(elapsed "$start"); load the URLs with: eval \"\$(scripts/services.sh env --cluster)\""
+  printf 'postgres   %s\n' "$(cl_database_url "$PG_DATABASE")"
+  printf 'amqp       %s\n' "$(cl_amqp_urls)"
+  printf 'management %s (user guest, password guest)\n' "$(cl_mgmt_urls)"
+}
+
+cl_down() {
+  local purge=$1 start m n
+  start=$(now_ms)
+  ((!purge)) || check_purgeable
+  if [[ -d $CL_DIR ]]; then
+    lock_services_dir
+    cl_rmq_down
+    cl_pg_down
+  else
+    log "nothing to stop ($CL_DIR does not exist)"
+  fi
+  if ((purge)) && [[ -d $CL_DIR ]]; then
+    if ((${#CL_RMQ[@]} == 3 && ${#CL_PG[@]} == 2)); then
+      PURGE_DIRS=("$CL_DIR")
+    else
+      PURGE_DIRS=()
+      for n in "${CL_RMQ[@]}"; do PURGE_DIRS+=("$CL_DIR/rabbitmq-$n"); done
+      for m in "${CL_PG[@]}"; do PURGE_DIRS+=("$CL_DIR/postgres-$m"); done
+    fi
+    purge_services_dir
+  fi
+  log "down in $(elapsed "$start")"
+}
+
+cl_env() {
+  local name value
+  for name in ADSYNC__DATABASE__URL ADSYNC__RABBITMQ__URL ADSYNC__RABBITMQ__QUEUE_TYPE \
+    ADSYNC_CLUSTER_DATABASE_URL ADSYNC_CLUSTER_AMQP_URLS ADSYNC_CLUSTER_MANAGEMENT_URLS \
+    ADSYNC_CLUSTER_PG_PORT ADSYNC_CLUSTER_AMQP_PORT; do
+    case $name in
+      ADSYNC__DATABASE__URL) value=$(cl_database_url "$PG_DATABASE") ;;
+      ADSYNC_CLUSTER_DATABASE_URL) value=$(cl_database_url postgres) ;;   # for creating databases
+      ADSYNC__RABBITMQ__URL | ADSYNC_CLUSTER_AMQP_URLS) value=$(cl_amqp_urls) ;;
+      ADSYNC__RABBITMQ__QUEUE_TYPE) value=quorum ;;
+      ADSYNC_CLUSTER_MANAGEMENT_URLS) value=$(cl_mgmt_urls) ;;           # user guest, password guest
+      ADSYNC_CLUSTER_PG_PORT) value=$CL_PG_BASE ;;
+      ADSYNC_CLUSTER_AMQP_PORT) value=$CL_AMQP_BASE ;;
+    esac
+    printf "export %s='%s'\n" "$name" "$value"
+  done
 }
 
 # --------------------------------------------------------------------------------------------
@@ -858,7 +1303,7 @@ check_purgeable() {
   [[ -d $SERVICES_DIR ]] || return 0
   while IFS= read -r entry; do
     case $entry in
-      .lock | apt.log | postgres | rabbitmq) ;;
+      .lock | apt.log | postgres | rabbitmq | cluster) ;;
       *) unknown+=("$entry") ;;
     esac
   done < <(services_dir_entries)
@@ -870,17 +1315,17 @@ check_purgeable() {
 purge_services_dir() {
   [[ -d $SERVICES_DIR ]] || return 0
   local dir deleted=()
-  for dir in "$PG_DIR" "$RMQ_DIR"; do
-    [[ $dir == "$PG_DIR" ]] && ((!WANT_PG)) && continue
-    [[ $dir == "$RMQ_DIR" ]] && ((!WANT_RMQ)) && continue
+  for dir in "${PURGE_DIRS[@]}"; do
     [[ -e $dir || -L $dir ]] || continue
     rm -rf -- "$dir"
     deleted+=("$dir")
   done
-  if [[ -e $PG_DIR || -L $PG_DIR || -e $RMQ_DIR || -L $RMQ_DIR ]]; then
-    ((${#deleted[@]} == 0)) || log "deleted ${deleted[*]}"
-    return 0
-  fi
+  for dir in "$SINGLE_PG_DIR" "$SINGLE_RMQ_DIR" "$CL_DIR"; do
+    if [[ -e $dir || -L $dir ]]; then
+      ((${#deleted[@]} == 0)) || log "deleted ${deleted[*]}"
+      return 0
+    fi
+  done
   if [[ $SERVICES_DIR == "$DEFAULT_SERVICES_DIR" ]]; then
     [[ -n $REPO_ROOT ]] || die "refusing to delete $SERVICES_DIR"
     rm -rf -- "$SERVICES_DIR"
@@ -903,7 +1348,12 @@ cmd_down() {
   else
     log "nothing to stop ($SERVICES_DIR does not exist)"
   fi
-  ((!purge)) || purge_services_dir
+  if ((purge)); then
+    PURGE_DIRS=()
+    if ((WANT_PG)); then PURGE_DIRS+=("$PG_DIR"); fi
+    if ((WANT_RMQ)); then PURGE_DIRS+=("$RMQ_DIR"); fi
+    purge_services_dir
+  fi
   log "down in $(elapsed "$start")"
 }
 
@@ -932,33 +1382,58 @@ cmd_env() {
 }
 
 main() {
-  local cmd=${1:-} arg service="" purge=0
+  local cmd=${1:-} arg service="" purge=0 members=()
   (($# == 0)) || shift
   case $cmd in
     help | -h | --help) usage; return 0 ;;
-    up | down | purge | status | env) ;;
+    up | down | purge | status | env | promote) ;;
     "") usage >&2; exit 2 ;;
     *) printf 'services: unknown command: %s\n\n' "$cmd" >&2; usage >&2; exit 2 ;;
   esac
-  [[ $cmd != env ]] || (($# == 0)) || die "$cmd takes no arguments"
   [[ $cmd != purge ]] || purge=1
   for arg in "$@"; do
     case $arg in
-      postgres | rabbitmq)
-        [[ -z $service || $service == "$arg" ]] || die "name one service (postgres or rabbitmq), or none for both"
-        service=$arg
-        ;;
+      --cluster) CLUSTER=1 ;;
       --purge) [[ $cmd == down ]] || die "unknown option for $cmd: $arg"; purge=1 ;;
       --kill) [[ $cmd == down ]] || die "unknown option for $cmd: $arg"; KILL=1 ;;
-      -*) die "unknown option for $cmd: $arg (down takes --purge and --kill)" ;;
-      *) die "unknown service: $arg (postgres or rabbitmq)" ;;
+      -*) die "unknown option for $cmd: $arg (down takes --purge and --kill; every command takes --cluster)" ;;
+      *) members+=("$arg") ;;
     esac
   done
+  [[ $cmd != promote ]] || ((CLUSTER)) || die "promote acts on the cluster: promote --cluster"
+  if [[ $cmd == env || $cmd == promote ]] && ((${#members[@]})); then die "$cmd takes no service name"; fi
+  ((${#members[@]} <= 1)) || die "name one service, or none for all"
+  service=${members[0]:-}
+  [[ -n $SERVICES_DIR && $SERVICES_DIR != / ]] || die "ADSYNC_SERVICES_DIR=$ADSYNC_SERVICES_DIR cannot be the state directory"
+  if ((CLUSTER)); then
+    derive_cluster_ports
+    case $service in
+      "") ;;
+      postgres) CL_RMQ=() ;;
+      rabbitmq) CL_PG=() ;;
+      rabbitmq-[123]) CL_RMQ=("${service#rabbitmq-}") CL_PG=() ;;
+      postgres-[12]) CL_PG=("${service#postgres-}") CL_RMQ=() ;;
+      postgres-primary) CL_PG=("$(cl_primary)") CL_RMQ=() ;;
+      postgres-standby) CL_PG=("$(cl_standby)") CL_RMQ=() ;;
+      *) die "unknown cluster member: $service (postgres, rabbitmq, rabbitmq-1..3, postgres-1..2, postgres-primary, postgres-standby)" ;;
+    esac
+    ((${#CL_PG[@]})) || WANT_PG=0
+    ((${#CL_RMQ[@]})) || WANT_RMQ=0
+    case $cmd in
+      up) cl_up ;;
+      down | purge) cl_down "$purge" ;;
+      status) cl_status ;;
+      env) cl_env ;;
+      promote) lock_services_dir && cl_pg_promote ;;
+    esac
+    return
+  fi
   case $service in
+    "") ;;
     postgres) WANT_RMQ=0 ;;
     rabbitmq) WANT_PG=0 ;;
+    *) die "unknown service: $service (postgres or rabbitmq)" ;;
   esac
-  [[ -n $SERVICES_DIR && $SERVICES_DIR != / ]] || die "ADSYNC_SERVICES_DIR=$ADSYNC_SERVICES_DIR cannot be the state directory"
   derive_ports
   case $cmd in
     up) cmd_up ;;

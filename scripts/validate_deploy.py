@@ -6,8 +6,9 @@ What it checks, each failure printed as `FAIL <file>: <why>`; the exit status is
 
 - Kubernetes: every overlay under deploy/k8s/overlays is rendered (kustomize), and every resource
   is validated: built-in kinds with kubernetes-validate (its offline schemas, strict: unknown
-  fields fail) for the oldest and newest Kubernetes versions checked, the KEDA and Prometheus
-  Operator kinds against the local schemas in deploy/schemas. The files of base and components
+  fields fail) for the oldest and newest Kubernetes versions checked, the KEDA, Prometheus
+  Operator, RabbitMQ Cluster Operator and CloudNativePG kinds against the local schemas in
+  deploy/schemas. The files of base and components
   are validated one by one as well. Then what a schema cannot see: exactly one autoscaler for the
   workers, probes on /healthz and /readyz, requests and limits, a PodDisruptionBudget and a
   Service for each Deployment, ServiceMonitor ports that exist, no Secret in the repository,
@@ -60,6 +61,8 @@ CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject.schema.json",
     ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda-triggerauthentication.schema.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.schema.json",
+    ("rabbitmq.com/v1beta1", "RabbitmqCluster"): "rabbitmqcluster.schema.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.schema.json",
 }
 
 # Environment variables adsync reads that are not configuration keys.
@@ -165,15 +168,18 @@ def strategic_merge(target, patch):
         return merged
     if (isinstance(target, list) and isinstance(patch, list)
             and all(isinstance(i, dict) and "name" in i for i in target + patch)):
+        # As kustomize does: items new to the list come first, in the patch's order, then the
+        # target's items, each merged with the patch item of the same name.
         merged = [copy.deepcopy(i) for i in target]
+        added = []
         for item in patch:
             for index, existing in enumerate(merged):
                 if existing["name"] == item["name"]:
                     merged[index] = strategic_merge(existing, item)
                     break
             else:
-                merged.append(copy.deepcopy(item))
-        return merged
+                added.append(copy.deepcopy(item))
+        return added + merged
     return copy.deepcopy(patch)
 
 

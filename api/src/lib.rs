@@ -59,10 +59,22 @@ impl Application {
             operator_key_hash,
             readiness: readiness.clone(),
         };
+        let metrics = metrics::Metrics::new().context("registering the api's metrics")?;
         let router = routes::v1()
+            .fallback(routes::unknown_route)
+            .method_not_allowed_fallback(routes::method_not_allowed)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                error::BODY_LIMIT_BYTES,
+            ))
             .with_state(state)
-            .merge(ops::router(readiness))
-            .layer(axum::middleware::from_fn(metrics::record))
+            .merge(ops::router_with(
+                readiness,
+                Some(metrics.registry().clone()),
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(metrics),
+                metrics::record,
+            ))
             .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Self { listener, router })
     }

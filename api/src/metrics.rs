@@ -1,42 +1,19 @@
-//! Every metric the API emits, recorded by one middleware.
+//! Every metric the API emits, recorded by one middleware into the application's own registry.
 //!
 //! - `adsync_api_requests_total{route, method, status_class}`: requests answered.
 //! - `adsync_api_request_duration_seconds{route}`: time to answer.
 //!
-//! `route` is the matched route template (`/v1/jobs/{id}`), never the raw path.
+//! `route` is the matched route template (`/v1/jobs/{id}`), never the raw path. Each
+//! [`crate::Application`] has a registry of its own (served on its `/metrics` beside the
+//! process-wide default registry), so two APIs in one process, as in tests, count apart.
 
-use std::sync::LazyLock;
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounterVec, Opts, register_histogram_vec,
-    register_int_counter_vec,
-};
-
-static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        Opts::new("adsync_api_requests_total", "API requests answered"),
-        &["route", "method", "status_class"]
-    )
-    .expect("metric registers once")
-});
-
-static DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
-    register_histogram_vec!(
-        HistogramOpts::new(
-            "adsync_api_request_duration_seconds",
-            "Time to answer a request"
-        )
-        .buckets(vec![
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
-        ]),
-        &["route"]
-    )
-    .expect("metric registers once")
-});
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Every metric name declared here (checked against the naming convention by a test).
 pub const NAMES: [&str; 2] = [
@@ -44,8 +21,49 @@ pub const NAMES: [&str; 2] = [
     "adsync_api_request_duration_seconds",
 ];
 
+/// One application's request metrics and the registry they are registered in.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+}
+
+impl Metrics {
+    /// The API's metrics, registered in a new registry.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("adsync_api_requests_total", "API requests answered"),
+            &["route", "method", "status_class"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "adsync_api_request_duration_seconds",
+                "Time to answer a request",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["route"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            duration,
+        })
+    }
+
+    /// The registry holding these metrics, for `/metrics`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
 /// Records each request's route, method, status class and duration.
-pub async fn record(request: Request, next: Next) -> Response {
+pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -60,10 +78,12 @@ pub async fn record(request: Request, next: Next) -> Response {
         400..=499 => "4xx",
         _ => "5xx",
     };
-    REQUESTS
+    metrics
+        .requests
         .with_label_values(&[route.as_str(), method.as_str(), status_class])
         .inc();
-    DURATION
+    metrics
+        .duration
         .with_label_values(&[route.as_str()])
         .observe(started.elapsed().as_secs_f64());
     response
@@ -75,12 +95,33 @@ mod tests {
 
     #[test]
     fn metric_names_follow_the_convention() {
-        REQUESTS
+        let metrics = Metrics::new().unwrap();
+        metrics
+            .requests
             .with_label_values(&["/healthz", "GET", "2xx"])
             .inc();
-        DURATION.with_label_values(&["/healthz"]).observe(0.001);
-        if let Err(problems) = shared::telemetry::check_metric_names(&NAMES) {
+        metrics
+            .duration
+            .with_label_values(&["/healthz"])
+            .observe(0.001);
+        let families = metrics.registry().gather();
+        if let Err(problems) = shared::telemetry::check_metric_families(&NAMES, &families) {
             panic!("{}", problems.join("\n"));
         }
+    }
+
+    #[test]
+    fn two_applications_count_apart() {
+        let (one, two) = (Metrics::new().unwrap(), Metrics::new().unwrap());
+        one.requests
+            .with_label_values(&["/v1/syncs", "POST", "2xx"])
+            .inc();
+        let count = |metrics: &Metrics| {
+            metrics
+                .requests
+                .with_label_values(&["/v1/syncs", "POST", "2xx"])
+                .get()
+        };
+        assert_eq!((count(&one), count(&two)), (1, 0));
     }
 }

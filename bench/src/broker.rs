@@ -1,6 +1,6 @@
 //! The raw broker ceiling: persistent messages published with confirms and consumed with acks
-//! through one durable queue shaped like a job queue (priorities, dead-lettering), with lapin
-//! and nothing else. The job pipeline's throughput is judged against it.
+//! through one durable queue shaped like a job queue (priorities, dead-lettering; a quorum queue
+//! with `rabbitmq.queue_type = "quorum"`), with lapin and nothing else. The job pipeline's throughput is judged against it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use lapin::options::{
     ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use shared::config::RabbitmqConfig;
+use shared::config::{QueueType, RabbitmqConfig};
 use tokio::sync::Semaphore;
 
 /// Unconfirmed publishes in flight at once.
@@ -30,10 +30,21 @@ pub(crate) async fn ceiling(config: &RabbitmqConfig, messages: usize) -> anyhow:
     let publisher = connection.create_channel().await?;
     let consumer_channel = connection.create_channel().await?;
     let mut arguments = FieldTable::default();
-    arguments.insert(
-        ShortString::from("x-max-priority"),
-        AMQPValue::ShortShortUInt(shared::queue::topology::MAX_PRIORITY),
-    );
+    match config.queue_type {
+        QueueType::Classic => {
+            arguments.insert(
+                ShortString::from("x-max-priority"),
+                AMQPValue::ShortShortUInt(shared::queue::topology::MAX_PRIORITY),
+            );
+        }
+        // A cluster's job queues: replicated, no priorities.
+        QueueType::Quorum => {
+            arguments.insert(
+                ShortString::from("x-queue-type"),
+                AMQPValue::LongString("quorum".into()),
+            );
+        }
+    }
     publisher
         .queue_declare(
             queue.as_str().into(),

@@ -3,10 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::setup::BenchEnv;
+
+/// The relay's counter of jobs published (and committed `queued`).
+const PUBLISHED: &str = "adsync_scheduler_jobs_published_total";
 
 pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
     let overrides = [
@@ -23,9 +27,9 @@ pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
     client
         .execute(
             "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
-                 time_zone, lookback_days, enabled, next_run_at)
+                 time_zone, fresh_days, lookback_days, enabled, next_run_at)
              SELECT gen_random_uuid(), tenant_id, account_id, destination_id, connector, report,
-                 '0 6 * * *', time_zone, lookback_days, true, now() + interval '1 day'
+                 '0 6 * * *', time_zone, fresh_days, lookback_days, true, now() + interval '1 day'
              FROM syncs, generate_series(1, $1::int) WHERE id = $2",
             &[&(syncs as i32), &fixture.sync],
         )
@@ -37,6 +41,7 @@ pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
     // Let the scheduler take the lead before the syncs fall due.
     tokio::time::sleep(Duration::from_secs(1)).await;
     eprintln!("fanout: {syncs} syncs fall due now");
+    let published = crate::progress::counter(PUBLISHED, None);
     let started = Instant::now();
     client
         .execute(
@@ -44,17 +49,23 @@ pub(crate) async fn run(syncs: usize) -> anyhow::Result<serde_json::Value> {
             &[],
         )
         .await?;
-    loop {
-        let queued: i64 = client
-            .query_one("SELECT count(*) FROM jobs WHERE state = 'queued'", &[])
-            .await?
-            .get(0);
-        if queued as usize >= syncs {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Watch the relay's own counter (a count over the jobs table every few milliseconds would
+    // compete with the scheduler), then check the database once.
+    crate::progress::wait_for(
+        PUBLISHED,
+        None,
+        published + syncs as u64,
+        Duration::from_secs(600),
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
+    let queued: i64 = client
+        .query_one("SELECT count(*) FROM jobs WHERE state = 'queued'", &[])
+        .await?
+        .get(0);
+    if queued as usize != syncs {
+        bail!("{queued} jobs are queued, not {syncs}");
+    }
     shutdown.cancel();
     scheduler.await??;
     drop(client);

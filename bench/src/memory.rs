@@ -1,5 +1,6 @@
-//! `memory`: the resident memory of a real worker process (the release `worker` binary),
-//! idle, and while it runs 200 jobs at once against a sandbox that answers slowly.
+//! `memory`: the resident memory of a real worker process (the `worker` binary built next to
+//! `bench`), idle, and while it runs many jobs at once (200 by default) against a sandbox that
+//! answers slowly.
 
 use std::time::{Duration, Instant};
 
@@ -11,20 +12,23 @@ use tokio_util::sync::CancellationToken;
 use crate::process::{WorkerProcess, sibling_binary};
 use crate::setup::{BenchEnv, SandboxServer};
 
-/// Jobs running at once in the loaded phase.
-const CONCURRENT_JOBS: usize = 200;
-/// How long the sandbox takes to answer, so every job is in flight at the same time.
-const PLATFORM_DELAY: Duration = Duration::from_secs(4);
+pub(crate) struct Options {
+    /// Jobs running at once in the loaded phase.
+    pub(crate) jobs: usize,
+    /// How long the sandbox takes to answer, so every job is in flight at the same time.
+    pub(crate) delay_ms: u64,
+}
 
-pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
+    let concurrent_jobs = options.jobs;
     let worker_binary = sibling_binary("worker")?;
     let server = SandboxServer::start(SandboxConfig::default()).await?;
-    server
-        .sandbox
-        .add_fault(Fault::slow(Connector::MetaAds, PLATFORM_DELAY).times(1_000_000));
+    server.sandbox.add_fault(
+        Fault::slow(Connector::MetaAds, Duration::from_millis(options.delay_ms)).times(1_000_000),
+    );
     let sandbox_url = format!("{}/meta_ads", server.url);
 
-    let concurrency = CONCURRENT_JOBS.to_string();
+    let concurrency = concurrent_jobs.to_string();
     let overrides = [
         ("ADSYNC__CONNECTORS__META_ADS__BASE_URL", sandbox_url),
         ("ADSYNC__WORKER__CONCURRENCY", concurrency.clone()),
@@ -37,11 +41,11 @@ pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
     client
         .execute(
             "INSERT INTO syncs (id, tenant_id, account_id, destination_id, connector, report, cron,
-                 time_zone, lookback_days, enabled, next_run_at)
+                 time_zone, fresh_days, lookback_days, enabled, next_run_at)
              SELECT gen_random_uuid(), tenant_id, account_id, destination_id, connector, report,
-                 cron, time_zone, lookback_days, true, now()
+                 cron, time_zone, fresh_days, lookback_days, true, now()
              FROM syncs, generate_series(1, $1::int) WHERE id = $2",
-            &[&(CONCURRENT_JOBS as i32), &fixture.sync],
+            &[&(concurrent_jobs as i32), &fixture.sync],
         )
         .await?;
 
@@ -51,7 +55,7 @@ pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = worker.rss_mb()?;
 
-    eprintln!("memory: {CONCURRENT_JOBS} jobs at once");
+    eprintln!("memory: {concurrent_jobs} jobs at once");
     let shutdown = CancellationToken::new();
     let scheduler = tokio::spawn(scheduler::run(env.config.clone(), shutdown.clone()));
     let started = Instant::now();
@@ -62,15 +66,23 @@ pub(crate) async fn run() -> anyhow::Result<serde_json::Value> {
             .await?
             .get(0);
         peak_running = peak_running.max(running);
-        let done: i64 = client
-            .query_one("SELECT count(*) FROM jobs WHERE state = 'succeeded'", &[])
-            .await?
-            .get(0);
-        if done as usize >= CONCURRENT_JOBS {
+        let counts = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE state = 'succeeded'),
+                        count(*) FILTER (WHERE state IN ('failed', 'cancelled'))
+                 FROM jobs",
+                &[],
+            )
+            .await?;
+        let (done, failed): (i64, i64) = (counts.get(0), counts.get(1));
+        if failed > 0 {
+            bail!("{failed} jobs failed; the figures would not be those of {concurrent_jobs} jobs");
+        }
+        if done as usize >= concurrent_jobs {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
-            bail!("only {done} of {CONCURRENT_JOBS} jobs finished in 120 s");
+            bail!("only {done} of {concurrent_jobs} jobs finished in 120 s");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -7,7 +7,8 @@ use anyhow::{Context as _, bail};
 
 use crate::setup::BenchEnv;
 
-/// A binary built next to this one (`cargo build --release --bins`).
+/// A binary built next to this one (`cargo build --release --bins`, or `cargo build --bins`
+/// for a debug `bench`).
 pub(crate) fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::current_exe()?
         .parent()
@@ -15,7 +16,7 @@ pub(crate) fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
         .join(name);
     if !path.is_file() {
         bail!(
-            "{} is missing: build it with `cargo build --release --bins`",
+            "{} is missing: build the binaries with `cargo build --bins` (add --release for figures)",
             path.display()
         );
     }

@@ -31,14 +31,22 @@ pub(crate) struct Fixture {
 }
 
 impl BenchEnv {
-    /// Creates database `adsync_bench_<scenario>` next to the configured one and a queue
-    /// prefix `bench_<scenario>_<pid>`; `overrides` are extra `ADSYNC__…` settings.
+    /// Creates database `adsync_bench_p<pid>_<scenario>` next to the configured one and a
+    /// queue prefix `bench_<scenario>_<pid>`, so two runs at once (say, two checkouts' test
+    /// suites) never share them; `overrides` are extra `ADSYNC__…` settings (an
+    /// `ADSYNC__DATABASE__URL` among them names the server the database is made on). A database
+    /// left by a run that was killed is dropped by `scripts/test.sh`, which knows its process
+    /// is gone.
     pub(crate) async fn create(
         scenario: &str,
         overrides: &[(&str, String)],
     ) -> anyhow::Result<Self> {
-        let base = Config::load(None).context("loading configuration from the environment")?;
-        let database = format!("adsync_bench_{scenario}");
+        let base = Config::load_from(
+            None,
+            std::env::vars().chain(overrides.iter().map(|(k, v)| (k.to_string(), v.clone()))),
+        )
+        .context("loading configuration from the environment")?;
+        let database = format!("adsync_bench_p{}_{scenario}", std::process::id());
         let admin_url = shared::db::with_database_name(base.database.url.expose(), "postgres");
         let (admin, connection) = tokio_postgres::connect(&admin_url, NoTls)
             .await
@@ -53,6 +61,7 @@ impl BenchEnv {
         let url = shared::db::with_database_name(base.database.url.expose(), &database);
         let prefix = format!("bench_{scenario}_{}", std::process::id());
         let mut vars: Vec<(String, String)> = std::env::vars().collect();
+        vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
         vars.extend(
             [
                 ("ADSYNC__DATABASE__URL", url),
@@ -67,7 +76,6 @@ impl BenchEnv {
             .into_iter()
             .map(|(key, value)| (key.to_string(), value)),
         );
-        vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let vars: Vec<(String, String)> = vars
             .into_iter()
             .filter(|(key, _)| key.starts_with("ADSYNC__"))

@@ -18,7 +18,7 @@ use worker::{AttemptFailure, Execute};
 use crate::setup::{BenchEnv, Fixture};
 
 /// A job that does nothing: the benchmark measures the engine, not a platform.
-struct Noop;
+pub(crate) struct Noop;
 
 impl Execute for Noop {
     async fn execute(&self, _job: &jobs::Job) -> Result<JobCounts, AttemptFailure> {
@@ -26,10 +26,16 @@ impl Execute for Noop {
     }
 }
 
+/// The worker's counter of finished attempts (by outcome), recorded once committed.
+const SUCCEEDED: &str = "adsync_worker_jobs_total";
+
 /// Jobs inserted per statement by the producer.
 const INSERT_BATCH: usize = 1000;
 
 pub(crate) struct Options {
+    /// Also run on the cluster of `scripts/services.sh up --cluster` (its URLs from
+    /// `ADSYNC_CLUSTER_DATABASE_URL` and `ADSYNC_CLUSTER_AMQP_URLS`).
+    pub(crate) cluster: bool,
     pub(crate) jobs: usize,
     /// Offered rate for the latency phase, jobs per second.
     pub(crate) rate: usize,
@@ -38,7 +44,45 @@ pub(crate) struct Options {
 }
 
 pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
-    let overrides = [
+    if !options.cluster {
+        return leg(&options, &[]).await;
+    }
+    // With --cluster, three legs in one run: the single node (classic queues), the RabbitMQ
+    // cluster with quorum queues on the single PostgreSQL, and the whole cluster (quorum queues
+    // and the PostgreSQL primary with its synchronous standby).
+    let cluster_var = |name: &str| {
+        std::env::var(name).with_context(|| {
+            format!("{name} is not set: scripts/services.sh up --cluster, then eval \"$(scripts/services.sh env --cluster | grep ADSYNC_CLUSTER_)\"")
+        })
+    };
+    let amqp_urls = cluster_var("ADSYNC_CLUSTER_AMQP_URLS")?;
+    let database_url = cluster_var("ADSYNC_CLUSTER_DATABASE_URL")?;
+    let quorum = [
+        ("ADSYNC__RABBITMQ__URL", amqp_urls),
+        ("ADSYNC__RABBITMQ__QUEUE_TYPE", "quorum".to_string()),
+    ];
+    eprintln!("throughput: leg 1 of 3, single RabbitMQ node (classic queues), single PostgreSQL");
+    let mut result = leg(
+        &options,
+        &[("ADSYNC__RABBITMQ__QUEUE_TYPE", "classic".to_string())],
+    )
+    .await?;
+    eprintln!(
+        "throughput: leg 2 of 3, three-node RabbitMQ cluster (quorum queues), single PostgreSQL"
+    );
+    result["rabbitmq_cluster"] = leg(&options, &quorum).await?;
+    eprintln!(
+        "throughput: leg 3 of 3, RabbitMQ cluster and PostgreSQL primary with a synchronous standby"
+    );
+    let mut whole = quorum.to_vec();
+    whole.push(("ADSYNC__DATABASE__URL", database_url));
+    result["cluster"] = leg(&options, &whole).await?;
+    Ok(result)
+}
+
+/// One run of both phases and the broker ceiling, with `extra` settings.
+async fn leg(options: &Options, extra: &[(&str, String)]) -> anyhow::Result<serde_json::Value> {
+    let mut overrides = [
         ("ADSYNC__WORKER__CONCURRENCY", "1000"),
         ("ADSYNC__WORKER__BATCH_SIZE", "500"),
         ("ADSYNC__WORKER__BATCH_LINGER_MS", "2"),
@@ -46,7 +90,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
         ("ADSYNC__SCHEDULER__RELAY_BATCH", "1000"),
         ("ADSYNC__DATABASE__POOL_SIZE", "16"),
     ]
-    .map(|(k, v)| (k, v.to_string()));
+    .map(|(k, v)| (k, v.to_string()))
+    .to_vec();
+    overrides.extend(extra.iter().cloned());
     let env = BenchEnv::create("throughput", &overrides).await?;
     let fixture = env.fixture(1_000_000).await?;
     let shutdown = CancellationToken::new();
@@ -121,6 +167,7 @@ async fn phase(
         run_after: Utc::now(),
         dedup_key: format!("bench:{phase_id}:{n}"),
     };
+    let succeeded = crate::progress::counter(SUCCEEDED, Some(("outcome", "succeeded")));
     let started = Instant::now();
     let producer = async {
         let (chunk, tick) = match rate {
@@ -142,23 +189,27 @@ async fn phase(
         anyhow::Ok(())
     };
     producer.await.context("inserting jobs")?;
-    // Wait until no job is active. The query reads only the active-job index, so watching
-    // costs the pipeline next to nothing (a count over all jobs would not).
-    let watcher = pool.get().await?;
-    loop {
-        let active: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM jobs WHERE state IN ('pending', 'queued', 'running')",
-                &[],
-            )
-            .await?
-            .get(0);
-        if active == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Wait until every job has succeeded, watching the worker's own counter: a count over the
+    // jobs table every few milliseconds would compete with the pipeline it watches.
+    crate::progress::wait_for(
+        SUCCEEDED,
+        Some(("outcome", "succeeded")),
+        succeeded + count as u64,
+        Duration::from_secs(600),
+    )
+    .await?;
     let elapsed = started.elapsed();
+    let watcher = pool.get().await?;
+    let active: i64 = watcher
+        .query_one(
+            "SELECT count(*) FROM jobs WHERE state IN ('pending', 'queued', 'running')",
+            &[],
+        )
+        .await?
+        .get(0);
+    if active != 0 {
+        anyhow::bail!("{active} jobs are still active after all succeeded");
+    }
     let key_prefix = format!("bench:{phase_id}:%");
     let latency = watcher
         .query_one(

@@ -3,6 +3,7 @@
 //! ([`rescue`]). Each runs in its own loop, gated by leadership.
 //!
 //! Layout, in reading order:
+//! - [`clock`]: what a tick takes as now (real time, or a compressed day for benchmarks);
 //! - [`leader`]: the lease, renewed every third of its length, trusted for part of it;
 //! - [`tick`]: due syncs → jobs, `next_run_at` advanced, in one transaction per batch;
 //! - [`relay`]: pending jobs → RabbitMQ → `queued` (the transactional outbox), woken by
@@ -14,6 +15,7 @@
 //!
 //! Not here: platform calls and row movement (worker), HTTP routes beyond health (api).
 
+pub mod clock;
 pub mod leader;
 pub mod metrics;
 pub mod purge;
@@ -35,13 +37,27 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, error, info};
 
+pub use clock::{Clock, ClockError};
 pub use purge::{PurgeReport, purge};
 pub use relay::relay;
 pub use rescue::rescue;
 pub use tick::{TickReport, TickSettings, tick};
 
+/// How often the leader reads its gauges from the database (scrapes come every 15–60 s).
+const GAUGE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Runs the scheduler until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_with_clock(config, Clock::System, shutdown).await
+}
+
+/// [`run`], with ticks and retention reading `clock` instead of real time (`bench scale`
+/// compresses a day this way).
+pub async fn run_with_clock(
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     metrics::register();
     let pool = shared::db::pool(&config.database)?;
     let publisher = Publisher::connect(
@@ -87,10 +103,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                 async move {
                     let started = Instant::now();
                     let span = tracing::info_span!("tick");
-                    match tick(&pool, settings, chrono::Utc::now())
-                        .instrument(span)
-                        .await
-                    {
+                    match tick(&pool, settings, clock.now()).instrument(span).await {
                         Ok(report) if report.created > 0 => {
                             info!(
                                 due = report.due,
@@ -102,6 +115,22 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                         Err(error) => error!(%error, "tick failed"),
                     }
                     metrics::record_tick(started.elapsed());
+                }
+            }
+        },
+    ));
+
+    // The gauges read every due job (a backlog of 100,000 queued jobs is a scan of them all),
+    // so they are read on a cadence of their own, not after every tick.
+    let gauges = tokio::spawn(while_leader(
+        is_leader.clone(),
+        shutdown.clone(),
+        every(GAUGE_INTERVAL),
+        {
+            let pool = pool.clone();
+            move || {
+                let pool = pool.clone();
+                async move {
                     if let Err(error) = tick::record_gauges(&pool).await {
                         tracing::warn!(%error, "reading the scheduler's gauges failed");
                     }
@@ -187,7 +216,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             move || {
                 let (pool, retention) = (pool.clone(), retention.clone());
                 async move {
-                    match purge(&pool, &retention, chrono::Utc::now()).await {
+                    match purge(&pool, &retention, clock.now()).await {
                         Ok(report) if report != PurgeReport::default() => info!(
                             tenants_erased = report.tenants_erased,
                             jobs_deleted = report.jobs_deleted,
@@ -202,7 +231,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         },
     ));
 
-    for task in [ticks, relays, rescues, purges, notifications] {
+    for task in [ticks, gauges, relays, rescues, purges, notifications] {
         task.await?;
     }
     elect.await?;

@@ -8,11 +8,13 @@
 //!   happened to them (`retried`, `failed`), and jobs queued too long (`republished`).
 //! - `adsync_scheduler_relay_lag_seconds{connector}`: how long a job had been due when the
 //!   relay published it.
-//! - `adsync_scheduler_oldest_pending_job_age_seconds{connector}`: set by the leader each tick;
+//! - `adsync_scheduler_oldest_pending_job_age_seconds{connector}`: set by the leader every 10 s;
 //!   the age of the oldest job that is due and not running (`pending` past its `run_after`, or
 //!   `queued`), from when it became due; 0 when there is none.
-//! - `adsync_scheduler_connections_needing_reauth{connector}`: set by the leader each tick;
+//! - `adsync_scheduler_connections_needing_reauth{connector}`: set by the leader every 10 s;
 //!   connections in `needs_reauth`.
+//! - `adsync_scheduler_reconnects_total{backend}`: connections to `rabbitmq` or `postgres`
+//!   re-established after one broke (the relay's publisher, the pool, the LISTEN connection).
 //!
 //! The two gauges are the leader's view of the database: a replica that is not the leader
 //! stops updating them, so dashboards take their maximum over replicas.
@@ -108,7 +110,8 @@ static NEEDING_REAUTH: LazyLock<IntGaugeVec> = LazyLock::new(|| {
 });
 
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
+    "adsync_scheduler_reconnects_total",
     "adsync_scheduler_is_leader",
     "adsync_scheduler_tick_duration_seconds",
     "adsync_scheduler_jobs_enqueued_total",
@@ -122,6 +125,7 @@ pub const NAMES: [&str; 8] = [
 /// Registers every metric declared here, with every labelled series at zero, so `/metrics`
 /// lists them before anything happened.
 pub fn register() {
+    shared::telemetry::register_reconnects("scheduler");
     LazyLock::force(&IS_LEADER);
     LazyLock::force(&TICK_DURATION);
     LazyLock::force(&ENQUEUED);

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
 
-/// The channel the `jobs_notify_pending` trigger notifies.
+/// The channel the `jobs` triggers notify when a statement leaves a job pending.
 pub const PENDING_CHANNEL: &str = "adsync_jobs_pending";
 
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +72,15 @@ async fn relay_lane(pool: &Pool, publisher: &Publisher, batch: u32) -> Result<us
 /// Listens for `adsync_jobs_pending` on a connection of its own and wakes `wake` on each
 /// notification, reconnecting whenever the connection drops, until `shutdown`.
 pub async fn listen(database: DatabaseConfig, wake: Arc<Notify>, shutdown: CancellationToken) {
+    let mut interrupted = false;
     while !shutdown.is_cancelled() {
+        if interrupted {
+            shared::telemetry::count_reconnect(shared::telemetry::Backend::Postgres);
+        }
         if let Err(error) = listen_once(&database, &wake, &shutdown).await {
             tracing::warn!(%error, "relay notifications interrupted; listening again shortly");
         }
+        interrupted = true;
         // Anything notified while disconnected is caught by this wake and the sweeps.
         wake.notify_one();
         tokio::select! {

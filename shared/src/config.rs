@@ -78,12 +78,26 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RabbitmqConfig {
+    /// One AMQP URL, or the URLs of a cluster's nodes separated by commas (a comma inside a
+    /// password is written `%2C`).
     pub url: Secret,
     pub prefix: String,
     pub prefetch: u16,
     pub queue_expires_ms: u32,
     pub queue_type: QueueType,
     pub delivery_limit: u32,
+}
+
+impl RabbitmqConfig {
+    /// The broker URLs, in the order given (a client connects to any one of them).
+    pub fn urls(&self) -> Vec<&str> {
+        self.url
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect()
+    }
 }
 
 /// RabbitMQ queue type: classic (one node; message priorities) or quorum (a cluster).
@@ -339,11 +353,68 @@ impl Config {
         Ok(config)
     }
 
+    /// A connection string naming several hosts must ask for the writable one: without
+    /// `target_session_attrs=read-write` a pool could land on a standby, or on the old primary's
+    /// address once a standby has been promoted. The URL itself is never quoted (it may hold a
+    /// password).
+    fn validate_database_url(&self) -> Result<(), ConfigError> {
+        let key = "database.url";
+        let parsed: tokio_postgres::Config = self.database.url.expose().parse().map_err(|_| {
+            ConfigError(format!(
+                "{key}: not a valid PostgreSQL connection string (postgres://user@host:port/database)"
+            ))
+        })?;
+        let hosts = parsed.get_hosts().len();
+        if hosts > 1
+            && parsed.get_target_session_attrs()
+                != tokio_postgres::config::TargetSessionAttrs::ReadWrite
+        {
+            return Err(ConfigError(format!(
+                "{key}: lists {hosts} hosts but not target_session_attrs=read-write, so connections \
+                 could land on a read-only standby; add ?target_session_attrs=read-write"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every entry of the comma-separated list must be an AMQP URL; the message names the entry
+    /// by position, never by its text (it holds a password).
+    fn validate_rabbitmq_urls(&self) -> Result<(), ConfigError> {
+        let key = "rabbitmq.url";
+        let entries: Vec<&str> = self
+            .rabbitmq
+            .url
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        for (index, entry) in entries.iter().enumerate() {
+            let position = index + 1;
+            if entry.is_empty() {
+                return Err(ConfigError(format!(
+                    "{key}: entry {position} of {} is empty (URLs are separated by single commas)",
+                    entries.len()
+                )));
+            }
+            if !(entry.starts_with("amqp://") || entry.starts_with("amqps://"))
+                || entry.parse::<lapin::uri::AMQPUri>().is_err()
+            {
+                return Err(ConfigError(format!(
+                    "{key}: entry {position} of {} is not an AMQP URL (amqp://user:password@host:port/vhost)",
+                    entries.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         if self.database.pool_size == 0 {
             return fail("database.pool_size", "must be at least 1");
         }
+        self.validate_database_url()?;
+        self.validate_rabbitmq_urls()?;
         if self.rabbitmq.prefix.is_empty()
             || !self
                 .rabbitmq
@@ -595,6 +666,85 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("rabbitmq.prefix"), "{error}");
+    }
+
+    #[test]
+    fn several_broker_urls_are_a_comma_separated_list() {
+        let config = load(&[(
+            "ADSYNC__RABBITMQ__URL",
+            "amqp://u:p@10.0.0.1:5672/%2f, amqp://u:p@10.0.0.2:5672/%2f,amqp://u:p@10.0.0.3:5672/%2f",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.rabbitmq.urls(),
+            [
+                "amqp://u:p@10.0.0.1:5672/%2f",
+                "amqp://u:p@10.0.0.2:5672/%2f",
+                "amqp://u:p@10.0.0.3:5672/%2f"
+            ]
+        );
+        assert_eq!(load(&[]).unwrap().rabbitmq.urls().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_broker_url_is_named_by_position_without_its_secret() {
+        for (value, says) in [
+            (
+                "amqp://u:hunter2@a:5672/%2f,,amqp://u:hunter2@c/%2f",
+                "entry 2 of 3 is empty",
+            ),
+            (
+                "amqp://u:hunter2@a:5672/%2f,http://u:hunter2@b/",
+                "entry 2 of 2 is not an AMQP URL",
+            ),
+            (
+                "amqp://u:hunter2@a:notaport/%2f",
+                "entry 1 of 1 is not an AMQP URL",
+            ),
+            ("", "entry 1 of 1 is empty"),
+        ] {
+            let error = load(&[("ADSYNC__RABBITMQ__URL", value)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("rabbitmq.url"), "{error}");
+            assert!(error.contains(says), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_multi_host_database_url_must_ask_for_the_writable_host() {
+        let config = load(&[(
+            "ADSYNC__DATABASE__URL",
+            "postgres://postgres:pw@10.0.0.1:5432,10.0.0.2:5432/adsync?target_session_attrs=read-write",
+        )])
+        .unwrap();
+        assert!(config.database.url.expose().contains("10.0.0.2"));
+        for (value, says) in [
+            (
+                "postgres://postgres:hunter2@10.0.0.1:5432,10.0.0.2:5432/adsync",
+                "lists 2 hosts but not target_session_attrs=read-write",
+            ),
+            (
+                "postgres://postgres:hunter2@10.0.0.1:5432,10.0.0.2:5432/adsync?target_session_attrs=any",
+                "lists 2 hosts",
+            ),
+            (
+                "postgres://postgres:hunter2@10.0.0.1:5432/adsync?target_session_attrs=primary-ish",
+                "not a valid PostgreSQL connection string",
+            ),
+            (
+                "mysql://hunter2@x/y",
+                "not a valid PostgreSQL connection string",
+            ),
+        ] {
+            let error = load(&[("ADSYNC__DATABASE__URL", value)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("database.url"), "{error}");
+            assert!(error.contains(says), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

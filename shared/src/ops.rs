@@ -52,17 +52,32 @@ impl Readiness {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`.
+/// `/healthz`, `/readyz` and `/metrics` (the process-wide default registry).
 pub fn router(readiness: Readiness) -> Router {
+    router_with(readiness, None)
+}
+
+/// Like [`router`]; `/metrics` also serves `registry`, the metrics of one application that
+/// keeps its own (so two in one process, as in tests, do not share counters).
+pub fn router_with(readiness: Readiness, registry: Option<prometheus::Registry>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .with_state(readiness)
+        .with_state(Endpoints {
+            readiness,
+            registry,
+        })
 }
 
-async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
-    match readiness.check().await {
+#[derive(Clone)]
+struct Endpoints {
+    readiness: Readiness,
+    registry: Option<prometheus::Registry>,
+}
+
+async fn ready(State(endpoints): State<Endpoints>) -> impl IntoResponse {
+    match endpoints.readiness.check().await {
         Ok(()) => (StatusCode::OK, "ready".to_string()),
         Err(down) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -71,10 +86,15 @@ async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(endpoints): State<Endpoints>) -> impl IntoResponse {
     let mut body = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(error) = encoder.encode(&prometheus::gather(), &mut body) {
+    let mut families = prometheus::gather();
+    if let Some(registry) = &endpoints.registry {
+        families.extend(registry.gather());
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+    }
+    if let Err(error) = encoder.encode(&families, &mut body) {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain".to_string())],

@@ -227,6 +227,63 @@ pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
     let _ = span.set_parent(context);
 }
 
+/// A backend a process reconnects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Rabbitmq,
+    Postgres,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Rabbitmq, Backend::Postgres];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Rabbitmq => "rabbitmq",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// `adsync_<part>_reconnects_total{backend}`, registered by the process's binary under its
+/// own part (`api`, `scheduler`, `worker`); the first registration in a process wins.
+static RECONNECTS: std::sync::OnceLock<prometheus::IntCounterVec> = std::sync::OnceLock::new();
+
+/// Registers `adsync_<part>_reconnects_total{backend}` (connections re-established after one
+/// broke: a broker connection opened again, a pooled database connection found closed and
+/// replaced), with both series at zero. Returns the metric's name.
+pub fn register_reconnects(part: &'static str) -> String {
+    let name = format!("adsync_{part}_reconnects_total");
+    let counter = RECONNECTS.get_or_init(|| {
+        prometheus::register_int_counter_vec!(
+            prometheus::Opts::new(
+                name.clone(),
+                "Connections to RabbitMQ or PostgreSQL re-established after one broke"
+            ),
+            &["backend"]
+        )
+        .expect("metric registers once")
+    });
+    for backend in Backend::ALL {
+        counter.with_label_values(&[backend.as_str()]);
+    }
+    name
+}
+
+/// Counts one reconnection to `backend` (nothing if no binary registered the metric).
+pub fn count_reconnect(backend: Backend) {
+    if let Some(counter) = RECONNECTS.get() {
+        counter.with_label_values(&[backend.as_str()]).inc();
+    }
+}
+
+/// Reconnections to `backend` counted in this process so far.
+pub fn reconnects(backend: Backend) -> u64 {
+    RECONNECTS.get().map_or(0, |counter| {
+        counter.with_label_values(&[backend.as_str()]).get()
+    })
+}
+
 /// The metric naming convention, `adsync_<part>_<what>[_<unit>]`, in lowercase snake case.
 pub const METRIC_NAME_PATTERN: &str =
     r"^adsync_(api|scheduler|worker|connector|destination)_[a-z][a-z0-9]*(_[a-z0-9]+)*$";
@@ -236,9 +293,17 @@ pub const METRIC_NAME_PATTERN: &str =
 /// `_total`, histograms in a base unit (`_seconds`, `_bytes`, `_rows`). Gauges of a count
 /// (`adsync_scheduler_is_leader`) may have no unit. Returns every problem found.
 pub fn check_metric_names(names: &[&str]) -> Result<(), Vec<String>> {
+    check_metric_families(names, &prometheus::gather())
+}
+
+/// Like [`check_metric_names`], against the families gathered from a registry of its own (the
+/// API registers its metrics per application).
+pub fn check_metric_families(
+    names: &[&str],
+    families: &[prometheus::proto::MetricFamily],
+) -> Result<(), Vec<String>> {
     use prometheus::proto::MetricType;
     let pattern = regex::Regex::new(METRIC_NAME_PATTERN).expect("the pattern is valid");
-    let families = prometheus::gather();
     let mut problems = Vec::new();
     for name in names {
         if !pattern.is_match(name) {

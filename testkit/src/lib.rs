@@ -11,12 +11,15 @@
 //! - [`services`]: private PostgreSQL and RabbitMQ instances a test may stop and restart;
 //! - [`process`]: our binaries as child processes a test may kill;
 //! - [`wait`]: bounded polling instead of sleeps;
+//! - [`logs`]: every WARN and ERROR of the test process and its child processes; a test fails
+//!   on one it did not declare as expected;
 //! - [`telemetry`]: spans captured in memory, and a strict parser of `/metrics`.
 //!
 //! Not here: production code paths. The library is only ever a dev-dependency; the `demo`
 //! binary (`src/bin/demo.rs`) is the driver of `scripts/demo.sh`.
 
 pub mod fixtures;
+pub mod logs;
 pub mod postgres;
 pub mod process;
 pub mod services;

@@ -4,8 +4,13 @@
 //! an advisory lock, so parallel test processes agree) and reused until the migrations change.
 //! Each test then gets `CREATE DATABASE … TEMPLATE …`, which takes milliseconds, and the
 //! database is dropped when the [`TestDatabase`] is.
+//!
+//! A test database also watches the test's logs ([`crate::logs`]): from its creation until it
+//! is dropped, every WARN or ERROR the test did not declare fails the test.
 
 use tokio_postgres::NoTls;
+
+use crate::logs::{ExpectedLog, Level, LogRecord, LogScope};
 
 /// The environment variable naming the test server (any database on it, usually `postgres`).
 pub const DATABASE_URL_ENV: &str = "ADSYNC_TEST_DATABASE_URL";
@@ -15,6 +20,7 @@ pub struct TestDatabase {
     name: String,
     url: String,
     admin_url: String,
+    logs: LogScope,
 }
 
 impl TestDatabase {
@@ -28,6 +34,7 @@ impl TestDatabase {
     /// it), for example a test's private PostgreSQL.
     pub async fn create_on(admin_url: &str) -> Self {
         let admin_url = admin_url.to_string();
+        let logs = LogScope::open();
         let template = ensure_template(&admin_url).await;
         // The creating process's id is in the name, so scripts/test.sh can drop the databases
         // of test processes that died without cleaning up, and only those.
@@ -46,6 +53,7 @@ impl TestDatabase {
             name,
             url,
             admin_url,
+            logs,
         }
     }
 
@@ -56,10 +64,29 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Declares a WARN or ERROR record whose message contains `message` as an expected
+    /// outcome of the test (it must appear at least once).
+    pub fn expect_log(&self, level: Level, message: &str) {
+        self.logs.expect(ExpectedLog::new(level, message));
+    }
+
+    /// Declares an expected record, narrowed by target and fields (see [`ExpectedLog`]).
+    pub fn expect(&self, expected: ExpectedLog) {
+        self.logs.expect(expected);
+    }
+
+    /// The WARN and ERROR records captured since the database was created.
+    pub fn log_records(&self) -> Vec<LogRecord> {
+        self.logs.records()
+    }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        // The window closes before the database goes: whatever services still running log
+        // when their connections are cut is not the test's doing.
+        let findings = self.logs.close();
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         // Drop runs inside the test's runtime; use a thread with its own runtime to finish the
@@ -81,6 +108,7 @@ impl Drop for TestDatabase {
             });
         });
         let _ = cleanup.join();
+        crate::logs::fail_with(findings);
     }
 }
 

@@ -1,5 +1,7 @@
 //! Our binaries as real child processes, for tests that kill them: environment from the test
-//! world, output kept in a log file shown when the test fails, and killed when dropped.
+//! world, JSON logs kept in a file shown when the test fails, and killed when dropped. The
+//! test's log check ([`crate::logs`]) reads the file: its WARN and ERROR records, and any output
+//! that is not a log record (such as a panic), count like the test process's own.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,8 @@ pub struct ChildProcess {
     name: String,
     child: Child,
     log: PathBuf,
+    /// Its registration with the test's log check.
+    watched: u64,
 }
 
 impl ChildProcess {
@@ -28,16 +32,19 @@ impl ChildProcess {
         let child = Command::new(program)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "info")
+            .env("ADSYNC__TELEMETRY__LOG_FORMAT", "json")
             .env("RUST_LIB_BACKTRACE", "0")
             .stdin(Stdio::null())
             .stdout(output)
             .stderr(errors)
             .spawn()
             .unwrap_or_else(|error| panic!("starting {}: {error}", program.display()));
+        let watched = crate::logs::register_child(name, &log);
         Self {
             name: name.to_string(),
             child,
             log,
+            watched,
         }
     }
 
@@ -109,15 +116,13 @@ impl Drop for ChildProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        if std::thread::panicking() {
-            eprintln!(
-                "--- {} log ({}) ---\n{}",
-                self.name,
-                self.log.display(),
-                self.log()
-            );
+        let log = self.log();
+        let findings = crate::logs::child_gone(self.watched);
+        if std::thread::panicking() || findings.is_some() {
+            eprintln!("--- {} log ({}) ---\n{log}", self.name, self.log.display(),);
         } else {
             let _ = std::fs::remove_file(&self.log);
         }
+        crate::logs::fail_with(findings);
     }
 }

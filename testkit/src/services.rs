@@ -2,7 +2,7 @@
 //! state directory, own free ports) that it may stop, crash and start again without disturbing
 //! the shared instances every other test uses.
 //!
-//! ```ignore
+//! ```text
 //! let broker = PrivateService::start(ServiceKind::RabbitMq).await; // ~5 s
 //! let url = broker.amqp_url();
 //! broker.stop().await;        // clean stop, data kept (~6 s for RabbitMQ)
@@ -10,6 +10,9 @@
 //! broker.kill().await;        // crash stop (SIGKILL / immediate shutdown), data kept
 //! // dropped: killed and its directory deleted, even when the test panics
 //! ```
+//!
+//! [`PrivateCluster`] is the same for `scripts/services.sh --cluster`: three clustered RabbitMQ
+//! nodes and a PostgreSQL primary with a streaming standby, for failover tests.
 //!
 //! Each instance is `scripts/services.sh <command> <kind>` run with `ADSYNC_SERVICES_DIR`
 //! pointing at `/tmp/adsync-svc-<pid>-<id>` and the port variables set; see that script for what
@@ -275,6 +278,8 @@ fn script_command(dir: &Path, args: &[&str]) -> std::process::Command {
         .env("ADSYNC_SERVICES_DIR", dir)
         .stdin(std::process::Stdio::null());
     for name in [
+        "ADSYNC_CLUSTER_AMQP_PORT",
+        "ADSYNC_CLUSTER_PG_PORT",
         "ADSYNC_PG_PORT",
         "ADSYNC_AMQP_PORT",
         "ADSYNC_AMQP_MGMT_PORT",
@@ -299,6 +304,25 @@ fn script() -> PathBuf {
 /// moment as the local end of some outgoing connection, for example while a test has its server
 /// stopped, and the restart would then fail.
 fn pick_ports(kind: ServiceKind) -> Ports {
+    match kind {
+        ServiceKind::Postgres => Ports {
+            main: reserve_block(1),
+            management: 0,
+            dist: 0,
+            epmd: 0,
+        },
+        ServiceKind::RabbitMq => Ports {
+            main: reserve_block(1),
+            management: reserve_block(1),
+            dist: reserve_block(1),
+            epmd: reserve_block(11),
+        },
+    }
+}
+
+/// Reserves `count` consecutive ports that are free now and not handed to another instance of
+/// this process; returns the first.
+fn reserve_block(count: u16) -> u16 {
     let (low, high) = candidate_range();
     let mut guard = PORTS_IN_USE.lock().unwrap_or_else(PoisonError::into_inner);
     let taken = guard.get_or_insert_with(HashSet::new);
@@ -318,20 +342,7 @@ fn pick_ports(kind: ServiceKind) -> Ports {
         }
         panic!("found no {count} free consecutive ports in {low}..{high}");
     };
-    match kind {
-        ServiceKind::Postgres => Ports {
-            main: free(1),
-            management: 0,
-            dist: 0,
-            epmd: 0,
-        },
-        ServiceKind::RabbitMq => Ports {
-            main: free(1),
-            management: free(1),
-            dist: free(1),
-            epmd: free(11),
-        },
-    }
+    free(count)
 }
 
 fn release_ports(ports: &[u16]) {
@@ -382,6 +393,21 @@ fn sweep_orphans() {
             "tearing down {}, left by process {pid} which is gone",
             dir.display()
         );
+        if dir.join("cluster").exists() {
+            match script_command(&dir, &["down", "--cluster", "--purge", "--kill"]).output() {
+                Ok(output) if output.status.success() => {}
+                Ok(output) => eprintln!(
+                    "tearing down the cluster in {} failed ({}):\n{}",
+                    dir.display(),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+                Err(error) => eprintln!("running {}: {error}", script().display()),
+            }
+            if !dir.exists() {
+                continue;
+            }
+        }
         match script_command(&dir, &["down", "--purge", "--kill"]).output() {
             Ok(output) if output.status.success() => {}
             Ok(output) => eprintln!(
@@ -392,5 +418,204 @@ fn sweep_orphans() {
             ),
             Err(error) => eprintln!("running {}: {error}", script().display()),
         }
+    }
+}
+
+/// Ports a [`PrivateCluster`] takes from its RabbitMQ base port: three nodes of three ports,
+/// the shared epmd, and rabbitmqctl's ten (see `scripts/services.sh help`).
+const CLUSTER_RABBITMQ_PORTS: u16 = 20;
+
+/// Three clustered RabbitMQ nodes and a PostgreSQL primary with a synchronous streaming
+/// standby, of one test's own, on 127.0.0.1 (`scripts/services.sh up --cluster` in a private
+/// state directory on free ports). Dropping it kills everything and deletes its data.
+///
+/// Nodes are numbered 1 to 3; the PostgreSQL members 1 and 2, member 1 the primary at first.
+pub struct PrivateCluster {
+    dir: PathBuf,
+    amqp_base: u16,
+    pg_base: u16,
+}
+
+impl PrivateCluster {
+    /// Starts the cluster and waits until every member answers, the nodes have joined and the
+    /// standby streams (about a minute on a busy machine). Panics with the script's output if
+    /// it cannot.
+    pub async fn start() -> Self {
+        tokio::task::spawn_blocking(sweep_orphans)
+            .await
+            .expect("sweeping orphaned instances");
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir =
+            Path::new(STATE_ROOT).join(format!("{DIR_PREFIX}{}-{}", std::process::id(), &id[..12]));
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&dir)
+            .unwrap_or_else(|error| panic!("creating {}: {error}", dir.display()));
+        let mut cluster = Self {
+            dir,
+            amqp_base: reserve_block(CLUSTER_RABBITMQ_PORTS),
+            pg_base: reserve_block(2),
+        };
+        for attempt in 1..=START_ATTEMPTS {
+            let output = cluster.run(&["up", "--cluster"]).await;
+            if output.status.success() {
+                return cluster;
+            }
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let port_taken = ["already in use", "Address already in use", "eaddrinuse"]
+                .iter()
+                .any(|sign| stderr.contains(sign));
+            if !port_taken || attempt == START_ATTEMPTS {
+                cluster.fail("up --cluster", &output);
+            }
+            // Another process took a port first: stop what started, and try other ports.
+            cluster
+                .run(&["down", "--cluster", "--purge", "--kill"])
+                .await;
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .create(&cluster.dir)
+                .ok();
+            release_ports(&cluster.ports());
+            cluster.amqp_base = reserve_block(CLUSTER_RABBITMQ_PORTS);
+            cluster.pg_base = reserve_block(2);
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// The state directory (data, logs, pid files), for looking at logs after a failure.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The AMQP port of node `node` (1..=3).
+    pub fn amqp_port(&self, node: u16) -> u16 {
+        assert!((1..=3).contains(&node), "RabbitMQ node {node} of 1..=3");
+        self.amqp_base + 3 * (node - 1)
+    }
+
+    /// `amqp://guest:guest@127.0.0.1:<port>/%2f` of every node, separated by commas: the value
+    /// of `rabbitmq.url` for a cluster.
+    pub fn amqp_urls(&self) -> String {
+        (1..=3)
+            .map(|node| format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.amqp_port(node)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Node `node`'s management HTTP API (user guest, password guest).
+    pub fn management_url(&self, node: u16) -> String {
+        format!("http://127.0.0.1:{}", self.amqp_port(node) + 1)
+    }
+
+    /// Node `node`'s Erlang node name, as the management API reports queue leaders.
+    pub fn node_name(&self, node: u16) -> String {
+        format!("adsync-{}@localhost", self.amqp_port(node))
+    }
+
+    /// The node (1..=3) named `name`, if it is one of ours.
+    pub fn node_numbered(&self, name: &str) -> Option<u16> {
+        (1..=3).find(|node| self.node_name(*node) == name)
+    }
+
+    /// A connection string for `database` listing both PostgreSQL members, with
+    /// `target_session_attrs=read-write`: it reaches whichever is the primary.
+    pub fn database_url(&self, database: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/{database}?target_session_attrs=read-write",
+            self.pg_base,
+            self.pg_base + 1
+        )
+    }
+
+    /// SIGKILL of RabbitMQ node `node`; its data is kept.
+    pub async fn kill_rabbitmq(&self, node: u16) {
+        assert!((1..=3).contains(&node), "RabbitMQ node {node} of 1..=3");
+        self.script(&["down", "--cluster", &format!("rabbitmq-{node}"), "--kill"])
+            .await;
+    }
+
+    /// Crashes the PostgreSQL primary (immediate shutdown: no checkpoint, connections cut).
+    pub async fn kill_postgres_primary(&self) {
+        self.script(&["down", "--cluster", "postgres-primary", "--kill"])
+            .await;
+    }
+
+    /// Promotes the standby once the primary is down (`pg_ctl promote`).
+    pub async fn promote_standby(&self) {
+        self.script(&["promote", "--cluster"]).await;
+    }
+
+    /// Starts whatever member is down (`up --cluster`); a former primary comes back as a
+    /// standby of the promoted one.
+    pub async fn start_again(&self) {
+        self.script(&["up", "--cluster"]).await;
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> =
+            (self.amqp_base..self.amqp_base + CLUSTER_RABBITMQ_PORTS).collect();
+        ports.extend([self.pg_base, self.pg_base + 1]);
+        ports
+    }
+
+    async fn script(&self, args: &[&str]) {
+        let output = self.run(args).await;
+        if !output.status.success() {
+            self.fail(&args.join(" "), &output);
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let started = Instant::now();
+        let output = tokio::process::Command::from(self.command(args))
+            .output()
+            .await
+            .unwrap_or_else(|error| panic!("running {}: {error}", script().display()));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "private cluster ({}): services.sh {} took {:.2?}",
+            self.dir.display(),
+            args.join(" "),
+            started.elapsed()
+        );
+        output
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = script_command(&self.dir, args);
+        command
+            .env("ADSYNC_CLUSTER_AMQP_PORT", self.amqp_base.to_string())
+            .env("ADSYNC_CLUSTER_PG_PORT", self.pg_base.to_string());
+        command
+    }
+
+    fn fail(&self, command: &str, output: &Output) -> ! {
+        panic!(
+            "scripts/services.sh {command} failed ({}) for the private cluster in {}:\n{}{}",
+            output.status,
+            self.dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let result = self
+            .command(&["down", "--cluster", "--purge", "--kill"])
+            .output();
+        match result {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => eprintln!(
+                "tearing down the private cluster in {} failed ({}); the next start retries:\n{}",
+                self.dir.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => eprintln!("running {}: {error}", script().display()),
+        }
+        release_ports(&self.ports());
     }
 }

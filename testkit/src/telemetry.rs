@@ -3,13 +3,13 @@
 //! parser of the Prometheus text exposition that a scrape of `/metrics` must pass.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::Layer as _;
 
 /// One ended span.
 #[derive(Debug, Clone)]
@@ -72,27 +72,40 @@ impl SpanExporter for Spans {
 }
 
 static SPANS: OnceLock<Spans> = OnceLock::new();
+static SPANS_ON: AtomicBool = AtomicBool::new(false);
 
-/// Installs, once per process (nextest runs each test in its own), a global subscriber that
-/// exports every span at `info` and above to memory, and returns what it captured.
-pub fn capture_spans() -> Spans {
-    SPANS
-        .get_or_init(|| {
-            let spans = Spans::default();
-            let provider = SdkTracerProvider::builder()
-                .with_simple_exporter(spans.clone())
-                .build();
-            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("tests"));
-            tracing_subscriber::registry()
-                .with(tracing_subscriber::filter::LevelFilter::INFO)
-                .with(layer)
-                .try_init()
-                .expect("one global subscriber per test process");
-            // The provider lives as long as the process; spans are exported as they end.
-            std::mem::forget(provider);
-            spans
+fn spans() -> &'static Spans {
+    SPANS.get_or_init(Spans::default)
+}
+
+/// The OpenTelemetry layer of the test process's subscriber ([`crate::logs`] installs it):
+/// every span at `info` and above, exported to memory as it ends, once [`capture_spans`] asked
+/// for it (until then it records nothing).
+pub(crate) fn span_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(spans().clone())
+        .build();
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("tests"));
+    // The provider lives as long as the process; spans are exported as they end.
+    std::mem::forget(provider);
+    layer.with_filter(
+        tracing_subscriber::filter::dynamic_filter_fn(|metadata, _| {
+            SPANS_ON.load(Ordering::Relaxed) && *metadata.level() <= tracing::Level::INFO
         })
-        .clone()
+        .with_max_level_hint(tracing_subscriber::filter::LevelFilter::INFO),
+    )
+}
+
+/// Captures, from now on, every span of this process at `info` and above that ends, through
+/// the same OpenTelemetry layer production uses, and returns what it captured.
+pub fn capture_spans() -> Spans {
+    crate::logs::install();
+    SPANS_ON.store(true, Ordering::Relaxed);
+    tracing::callsite::rebuild_interest_cache();
+    spans().clone()
 }
 
 /// One sample of an exposition: `name{labels} value`.

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::logs::{ExpectedLog, Level};
 use crate::postgres::{TestDatabase, required_env};
 
 /// The environment variable naming the test RabbitMQ.
@@ -127,6 +128,26 @@ impl TestWorld {
             publisher: None,
             connections: Vec::new(),
             vars,
+        }
+    }
+
+    /// Declares a WARN or ERROR record whose message contains `message` as an expected
+    /// outcome of the test's scenario (it must appear at least once, from the test process or
+    /// a child process). Anything else at WARN or ERROR fails the test ([`crate::logs`]).
+    pub fn expect_log(&self, level: Level, message: &str) {
+        self.database.expect_log(level, message);
+    }
+
+    /// Declares an expected record, narrowed by target and fields, or optional (see
+    /// [`ExpectedLog`]).
+    pub fn expect(&self, expected: ExpectedLog) {
+        self.database.expect(expected);
+    }
+
+    /// Declares each of `expected` (for example [`crate::logs::during_broker_outage`]).
+    pub fn expect_all(&self, expected: impl IntoIterator<Item = ExpectedLog>) {
+        for expected in expected {
+            self.database.expect(expected);
         }
     }
 

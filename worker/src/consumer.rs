@@ -51,6 +51,7 @@ pub async fn run<E: Execute>(
     let permits = Arc::new(Semaphore::new(settings.concurrency));
     let attempts = TaskTracker::new();
     let name = format!("adsync-worker-{}", engine.worker_id());
+    let mut sessions = 0_u64;
     while !shutdown.is_cancelled() {
         let connection = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -64,6 +65,10 @@ pub async fn run<E: Execute>(
             }
         };
         status.set(connection.status().clone());
+        sessions += 1;
+        if sessions > 1 {
+            shared::telemetry::count_reconnect(shared::telemetry::Backend::Rabbitmq);
+        }
         info!("consuming job messages");
         let session = Session {
             engine: &engine,
@@ -284,16 +289,12 @@ async fn claim_deliveries<E: Execute>(
             continue;
         }
         let ids: Vec<JobId> = batch.iter().map(|(id, _, _)| *id).collect();
-        let claims = match engine.claim(&ids).await {
-            Ok(claims) => claims,
-            Err(error) => {
-                error!(%error, "claiming jobs failed; requeueing their messages");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                for (_, delivery, acks) in batch {
-                    settle(delivery, &acks, Settle::Requeue).await;
-                }
-                continue;
+        let Some(claims) = claim_patiently(&engine, &ids, &stopping).await else {
+            // Stopping while the database is away: the messages go back to their queues.
+            for (_, delivery, acks) in batch {
+                settle(delivery, &acks, Settle::Requeue).await;
             }
+            continue;
         };
         let mut deliveries: HashMap<JobId, Vec<(Delivery, Acks)>> = HashMap::new();
         for (id, delivery, acks) in batch {
@@ -333,6 +334,35 @@ async fn claim_deliveries<E: Execute>(
         }
     }
 }
+
+/// Claims `ids`, retrying with backoff while the database is unreachable (a restart, a
+/// failover to the standby) and holding the deliveries meanwhile: requeueing them would count
+/// a delivery each time, and a quorum queue dead-letters a message past its delivery limit.
+/// `None` if the consumer stops first.
+async fn claim_patiently<E: Execute>(
+    engine: &Engine<E>,
+    ids: &[JobId],
+    stopping: &CancellationToken,
+) -> Option<shared::db::jobs::Claims> {
+    let mut delay = CLAIM_RETRY_FIRST;
+    loop {
+        match engine.claim(ids).await {
+            Ok(claims) => return Some(claims),
+            Err(error) => {
+                error!(%error, retry_in = ?delay, "claiming jobs failed; holding their messages and retrying");
+            }
+        }
+        tokio::select! {
+            () = stopping.cancelled() => return None,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(CLAIM_RETRY_MAX);
+    }
+}
+
+/// Backoff of [`claim_patiently`].
+const CLAIM_RETRY_FIRST: Duration = Duration::from_millis(250);
+const CLAIM_RETRY_MAX: Duration = Duration::from_secs(4);
 
 enum Settle {
     Ack,

@@ -17,6 +17,8 @@
 //! - `adsync_worker_queue_wait_seconds{connector}`: how long a job waited between being
 //!   published (or becoming due) and being claimed.
 //! - `adsync_connector_rows_read_total{connector}`: rows read from platforms.
+//! - `adsync_worker_reconnects_total{backend}`: connections to `rabbitmq` or `postgres`
+//!   re-established after one broke (see `shared::telemetry::register_reconnects`).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -157,7 +159,8 @@ static ROWS_READ: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
+    "adsync_worker_reconnects_total",
     "adsync_worker_job_failures_total",
     "adsync_worker_queue_wait_seconds",
     "adsync_connector_rows_read_total",
@@ -184,11 +187,6 @@ pub fn record_job_failure(connector: &str, class: &str) {
     if class != "cancelled" {
         JOB_FAILURES.with_label_values(&[connector, class]).inc();
     }
-}
-
-/// Errors of class `class` that ended an attempt of `connector` in this process so far.
-pub fn job_failures(connector: &str, class: &str) -> u64 {
-    JOB_FAILURES.with_label_values(&[connector, class]).get()
 }
 
 pub fn record_queue_wait(connector: &str, wait: Duration) {
@@ -250,6 +248,7 @@ pub fn record_token_refresh(connector: &str, ok: bool) {
 /// series at zero, so `/metrics` lists them (and rates over them exist) before the first job.
 pub fn register() {
     use shared::domain::{ConnectorKind, DestinationKind};
+    shared::telemetry::register_reconnects("worker");
     for connector in ConnectorKind::ALL.map(ConnectorKind::as_str) {
         for class in ["transient", "throttled", "auth", "permanent"] {
             JOB_FAILURES.with_label_values(&[connector, class]);

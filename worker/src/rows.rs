@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS};
+use shared::domain::text::make_storable;
 use shared::domain::{Metric, ReportSpec, Stream};
 
 /// One row: a day (performance only), text columns and numeric columns.
@@ -72,8 +73,16 @@ fn performance_texts(report: &ReportSpec) -> Vec<&'static str> {
 }
 
 /// Turns fetched rows into stored rows: the numbers in `report.metrics` order, derived metrics
-/// computed from the fetched ones the same way for every platform.
-pub fn derive(report: &ReportSpec, rows: Vec<Row>) -> Vec<Row> {
+/// computed from the fetched ones the same way for every platform, and texts storable in every
+/// destination: a U+0000 a platform sent (PostgreSQL text cannot hold it) becomes U+FFFD, the
+/// rest of the text and the row are kept.
+pub fn derive(report: &ReportSpec, mut rows: Vec<Row>) -> Vec<Row> {
+    for text in rows
+        .iter_mut()
+        .flat_map(|row| row.texts.iter_mut().flatten())
+    {
+        make_storable(text);
+    }
     if report.stream == Stream::Entities {
         return rows;
     }
@@ -135,6 +144,34 @@ mod tests {
             stored[0].numbers,
             [d("2.5"), d("10"), d("4"), d("400"), d("1")]
         );
+    }
+
+    #[test]
+    fn a_nul_from_a_platform_is_replaced_in_every_text_and_the_row_kept() {
+        let entities = ReportSpec::parse(
+            ConnectorKind::MetaAds,
+            shared::domain::RawReport {
+                stream: Some("entities"),
+                level: "campaign",
+                metrics: &[],
+                breakdowns: &[],
+            },
+        )
+        .unwrap();
+        let performance =
+            ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &["spend"]).unwrap();
+        for report in [entities, performance] {
+            let row = Row {
+                date: None,
+                texts: vec![Some("1".into()), Some("Sale\u{0} 50%\u{1}".into()), None],
+                numbers: vec![Some(Decimal::ONE)],
+            };
+            let stored = derive(&report, vec![row]);
+            assert_eq!(
+                stored[0].texts,
+                [Some("1".into()), Some("Sale\u{FFFD} 50%\u{1}".into()), None]
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `/v1/accounts`: ad accounts reachable through a connection. Posted directly for now;
-//! discovery through the connection comes with the OAuth flow.
+//! `/v1/accounts`: ad accounts reachable through a connection, posted directly (or created by
+//! `POST /v1/connections/{id}/accounts/discover`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,21 +8,29 @@ use serde::{Deserialize, Serialize};
 use shared::db::accounts::{self, Account, NewAccount};
 use shared::db::connections;
 use shared::domain::schedule::parse_time_zone;
-use shared::domain::{AccountId, ConnectionId, ConnectorKind, InvalidField};
+use shared::domain::{AccountId, ConnectionId, ConnectorKind, InvalidField, Name};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
+
+/// The longest platform account id any platform takes (an AppsFlyer app id).
+pub const EXTERNAL_ID_MAX_CHARS: usize = 100;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     #[schema(value_type = uuid::Uuid)]
     connection_id: ConnectionId,
+    #[schema(schema_with = schemas::external_id)]
     external_id: String,
+    #[schema(schema_with = schemas::name)]
     name: String,
+    #[schema(schema_with = schemas::time_zone)]
     time_zone: String,
+    #[schema(schema_with = schemas::currency)]
     currency: String,
 }
 
@@ -32,7 +40,7 @@ pub struct AccountView {
     id: AccountId,
     #[schema(value_type = uuid::Uuid)]
     connection_id: ConnectionId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::connector)]
     connector: ConnectorKind,
     external_id: String,
     name: String,
@@ -59,15 +67,14 @@ impl From<Account> for AccountView {
 #[utoipa::path(
     post,
     path = "/v1/accounts",
+    operation_id = "create_account",
     tag = "accounts",
     request_body = CreateAccount,
     responses(
         (status = 201, description = "the account", body = AccountView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]
@@ -77,18 +84,16 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> Result<(StatusCode, ApiJson<AccountView>), ApiError> {
     let tenant = caller.tenant()?;
-    check_name("name", &body.name)?;
-    parse_time_zone(&body.time_zone, "time_zone")?;
-    if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if body.external_id.chars().count() > EXTERNAL_ID_MAX_CHARS {
         return Err(InvalidField::new(
-            "currency",
-            format!(
-                "{:?} is not an ISO 4217 code such as \"EUR\"",
-                body.currency
-            ),
+            "external_id",
+            format!("must be at most {EXTERNAL_ID_MAX_CHARS} characters"),
         )
         .into());
     }
+    let name = Name::parse("name", &body.name)?;
+    parse_time_zone(&body.time_zone, "time_zone")?;
+    shared::domain::currency::check_code("currency", &body.currency)?;
     let client = db(&state).await?;
     let connection = connections::get(&client, tenant, body.connection_id)
         .await?
@@ -101,7 +106,7 @@ pub async fn create(
             connection_id: connection.id,
             connector: connection.connector,
             external_id: &external_id,
-            name: body.name.trim(),
+            name: name.as_str(),
             time_zone: &body.time_zone,
             currency: &body.currency,
         },
@@ -118,11 +123,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/accounts",
+    operation_id = "list_accounts",
     tag = "accounts",
     responses(
         (status = 200, description = "the tenant's accounts", body = Vec<AccountView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -139,14 +144,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/accounts/{id}",
+    operation_id = "get_account",
     tag = "accounts",
     params(("id" = uuid::Uuid, Path, description = "account id")),
     responses(
         (status = 200, description = "the account", body = AccountView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]

@@ -5,9 +5,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::api_keys::{self, ApiKey};
-use shared::domain::{ApiKeyId, InvalidField, TenantId};
+use shared::domain::{ApiKeyId, InvalidField, Name, TenantId};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::{Caller, generate_key, hash_key};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -15,6 +16,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    #[schema(schema_with = schemas::name)]
     name: String,
 }
 
@@ -44,13 +46,12 @@ impl CreatedKey {
 #[utoipa::path(
     post,
     path = "/v1/api_keys",
+    operation_id = "create_api_key",
     tag = "api_keys",
     request_body = CreateKey,
     responses(
         (status = 201, description = "the key, shown this once", body = CreatedKey),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -60,11 +61,10 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, ApiJson<CreatedKey>), ApiError> {
     let tenant = caller.tenant()?;
-    check_name("name", &body.name)?;
+    let name = Name::parse("name", &body.name)?;
     let (key, prefix) = generate_key();
     let client = db(&state).await?;
-    let stored =
-        api_keys::insert(&client, tenant, body.name.trim(), &hash_key(&key), &prefix).await?;
+    let stored = api_keys::insert(&client, tenant, name.as_str(), &hash_key(&key), &prefix).await?;
     Ok((StatusCode::CREATED, ApiJson(CreatedKey::new(stored, key))))
 }
 
@@ -110,13 +110,11 @@ pub struct KeyQuery {
 #[utoipa::path(
     get,
     path = "/v1/api_keys",
+    operation_id = "list_api_keys",
     tag = "api_keys",
     params(KeyQuery),
     responses(
-        (status = 200, description = "the tenant's keys, without secrets", body = Vec<KeyView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 200, description = "the tenant's keys, without secrets", body = Vec<KeyView>)
     ),
     security(("api_key" = []))
 )]
@@ -146,14 +144,12 @@ pub async fn list(
 #[utoipa::path(
     delete,
     path = "/v1/api_keys/{id}",
+    operation_id = "revoke_api_key",
     tag = "api_keys",
     params(("id" = uuid::Uuid, Path, description = "API key id")),
     responses(
         (status = 200, description = "the key, revoked: it stops working at once", body = KeyView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]

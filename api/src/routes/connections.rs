@@ -6,26 +6,35 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::connections::{self, Connection, NewConnection, OAuthTokens};
-use shared::domain::{ConnectionId, ConnectorKind, InvalidField};
+use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
+use shared::domain::{ConnectionId, ConnectorKind, Name, Timestamp};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiBody, ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
-/// Tokens posted directly (headless use). The OAuth flow comes later.
+/// Tokens posted directly (headless use; AppsFlyer's API token). Platforms with OAuth can also
+/// be connected through `/v1/connections/{platform}/authorize`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnection {
+    #[schema(schema_with = schemas::connector)]
     connector: String,
+    #[schema(schema_with = schemas::name)]
     name: String,
+    #[schema(schema_with = schemas::token)]
     access_token: String,
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_token)]
     refresh_token: Option<String>,
     #[serde(default)]
-    access_token_expires_at: Option<DateTime<Utc>>,
+    #[schema(schema_with = schemas::optional_timestamp)]
+    access_token_expires_at: Option<Timestamp>,
     /// Platform settings, such as Google Ads' `login_customer_id`.
     #[serde(default)]
+    #[schema(schema_with = schemas::connection_settings)]
     settings: Option<serde_json::Value>,
 }
 
@@ -33,7 +42,7 @@ pub struct CreateConnection {
 pub struct ConnectionView {
     #[schema(value_type = uuid::Uuid)]
     id: ConnectionId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::connector)]
     connector: ConnectorKind,
     name: String,
     status: String,
@@ -60,27 +69,15 @@ impl From<Connection> for ConnectionView {
     }
 }
 
-fn check_token(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.trim().is_empty() || value.len() > 8192 || value.chars().any(char::is_whitespace) {
-        return Err(InvalidField::new(
-            field,
-            "must be a non-empty token of at most 8192 characters without spaces",
-        )
-        .into());
-    }
-    Ok(())
-}
-
 #[utoipa::path(
     post,
     path = "/v1/connections",
+    operation_id = "create_connection",
     tag = "connections",
     request_body = CreateConnection,
     responses(
         (status = 201, description = "the connection (tokens are never returned)", body = ConnectionView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -91,10 +88,10 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<ConnectionView>), ApiError> {
     let tenant = caller.tenant()?;
     let connector: ConnectorKind = body.connector.parse()?;
-    check_name("name", &body.name)?;
-    check_token("access_token", &body.access_token)?;
+    let name = Name::parse("name", &body.name)?;
+    check_token("access_token", &body.access_token, TOKEN_MAX_BYTES)?;
     if let Some(refresh) = &body.refresh_token {
-        check_token("refresh_token", refresh)?;
+        check_token("refresh_token", refresh, TOKEN_MAX_BYTES)?;
     }
     let settings = connector
         .parse_connection_settings(&body.settings.unwrap_or_else(|| serde_json::json!({})))?;
@@ -112,9 +109,9 @@ pub async fn create(
             id,
             tenant_id: tenant,
             connector,
-            name: body.name.trim(),
+            name: name.as_str(),
             sealed: &sealed,
-            access_token_expires_at: body.access_token_expires_at,
+            access_token_expires_at: body.access_token_expires_at.map(Timestamp::instant),
             settings: &settings,
         },
     )
@@ -125,11 +122,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/connections",
+    operation_id = "list_connections",
     tag = "connections",
     responses(
         (status = 200, description = "the tenant's connections", body = Vec<ConnectionView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -148,14 +145,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/connections/{id}",
+    operation_id = "get_connection",
     tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "connection id")),
     responses(
         (status = 200, description = "the connection", body = ConnectionView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -180,14 +176,13 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/v1/connections/{id}",
+    operation_id = "delete_connection",
     tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "connection id")),
     responses(
         (status = 200, description = "the connection, revoked: grant revoked at the platform where it can be, tokens erased, syncs paused", body = ConnectionView),
-        (status = 401, description = "missing or invalid API key", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -234,6 +229,7 @@ pub struct DiscoverBody {
 /// An account the connection reaches, and the adsync account for it if there is one.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiscoveredAccount {
+    /// As the platform gives them.
     external_id: String,
     name: String,
     time_zone: String,
@@ -243,6 +239,11 @@ pub struct DiscoveredAccount {
     account_id: Option<shared::domain::AccountId>,
     /// Whether this request created that account.
     created: bool,
+    /// Why the account could not be created from what the platform says (an id, name, time
+    /// zone or currency adsync does not accept); it can be posted to `/v1/accounts` instead.
+    /// `null` when it can be created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_creatable: Option<String>,
 }
 
 /// Lists the accounts the connection reaches, through the worker's connector for the platform,
@@ -250,17 +251,16 @@ pub struct DiscoveredAccount {
 #[utoipa::path(
     post,
     path = "/v1/connections/{id}/accounts/discover",
+    operation_id = "discover_accounts",
     tag = "connections",
     params(("id" = uuid::Uuid, Path, description = "connection id")),
-    request_body(content = DiscoverBody, description = "optional", content_type = "application/json"),
+    request_body(content = DiscoverBody, description = "optional: without a body, discovery only lists", content_type = "application/json"),
     responses(
         (status = 200, description = "the accounts the connection reaches", body = Vec<DiscoveredAccount>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict),
+        (status = 502, response = problems::PlatformError)
     ),
     security(("api_key" = []))
 )]
@@ -268,11 +268,14 @@ pub async fn discover(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<ConnectionId>,
-    body: axum::body::Bytes,
+    headers: axum::http::HeaderMap,
+    ApiBody(body): ApiBody,
 ) -> Result<ApiJson<Vec<DiscoveredAccount>>, ApiError> {
     let tenant = caller.tenant()?;
     let create = if body.iter().all(u8::is_ascii_whitespace) {
         false
+    } else if !crate::error::is_json(&headers) {
+        return Err(crate::error::not_json());
     } else {
         crate::error::parse_json::<DiscoverBody>(&body)?.create
     };
@@ -297,19 +300,18 @@ pub async fn discover(
             .find(|account| account.connection_id == id && account.external_id == info.external_id)
             .map(|account| account.id);
         let mut created = false;
-        let name: String = info.name.trim().chars().take(200).collect();
+        let creatable = creatable(connection.connector, &info);
         if create
             && account_id.is_none()
-            && !name.is_empty()
-            && let Ok(external_id) = connection.connector.parse_account_id(&info.external_id)
+            && let Ok((external_id, name)) = &creatable
             && let Some(account) = shared::db::accounts::insert(
                 &client,
                 shared::db::accounts::NewAccount {
                     tenant_id: tenant,
                     connection_id: id,
                     connector: connection.connector,
-                    external_id: &external_id,
-                    name: &name,
+                    external_id,
+                    name: name.as_str(),
                     time_zone: &info.time_zone,
                     currency: &info.currency,
                 },
@@ -320,6 +322,7 @@ pub async fn discover(
             created = true;
         }
         answer.push(DiscoveredAccount {
+            not_creatable: creatable.err().map(|invalid| invalid.to_string()),
             external_id: info.external_id,
             name: info.name,
             time_zone: info.time_zone,
@@ -329,6 +332,37 @@ pub async fn discover(
         });
     }
     Ok(ApiJson(answer))
+}
+
+/// The id and name an account the platform listed would be created with, checked by the rules
+/// of `POST /v1/accounts`. A display name the platform allows and adsync does not (control
+/// characters, more than 200 characters) is cleaned rather than refused: controls become
+/// spaces and the name is cut.
+fn creatable(
+    connector: ConnectorKind,
+    info: &worker::connectors::AccountInfo,
+) -> Result<(String, Name), shared::domain::InvalidField> {
+    let external_id = connector.parse_account_id(&info.external_id)?;
+    let cleaned: String = info
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned: String = cleaned
+        .trim()
+        .chars()
+        .take(shared::domain::text::NAME_MAX_CHARS)
+        .collect();
+    let name = Name::parse("name", &cleaned)?;
+    shared::domain::schedule::parse_time_zone(&info.time_zone, "time_zone")?;
+    shared::domain::currency::check_code("currency", &info.currency)?;
+    Ok((external_id, name))
 }
 
 /// The worker's connectors, driven from the API: a [`worker::connectors::platform::Platform`]
@@ -367,7 +401,13 @@ mod discovery {
             connectors::refresh_margin(connector),
         )
         .await
-        .map_err(|error| ApiError::Platform(format!("{connector}: {error}")))?;
+        // Opening the tokens reads and decrypts them here: nothing reaches the platform.
+        .map_err(|error| match error {
+            worker::tokens::TokenError::Db(db) => ApiError::from(db),
+            other => ApiError::Internal(
+                anyhow::Error::new(other).context("opening the connection's tokens"),
+            ),
+        })?;
         let platform = Platform::new(
             connector,
             client,
@@ -383,8 +423,27 @@ mod discovery {
                 ErrorClass::Auth => ApiError::Conflict(format!(
                     "{connector} refused the connection's token: authorise it again"
                 )),
+                // Not the platform's fault: the request could not even be made.
+                _ if nothing_sent(&error) => ApiError::Internal(
+                    anyhow::Error::new(error).context(format!("listing {connector} accounts")),
+                ),
                 _ => ApiError::Platform(format!("{connector}: {error}")),
             })
+    }
+
+    /// Whether `error` is a request that could not be built, so nothing left adsync.
+    fn nothing_sent(error: &(dyn std::error::Error + 'static)) -> bool {
+        let mut cause = Some(error);
+        while let Some(current) = cause {
+            if current
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_builder)
+            {
+                return true;
+            }
+            cause = current.source();
+        }
+        false
     }
 }
 

@@ -24,6 +24,7 @@ use shared::domain::TenantId;
 use tokio::sync::mpsc;
 
 use super::db;
+use super::openapi::problems;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -34,11 +35,11 @@ const CHUNK_BYTES: usize = 64 * 1024;
 #[utoipa::path(
     get,
     path = "/v1/tenant/export",
+    operation_id = "export_tenant",
     tag = "data rights",
     responses(
         (status = 200, description = "every record of the caller's tenant as JSON lines: {\"type\", \"record\"} (warehouse rows add \"table\"), then {\"type\": \"end\", \"records\": n}; no secrets", content_type = "application/x-ndjson", body = String),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "the operator key has no tenant of its own", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -136,11 +137,12 @@ pub struct ErasureView {
 #[utoipa::path(
     delete,
     path = "/v1/tenant",
+    operation_id = "delete_tenant",
     tag = "data rights",
     responses(
         (status = 202, description = "access revoked; the tenant's data is erased after erase_after", body = ErasureView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "the operator key has no tenant of its own", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]

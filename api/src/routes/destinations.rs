@@ -8,44 +8,60 @@ use serde::{Deserialize, Serialize};
 use shared::db::connections::OAuthTokens;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
 use shared::domain::destination::{SheetsSettings, WarehouseSettings};
-use shared::domain::{DestinationId, DestinationKind, InvalidField};
+use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
+use shared::domain::{DestinationId, DestinationKind, InvalidField, Name, Timestamp};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, missing_field};
+use crate::error::{ApiError, ApiJson, ApiPath, from_object, optional_object};
 use crate::state::AppState;
+
+/// The longest warehouse URL taken.
+pub const URL_MAX_BYTES: usize = 2000;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDestination {
+    #[schema(schema_with = schemas::destination_kind)]
     kind: String,
+    #[schema(schema_with = schemas::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = schemas::destination_settings)]
     settings: Option<serde_json::Value>,
     /// google_sheets: the Google OAuth tokens; warehouse: optionally the `url` of a PostgreSQL
     /// database other than adsync's own.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     credentials: Option<CredentialsBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsBody {
+    /// warehouse only: `postgres://user:password@host:port/database`.
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_database_url)]
     url: Option<String>,
+    /// google_sheets only (required there).
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_token)]
     access_token: Option<String>,
+    /// google_sheets only.
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_token)]
     refresh_token: Option<String>,
+    /// google_sheets only.
     #[serde(default)]
-    access_token_expires_at: Option<DateTime<Utc>>,
+    #[schema(schema_with = schemas::optional_timestamp)]
+    access_token_expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationView {
     #[schema(value_type = uuid::Uuid)]
     id: DestinationId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::destination_kind)]
     kind: DestinationKind,
     name: String,
     settings: serde_json::Value,
@@ -80,34 +96,15 @@ fn validate_settings(
 ) -> Result<serde_json::Value, ApiError> {
     let canonical = match kind {
         DestinationKind::Warehouse => {
-            let parsed: WarehouseSettings = parse_settings(settings)?;
+            let parsed: WarehouseSettings = from_object("settings", settings)?;
             serde_json::to_value(parsed.validate()?)
         }
         DestinationKind::GoogleSheets => {
-            let parsed: SheetsSettings = parse_settings(settings)?;
+            let parsed: SheetsSettings = from_object("settings", settings)?;
             serde_json::to_value(parsed.validate()?)
         }
     };
     canonical.map_err(|error| ApiError::Internal(error.into()))
-}
-
-fn parse_settings<T: serde::de::DeserializeOwned>(
-    settings: serde_json::Value,
-) -> Result<T, InvalidField> {
-    serde_path_to_error::deserialize(settings).map_err(|error| {
-        let path = error.path().to_string();
-        let mut field = if path == "." {
-            "settings".to_owned()
-        } else {
-            format!("settings.{path}")
-        };
-        let message = error.inner().to_string();
-        // The path of an unknown field names it; a missing one only its parent.
-        if let Some(name) = missing_field(&message) {
-            field = format!("{field}.{name}");
-        }
-        InvalidField::new(field, message)
-    })
 }
 
 /// Credentials as posted, with the access token's expiry when they are OAuth tokens.
@@ -138,11 +135,13 @@ fn validate_credentials(
             };
             // The URL holds a password: the message must not repeat it.
             if !url.starts_with("postgres://") && !url.starts_with("postgresql://")
+                || url.len() > URL_MAX_BYTES
+                || !url.bytes().all(|b| b.is_ascii_graphic())
                 || url.parse::<tokio_postgres::Config>().is_err()
             {
                 return refuse(
                     "url",
-                    "is not a PostgreSQL URL (postgres://user:password@host:port/database)",
+                    "is not a PostgreSQL URL (postgres://user:password@host:port/database, at most 2000 visible ASCII characters, percent-encoded)",
                 );
             }
             Ok(Some((Credentials::DatabaseUrl(url), None)))
@@ -155,23 +154,19 @@ fn validate_credentials(
             if body.url.is_some() {
                 return refuse("url", "a google_sheets destination takes OAuth tokens");
             }
-            let Some(access_token) = body.access_token.filter(|token| !token.trim().is_empty())
-            else {
+            let Some(access_token) = body.access_token else {
                 return refuse("access_token", "is required");
             };
-            if body
-                .refresh_token
-                .as_ref()
-                .is_some_and(|token| token.trim().is_empty())
-            {
-                return refuse("refresh_token", "must not be empty");
+            check_token("credentials.access_token", &access_token, TOKEN_MAX_BYTES)?;
+            if let Some(refresh) = &body.refresh_token {
+                check_token("credentials.refresh_token", refresh, TOKEN_MAX_BYTES)?;
             }
             Ok(Some((
                 Credentials::OAuth(OAuthTokens {
                     access_token,
                     refresh_token: body.refresh_token,
                 }),
-                body.access_token_expires_at,
+                body.access_token_expires_at.map(Timestamp::instant),
             )))
         }
     }
@@ -180,13 +175,12 @@ fn validate_credentials(
 #[utoipa::path(
     post,
     path = "/v1/destinations",
+    operation_id = "create_destination",
     tag = "destinations",
     request_body = CreateDestination,
     responses(
         (status = 201, description = "the destination (credentials are never returned)", body = DestinationView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -197,7 +191,7 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<DestinationView>), ApiError> {
     let tenant = caller.tenant()?;
     let kind: DestinationKind = body.kind.parse()?;
-    check_name("name", &body.name)?;
+    let name = Name::parse("name", &body.name)?;
     let settings = validate_settings(kind, body.settings.unwrap_or_else(|| serde_json::json!({})))?;
     let credentials = validate_credentials(kind, body.credentials)?;
     let id = DestinationId::new();
@@ -215,7 +209,7 @@ pub async fn create(
             id,
             tenant_id: tenant,
             kind,
-            name: body.name.trim(),
+            name: name.as_str(),
             settings: &settings,
             sealed: sealed.as_ref(),
             access_token_expires_at: credentials.and_then(|(_, expires_at)| expires_at),
@@ -228,11 +222,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/destinations",
+    operation_id = "list_destinations",
     tag = "destinations",
     responses(
         (status = 200, description = "the tenant's destinations", body = Vec<DestinationView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -251,14 +245,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/destinations/{id}",
+    operation_id = "get_destination",
     tag = "destinations",
     params(("id" = uuid::Uuid, Path, description = "destination id")),
     responses(
         (status = 200, description = "the destination", body = DestinationView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]

@@ -9,9 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::jobs::{self, CancelOutcome, Job, JobEvent, JobFilter, JobPosition, RetryOutcome};
 use shared::domain::{
-    AccountId, ConnectorKind, InvalidField, JobId, JobState, SyncId, TenantId, Trigger,
+    AccountId, ConnectorKind, InvalidField, JobId, JobState, SyncId, TenantId, Timestamp, Trigger,
 };
 
+use super::openapi::{problems, schemas};
 use super::{db, publish_now};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
@@ -49,7 +50,7 @@ pub struct JobView {
     sync_id: SyncId,
     #[schema(value_type = uuid::Uuid)]
     account_id: AccountId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::connector)]
     connector: ConnectorKind,
     #[schema(value_type = String)]
     trigger: Trigger,
@@ -136,14 +137,7 @@ fn parse_param<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Res
 }
 
 fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| {
-            invalid(
-                name,
-                "must be an RFC 3339 timestamp, such as 2026-01-31T00:00:00Z",
-            )
-        })
+    Ok(Timestamp::parse(name, value)?.instant())
 }
 
 impl ListQuery {
@@ -184,13 +178,12 @@ impl ListQuery {
                 "created_before" => filter.created_before = Some(parse_time(&name, &value)?),
                 "cursor" => filter.after = Some(decode_cursor(&value)?),
                 "limit" => {
+                    let (min, max) = LIMIT;
                     query.limit = value
                         .parse()
                         .ok()
-                        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-                        .ok_or_else(|| {
-                            invalid(&name, format!("must be between 1 and {MAX_LIMIT}"))
-                        })?
+                        .filter(|limit| (min..=max).contains(limit))
+                        .ok_or_else(|| invalid(&name, format!("must be between {min} and {max}")))?
                 }
                 _ => {
                     return Err(invalid(
@@ -245,19 +238,21 @@ fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
 // Only its schema is used: the fields document the parameters for OpenAPI.
 #[allow(dead_code)]
 pub struct ListParams {
-    /// pending, queued, running, succeeded, failed or cancelled.
+    #[param(schema_with = schemas::job_state)]
     state: Option<String>,
     sync_id: Option<uuid::Uuid>,
     account_id: Option<uuid::Uuid>,
-    /// A connector name, such as meta_ads.
+    #[param(schema_with = schemas::connector)]
     connector: Option<String>,
     /// Jobs created at or after this instant (RFC 3339).
-    created_after: Option<DateTime<Utc>>,
+    #[param(format = DateTime)]
+    created_after: Option<String>,
     /// Jobs created before this instant (RFC 3339); later than `created_after`.
-    created_before: Option<DateTime<Utc>>,
+    #[param(format = DateTime)]
+    created_before: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
-    /// 1 to 500; 50 by default.
+    #[param(schema_with = schemas::limit)]
     limit: Option<u16>,
 }
 
@@ -270,19 +265,20 @@ pub struct JobPage {
 }
 
 const DEFAULT_LIMIT: u16 = 50;
-const MAX_LIMIT: u16 = 500;
+
+/// The fewest and most jobs a page may hold.
+pub const LIMIT: (u16, u16) = (1, 500);
 
 /// Jobs newest first (`created_at`, then id), filtered by state, sync, account, connector and
 /// creation time, a page at a time.
 #[utoipa::path(
     get,
     path = "/v1/jobs",
+    operation_id = "list_jobs",
     tag = "jobs",
     params(ListParams),
     responses(
-        (status = 200, description = "a page of jobs, newest first", body = JobPage),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 200, description = "a page of jobs, newest first", body = JobPage)
     ),
     security(("api_key" = []))
 )]
@@ -313,13 +309,12 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/jobs/{id}",
+    operation_id = "get_job",
     tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "job id")),
     responses(
         (status = 200, description = "the job with its events", body = JobView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -344,15 +339,14 @@ pub async fn get(
 #[utoipa::path(
     post,
     path = "/v1/jobs/{id}/cancel",
+    operation_id = "cancel_job",
     tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "job id")),
     responses(
         (status = 200, description = "the job, cancelled or cancelling", body = JobView),
         (status = 202, description = "the job, cancel requested", body = JobView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]
@@ -381,14 +375,13 @@ pub async fn cancel(
 #[utoipa::path(
     post,
     path = "/v1/jobs/{id}/retry",
+    operation_id = "retry_job",
     tag = "jobs",
     params(("id" = uuid::Uuid, Path, description = "job id")),
     responses(
         (status = 202, description = "the job, queued again", body = JobView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]

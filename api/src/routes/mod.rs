@@ -71,17 +71,14 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/tenant/export", get(data_rights::export))
 }
 
-/// Checks a human-readable name: 1 to 200 characters, not only spaces.
-pub(crate) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
-    let length = value.chars().count();
-    if value.trim().is_empty() || length > 200 {
-        return Err(shared::domain::InvalidField::new(
-            field,
-            "must be between 1 and 200 characters and not blank",
-        )
-        .into());
-    }
-    Ok(())
+/// Any path no route serves: a problem document, like every other error.
+pub(crate) async fn unknown_route() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+/// A route asked with a method it does not take.
+pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }
 
 /// A pooled database connection, or 503.

@@ -19,22 +19,52 @@ use sha2::Sha256;
 use shared::config::PlatformConfig;
 use shared::db::connections::{self, NewConnection, OAuthTokens};
 use shared::db::oauth_states;
-use shared::domain::{ConnectionId, ConnectorKind, InvalidField, TenantId};
+use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
+use shared::domain::{ConnectionId, ConnectorKind, InvalidField, Name, TenantId};
 
 use super::connections::ConnectionView;
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ProblemCode};
 use crate::state::AppState;
+
+/// The longest authorisation code taken.
+pub const CODE_MAX_BYTES: usize = 4096;
+
+/// The longest redirect URI taken.
+pub const REDIRECT_URI_MAX_CHARS: usize = 2000;
+
+/// Whether `connector` has an OAuth flow (AppsFlyer takes an API token instead).
+pub fn has_oauth(connector: ConnectorKind) -> bool {
+    match connector {
+        ConnectorKind::MetaAds
+        | ConnectorKind::GoogleAds
+        | ConnectorKind::TiktokAds
+        | ConnectorKind::SnapchatAds => true,
+        ConnectorKind::Appsflyer => false,
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeBody {
     /// The new connection's name.
+    #[schema(schema_with = schemas::name)]
     name: String,
     /// Where the platform sends the user back (with `code` and `state`); an absolute http(s)
-    /// URL registered with the platform app.
+    /// URL registered with the platform app, of visible ASCII characters.
+    #[schema(schema_with = schemas::redirect_uri)]
     redirect_uri: String,
+}
+
+/// The platform of `POST /v1/connections/{platform}/authorize`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AuthorizePath {
+    /// A platform with an OAuth flow.
+    #[param(schema_with = schemas::oauth_platform)]
+    platform: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,8 +128,7 @@ fn state_key(state: &AppState) -> Result<&[u8], ApiError> {
 
 fn bad_state(detail: &str) -> ApiError {
     ApiError::Refused {
-        status: StatusCode::BAD_REQUEST,
-        code: "invalid_state",
+        code: ProblemCode::InvalidState,
         field: Some("state"),
         detail: detail.to_owned(),
     }
@@ -109,7 +138,7 @@ fn parse_platform(platform: &str) -> Result<(ConnectorKind, bool), ApiError> {
     let connector: ConnectorKind = platform
         .parse()
         .map_err(|error: InvalidField| InvalidField::new("platform", error.message))?;
-    Ok((connector, connector != ConnectorKind::Appsflyer))
+    Ok((connector, has_oauth(connector)))
 }
 
 /// The authorisation URL of `connector` with the platform's parameter names.
@@ -148,22 +177,20 @@ fn authorize_url(
 #[utoipa::path(
     post,
     path = "/v1/connections/{platform}/authorize",
+    operation_id = "authorize_connection",
     tag = "connections",
-    params(("platform" = String, Path, description = "meta_ads, google_ads, tiktok_ads or snapchat_ads")),
+    params(AuthorizePath),
     request_body = AuthorizeBody,
     responses(
         (status = 200, description = "the platform's authorisation URL and the signed state", body = AuthorizeAnswer),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
 pub async fn authorize(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(platform): ApiPath<String>,
+    ApiPath(AuthorizePath { platform }): ApiPath<AuthorizePath>,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<ApiJson<AuthorizeAnswer>, ApiError> {
     let tenant = caller.tenant()?;
@@ -176,8 +203,11 @@ pub async fn authorize(
         )
         .into());
     }
-    check_name("name", &body.name)?;
-    let redirect_ok = body.redirect_uri.len() <= 2000
+    // Everything the callback will store is checked now, so the callback cannot fail on it
+    // after it has spent the code at the platform.
+    let name = Name::parse("name", &body.name)?;
+    let redirect_ok = body.redirect_uri.chars().count() <= REDIRECT_URI_MAX_CHARS
+        && body.redirect_uri.bytes().all(|b| b.is_ascii_graphic())
         && reqwest::Url::parse(&body.redirect_uri).is_ok_and(|url| {
             matches!(url.scheme(), "http" | "https")
                 && url.host().is_some()
@@ -186,7 +216,9 @@ pub async fn authorize(
     if !redirect_ok {
         return Err(InvalidField::new(
             "redirect_uri",
-            "must be an absolute http(s) URL without a fragment, at most 2000 characters",
+            format!(
+                "must be an absolute http(s) URL without a fragment, at most {REDIRECT_URI_MAX_CHARS} visible ASCII characters (percent-encode the rest)"
+            ),
         )
         .into());
     }
@@ -197,7 +229,7 @@ pub async fn authorize(
     let payload = StatePayload {
         tenant,
         platform: connector,
-        name: body.name.trim().to_owned(),
+        name: name.into_string(),
         redirect_uri: body.redirect_uri.clone(),
         expires: expires_at.timestamp(),
         nonce: URL_SAFE_NO_PAD.encode(nonce),
@@ -215,16 +247,37 @@ pub async fn authorize(
 }
 
 /// The redirect's parameters. Platforms add their own (`scope`, `authuser`…), so unknown ones
-/// are ignored; TikTok names the code `auth_code`.
-#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// are ignored; TikTok names the code `auth_code`. A missing `state` is read as absent so that
+/// it answers `invalid_state` like a wrong one.
+#[derive(Debug, Deserialize)]
 pub struct CallbackParams {
     #[serde(default, alias = "auth_code")]
     code: Option<String>,
     #[serde(default)]
     state: Option<String>,
-    /// Set by the platform when the user declined.
     #[serde(default)]
+    error: Option<String>,
+}
+
+/// What the platform's redirect carries back: `state`, and `code` or `error`.
+// Documents [`CallbackParams`], which is parsed leniently.
+#[derive(utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[schema(as = CallbackParams)]
+// Only its schema is used: the fields document the parameters for OpenAPI.
+#[allow(dead_code)]
+pub struct CallbackDoc {
+    /// The authorisation code (TikTok's redirect names it `auth_code`, also taken); required
+    /// unless `error` is given.
+    #[param(schema_with = schemas::code)]
+    #[schema(schema_with = schemas::code)]
+    code: Option<String>,
+    /// The `state` answered by `authorize`, as the platform passed it back.
+    #[param(min_length = 1)]
+    #[schema(min_length = 1)]
+    state: String,
+    /// Set by the platform when the user declined.
+    #[schema(nullable = false)]
     error: Option<String>,
 }
 
@@ -259,14 +312,13 @@ fn verify_state(key: &[u8], state: &str) -> Result<(StatePayload, Vec<u8>), ApiE
 #[utoipa::path(
     get,
     path = "/v1/connections/callback",
+    operation_id = "oauth_callback_get",
     tag = "connections",
-    params(CallbackParams),
+    params(CallbackDoc),
     responses(
         (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
-        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 400, description = "the state is missing, malformed, expired or used, or the platform refused the code (code `invalid_state` or `invalid_code`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, response = problems::PlatformError)
     ),
     security(())
 )]
@@ -281,14 +333,13 @@ pub async fn callback_get(
 #[utoipa::path(
     post,
     path = "/v1/connections/callback",
+    operation_id = "oauth_callback_post",
     tag = "connections",
-    request_body = CallbackParams,
+    request_body = CallbackDoc,
     responses(
         (status = 201, description = "the new connection (no API key needed: the state names the tenant)", body = ConnectionView),
-        (status = 400, description = "invalid request or state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "the platform failed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "a dependency is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 400, description = "the body cannot be read, the state is missing, malformed, expired or used, or the platform refused the code (code `invalid_request`, `invalid_state` or `invalid_code`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, response = problems::PlatformError)
     ),
     security(())
 )]
@@ -311,26 +362,41 @@ async fn callback(
         .ok_or_else(|| bad_state("the state is missing"))?;
     let (payload, nonce) = verify_state(key, signed)?;
     if let Some(error) = params.error {
+        let said: String = error
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
         return Err(InvalidField::new(
             "error",
-            format!(
-                "the platform refused the authorisation: {}",
-                error.chars().take(100).collect::<String>()
-            ),
+            format!("the platform refused the authorisation: {said}"),
         )
         .into());
     }
-    let code = params
-        .code
-        .filter(|code| !code.is_empty() && code.len() <= 4096)
-        .ok_or_else(|| InvalidField::new("code", "the authorisation code is missing"))?;
+    let Some(code) = params.code.filter(|code| !code.is_empty()) else {
+        return Err(InvalidField::new("code", "the authorisation code is missing").into());
+    };
+    check_token("code", &code, CODE_MAX_BYTES)?;
+    // The exchange spends the code: whatever could still fail afterwards is checked first.
+    // The state is signed by adsync, but one minted before a rule tightened could carry a name
+    // that no longer passes.
+    let name = Name::parse("name", &payload.name)
+        .map_err(|_| bad_state("the state's name is not valid: start the authorisation again"))?;
+    let settings = state.config.connectors.platform(payload.platform);
+    if !has_oauth(payload.platform)
+        || (settings.token_url.is_empty() && payload.platform != ConnectorKind::TiktokAds)
+    {
+        return Err(ApiError::Unavailable(format!(
+            "connectors.{}.token_url is not configured",
+            payload.platform
+        )));
+    }
     let client = db(&state).await?;
     if !oauth_states::consume(&client, &nonce, payload.tenant).await? {
         return Err(bad_state(
             "the state was used already or has expired: start the authorisation again",
         ));
     }
-    let settings = state.config.connectors.platform(payload.platform);
     let exchanged = exchange_code(payload.platform, settings, &code, &payload.redirect_uri).await?;
     let id = ConnectionId::new();
     let sealed = connections::seal_tokens(&state.keys, payload.tenant, id, &exchanged.tokens)
@@ -341,7 +407,7 @@ async fn callback(
             id,
             tenant_id: payload.tenant,
             connector: payload.platform,
-            name: &payload.name,
+            name: name.as_str(),
             sealed: &sealed,
             access_token_expires_at: exchanged.expires_at,
             settings: &serde_json::json!({}),
@@ -422,11 +488,17 @@ async fn exchange_code(
     };
     let failed =
         |why: String| ApiError::Platform(format!("{connector} code exchange failed: {why}"));
-    let response = request
-        .timeout(timeout)
-        .send()
-        .await
-        .map_err(|error| failed(error.without_url().to_string()))?;
+    let response = request.timeout(timeout).send().await.map_err(|error| {
+        if error.is_builder() {
+            // Nothing was sent: adsync's request was wrong, not the platform.
+            ApiError::Internal(
+                anyhow::Error::new(error.without_url())
+                    .context(format!("building the {connector} code exchange")),
+            )
+        } else {
+            failed(error.without_url().to_string())
+        }
+    })?;
     let status = response.status();
     let body: serde_json::Value = response
         .json()
@@ -449,10 +521,24 @@ async fn exchange_code(
         .access_token
         .filter(|token| !token.is_empty())
         .ok_or_else(|| failed("the token answer has no access_token".into()))?;
+    let refresh_token = answer.refresh_token.filter(|token| !token.is_empty());
+    // Tokens adsync could not send back in a request are the platform's answer at fault.
+    for (name, token) in [
+        ("access_token", Some(&access_token)),
+        ("refresh_token", refresh_token.as_ref()),
+    ] {
+        if let Some(token) = token
+            && check_token(name, token, TOKEN_MAX_BYTES).is_err()
+        {
+            return Err(failed(format!(
+                "the token answer's {name} is not a token adsync can use"
+            )));
+        }
+    }
     Ok(Exchanged {
         tokens: OAuthTokens {
             access_token,
-            refresh_token: answer.refresh_token.filter(|token| !token.is_empty()),
+            refresh_token,
         },
         expires_at: answer
             .expires_in
@@ -464,8 +550,7 @@ async fn exchange_code(
 /// The platform refused the code (used, expired, or not its own): the caller's to fix.
 fn refused_code(connector: ConnectorKind, status: reqwest::StatusCode) -> ApiError {
     ApiError::Refused {
-        status: StatusCode::BAD_REQUEST,
-        code: "invalid_code",
+        code: ProblemCode::InvalidCode,
         field: Some("code"),
         detail: format!(
             "{connector} refused the authorisation code (HTTP {}): it may be used or expired; start the authorisation again",

@@ -90,11 +90,10 @@ pub struct StatsView {
 #[utoipa::path(
     get,
     path = "/v1/stats",
+    operation_id = "get_stats",
     tag = "stats",
     responses(
-        (status = 200, description = "dashboard figures: the caller's tenant, or every tenant and the queues for the operator", body = StatsView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "the database is unavailable", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 200, description = "dashboard figures: the caller's tenant, or every tenant and the queues for the operator", body = StatsView)
     ),
     security(("api_key" = []))
 )]

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::jobs::{self, Enqueued, NewJob};
 use shared::db::syncs::{self, NewSync, SyncDefinition};
@@ -11,35 +11,40 @@ use shared::db::{accounts, destinations};
 use shared::domain::report::catalogue;
 use shared::domain::schedule::local_date;
 use shared::domain::{
-    AccountId, ConnectorKind, DateWindow, DestinationId, InvalidField, RawReport, ReportSpec,
+    AccountId, ConnectorKind, DateWindow, Day, DestinationId, InvalidField, RawReport, ReportSpec,
     Schedule, SyncId, Trigger,
 };
 
 use super::jobs::JobView;
+use super::openapi::{problems, schemas};
 use super::{db, publish_now};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, object, optional_int};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
-    /// `performance` (the default) or `entities`.
     #[serde(default)]
+    #[schema(schema_with = schemas::stream)]
     stream: Option<String>,
+    #[schema(schema_with = schemas::level)]
     level: String,
     #[serde(default)]
+    #[schema(schema_with = schemas::metric_list)]
     metrics: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = schemas::breakdown_list)]
     breakdowns: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
+    /// Five fields: minute hour day-of-month month day-of-week.
     cron: String,
-    /// Defaults to the account's time zone.
     #[serde(default)]
+    #[schema(schema_with = schemas::optional_time_zone)]
     time_zone: Option<String>,
 }
 
@@ -50,6 +55,9 @@ const DEFAULT_FRESH_DAYS: i32 = 3;
 /// How far back a backfill may reach: the platforms keep about 37 months of reporting history.
 const BACKFILL_MAX_DAYS: i64 = 1_110;
 
+/// The fewest and most days a sync's lookback (and fresh) window may have.
+pub const LOOKBACK_DAYS: (i32, i32) = (1, 400);
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSync {
@@ -57,15 +65,21 @@ pub struct CreateSync {
     account_id: AccountId,
     #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
+    #[serde(deserialize_with = "object")]
     report: ReportBody,
+    #[serde(deserialize_with = "object")]
     schedule: ScheduleBody,
     /// Days the daily lookback run re-reads, ending today; defaults to the platform's
     /// restatement horizon.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
+    #[schema(schema_with = schemas::lookback_days)]
     lookback_days: Option<i32>,
-    /// Days the other scheduled runs re-read, ending today; at most `lookback_days`.
-    #[serde(default)]
+    /// Days the other scheduled runs re-read, ending today; at most `lookback_days`; 3 (or
+    /// `lookback_days` if fewer) when absent.
+    #[serde(default, deserialize_with = "optional_int")]
+    #[schema(schema_with = schemas::fresh_days)]
     fresh_days: Option<i32>,
+    /// true when absent.
     #[serde(default)]
     enabled: Option<bool>,
 }
@@ -84,7 +98,7 @@ pub struct SyncView {
     account_id: AccountId,
     #[schema(value_type = uuid::Uuid)]
     destination_id: DestinationId,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::connector)]
     connector: ConnectorKind,
     #[schema(value_type = Object)]
     report: ReportSpec,
@@ -124,15 +138,14 @@ impl From<SyncDefinition> for SyncView {
 #[utoipa::path(
     post,
     path = "/v1/syncs",
+    operation_id = "create_sync",
     tag = "syncs",
     request_body = CreateSync,
     responses(
         (status = 201, description = "the sync", body = SyncView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]
@@ -168,18 +181,23 @@ pub async fn create(
     let time_zone = body.schedule.time_zone.unwrap_or(account.time_zone);
     let schedule = Schedule::parse(&body.schedule.cron, &time_zone)
         .map_err(|error| InvalidField::new(format!("schedule.{}", error.field), error.message))?;
+    let (min_days, max_days) = LOOKBACK_DAYS;
     let lookback_days = match body.lookback_days {
-        Some(days) if !(1..=400).contains(&days) => {
-            return Err(InvalidField::new("lookback_days", "must be between 1 and 400").into());
+        Some(days) if !(min_days..=max_days).contains(&days) => {
+            return Err(InvalidField::new(
+                "lookback_days",
+                format!("must be between {min_days} and {max_days}"),
+            )
+            .into());
         }
         Some(days) => days,
         None => catalogue(account.connector).default_lookback_days as i32,
     };
     let fresh_days = match body.fresh_days {
-        Some(days) if !(1..=lookback_days).contains(&days) => {
+        Some(days) if !(min_days..=lookback_days).contains(&days) => {
             return Err(InvalidField::new(
                 "fresh_days",
-                format!("must be between 1 and lookback_days ({lookback_days})"),
+                format!("must be between {min_days} and lookback_days ({lookback_days})"),
             )
             .into());
         }
@@ -212,11 +230,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/syncs",
+    operation_id = "list_syncs",
     tag = "syncs",
     responses(
         (status = 200, description = "the tenant's syncs", body = Vec<SyncView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -233,14 +251,13 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/syncs/{id}",
+    operation_id = "get_sync",
     tag = "syncs",
     params(("id" = uuid::Uuid, Path, description = "sync id")),
     responses(
         (status = 200, description = "the sync", body = SyncView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -268,16 +285,15 @@ pub struct RunAnswer {
 #[utoipa::path(
     post,
     path = "/v1/syncs/{id}/run",
+    operation_id = "run_sync",
     tag = "syncs",
     params(("id" = uuid::Uuid, Path, description = "sync id")),
     responses(
         (status = 202, description = "a run was created", body = RunAnswer),
         (status = 200, description = "the sync's active run job (debounce)", body = RunAnswer),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]
@@ -350,10 +366,12 @@ pub(crate) async fn run_answer(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackfillBody {
-    /// First day, in the sync's time zone.
-    from: NaiveDate,
-    /// Last day, in the sync's time zone; not after today.
-    to: NaiveDate,
+    /// First day, in the sync's time zone; at most about 37 months ago.
+    #[schema(schema_with = schemas::day)]
+    from: Day,
+    /// Last day, in the sync's time zone; not after today, not before `from`.
+    #[schema(schema_with = schemas::day)]
+    to: Day,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -370,16 +388,15 @@ pub struct BackfillAnswer {
 #[utoipa::path(
     post,
     path = "/v1/syncs/{id}/backfill",
+    operation_id = "backfill_sync",
     tag = "syncs",
     params(("id" = uuid::Uuid, Path, description = "sync id")),
     request_body = BackfillBody,
     responses(
         (status = 202, description = "one job per chunk, newest first", body = BackfillAnswer),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "conflict", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict)
     ),
     security(("api_key" = []))
 )]
@@ -400,18 +417,19 @@ pub async fn backfill(
     let now = Utc::now();
     let today = local_date(now, sync.time_zone());
     let earliest = today - chrono::Duration::days(BACKFILL_MAX_DAYS);
-    if body.to > today {
+    let (from, to) = (body.from.date(), body.to.date());
+    if to > today {
         return Err(InvalidField::new("to", format!("must not be after today ({today})")).into());
     }
-    if body.from < earliest {
+    if from < earliest {
         return Err(InvalidField::new(
             "from",
             format!("must not be before {earliest}: platforms keep about 37 months of history"),
         )
         .into());
     }
-    let window = DateWindow::new(body.from, body.to)
-        .map_err(|_| InvalidField::new("from", "must not be after to"))?;
+    let window =
+        DateWindow::new(from, to).map_err(|_| InvalidField::new("from", "must not be after to"))?;
     let chunk_days = catalogue(sync.connector).max_days_per_request;
     let new_jobs: Vec<NewJob> = window
         .chunks(chunk_days)

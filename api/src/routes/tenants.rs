@@ -5,22 +5,41 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::db::{api_keys, tenants};
-use shared::domain::{InvalidField, Plan, TenantId};
+use shared::domain::{InvalidField, Name, Plan, TenantId};
 
-use super::{check_name, db};
+use super::db;
+use super::openapi::{problems, schemas};
 use crate::auth::{Caller, generate_key, hash_key};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, optional_int};
 use crate::routes::api_keys::CreatedKey;
 use crate::state::AppState;
+
+/// The least and the most jobs of a tenant that may run at once.
+pub const MAX_RUNNING_JOBS: (i32, i32) = (1, 10_000);
+
+fn check_max_running_jobs(cap: i32) -> Result<i32, InvalidField> {
+    let (min, max) = MAX_RUNNING_JOBS;
+    if (min..=max).contains(&cap) {
+        Ok(cap)
+    } else {
+        Err(InvalidField::new(
+            "max_running_jobs",
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
+    #[schema(schema_with = schemas::name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = schemas::plan)]
     plan: Option<String>,
     /// Most of the tenant's jobs running at once; 20 when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_int")]
+    #[schema(schema_with = schemas::max_running_jobs)]
     max_running_jobs: Option<i32>,
 }
 
@@ -29,7 +48,7 @@ pub struct TenantView {
     #[schema(value_type = uuid::Uuid)]
     id: TenantId,
     name: String,
-    #[schema(value_type = String)]
+    #[schema(schema_with = schemas::plan_value)]
     plan: Plan,
     max_running_jobs: i32,
     created_at: DateTime<Utc>,
@@ -56,13 +75,12 @@ pub struct CreatedTenant {
 #[utoipa::path(
     post,
     path = "/v1/tenants",
+    operation_id = "create_tenant",
     tag = "tenants",
     request_body = CreateTenant,
     responses(
         (status = 201, description = "the tenant and its first API key (shown once)", body = CreatedTenant),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -72,23 +90,21 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateTenant>,
 ) -> Result<(StatusCode, ApiJson<CreatedTenant>), ApiError> {
     caller.require_operator()?;
-    check_name("name", &body.name)?;
+    let name = Name::parse("name", &body.name)?;
     let plan = match body.plan.as_deref() {
         Some(plan) => plan.parse()?,
         None => Plan::Free,
     };
-    let max_running_jobs = body
-        .max_running_jobs
-        .unwrap_or(tenants::DEFAULT_MAX_RUNNING_JOBS);
-    if !(1..=10_000).contains(&max_running_jobs) {
-        return Err(InvalidField::new("max_running_jobs", "must be between 1 and 10000").into());
-    }
+    let max_running_jobs = check_max_running_jobs(
+        body.max_running_jobs
+            .unwrap_or(tenants::DEFAULT_MAX_RUNNING_JOBS),
+    )?;
     let mut client = db(&state).await?;
     let transaction = client
         .transaction()
         .await
         .map_err(shared::db::DbError::from)?;
-    let tenant = tenants::insert(&transaction, body.name.trim(), plan, max_running_jobs).await?;
+    let tenant = tenants::insert(&transaction, name.as_str(), plan, max_running_jobs).await?;
     let (key, prefix) = generate_key();
     let stored =
         api_keys::insert(&transaction, tenant.id, "initial", &hash_key(&key), &prefix).await?;
@@ -108,11 +124,11 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/tenants",
+    operation_id = "list_tenants",
     tag = "tenants",
     responses(
         (status = 200, description = "every tenant (operator only)", body = Vec<TenantView>),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden)
     ),
     security(("api_key" = []))
 )]
@@ -130,13 +146,12 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/tenants/{id}",
+    operation_id = "get_tenant",
     tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "tenant id")),
     responses(
         (status = 200, description = "the tenant", body = TenantView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -158,10 +173,13 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
-    /// `free`, `pro` or `enterprise`.
+    /// Unchanged when absent.
     #[serde(default)]
+    #[schema(schema_with = schemas::plan)]
     plan: Option<String>,
-    #[serde(default)]
+    /// Unchanged when absent.
+    #[serde(default, deserialize_with = "optional_int")]
+    #[schema(schema_with = schemas::max_running_jobs)]
     max_running_jobs: Option<i32>,
 }
 
@@ -169,15 +187,14 @@ pub struct UpdateTenant {
 #[utoipa::path(
     patch,
     path = "/v1/tenants/{id}",
+    operation_id = "update_tenant",
     tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "tenant id")),
     request_body = UpdateTenant,
     responses(
         (status = 200, description = "the tenant, changed (operator only)", body = TenantView),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -189,13 +206,12 @@ pub async fn update(
 ) -> Result<ApiJson<TenantView>, ApiError> {
     caller.require_operator()?;
     let plan: Option<Plan> = body.plan.as_deref().map(str::parse).transpose()?;
-    if let Some(cap) = body.max_running_jobs
-        && !(1..=10_000).contains(&cap)
-    {
-        return Err(InvalidField::new("max_running_jobs", "must be between 1 and 10000").into());
-    }
+    let max_running_jobs = body
+        .max_running_jobs
+        .map(check_max_running_jobs)
+        .transpose()?;
     let client = db(&state).await?;
-    tenants::update(&client, id, plan, body.max_running_jobs)
+    tenants::update(&client, id, plan, max_running_jobs)
         .await?
         .map(|tenant| ApiJson(tenant.into()))
         .ok_or(ApiError::NotFound("tenant"))

@@ -10,7 +10,6 @@
 //! timestamp leaves the window). A good request runs the sync like `POST /v1/syncs/{id}/run`:
 //! bursts collapse into the one active job.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
@@ -23,9 +22,10 @@ use shared::db::{syncs, webhooks};
 use shared::domain::{SyncId, Trigger};
 
 use super::db;
+use super::openapi::problems;
 use super::syncs::{RunAnswer, enqueue_run, run_answer};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiBody, ApiError, ApiJson, ApiPath, ProblemCode};
 use crate::state::AppState;
 
 pub const TIMESTAMP_HEADER: &str = "x-adsync-timestamp";
@@ -51,14 +51,13 @@ pub struct CreatedWebhook {
 #[utoipa::path(
     post,
     path = "/v1/syncs/{id}/webhook",
+    operation_id = "create_webhook",
     tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "sync id")),
     responses(
         (status = 201, description = "the webhook secret, shown this once (rotates any previous one)", body = CreatedWebhook),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -96,14 +95,13 @@ pub async fn create(
 #[utoipa::path(
     delete,
     path = "/v1/syncs/{id}/webhook",
+    operation_id = "delete_webhook",
     tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "sync id")),
     responses(
         (status = 204, description = "the webhook is gone"),
-        (status = 401, description = "missing or invalid API key, or bad signature", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden for this caller", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound)
     ),
     security(("api_key" = []))
 )]
@@ -127,9 +125,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn refused(status: StatusCode, code: &'static str, field: &'static str, detail: &str) -> ApiError {
+fn refused(code: ProblemCode, field: &'static str, detail: &str) -> ApiError {
     ApiError::Refused {
-        status,
         code,
         field: Some(field),
         detail: detail.to_owned(),
@@ -137,12 +134,7 @@ fn refused(status: StatusCode, code: &'static str, field: &'static str, detail: 
 }
 
 fn bad_signature(detail: &str) -> ApiError {
-    refused(
-        StatusCode::UNAUTHORIZED,
-        "invalid_signature",
-        "X-Adsync-Signature",
-        detail,
-    )
+    refused(ProblemCode::InvalidSignature, "X-Adsync-Signature", detail)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -183,16 +175,16 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 #[utoipa::path(
     post,
     path = "/v1/hooks/{sync_id}",
-    request_body(content = String, description = "any body (at most 2 MB); the signature covers it byte for byte", content_type = "application/json"),
+    operation_id = "trigger_webhook",
+    request_body(content = Vec<u8>, description = "opaque bytes (see the document's modifier)", content_type = "application/octet-stream"),
     tag = "webhooks",
     params(("sync_id" = uuid::Uuid, Path, description = "sync id"), ("X-Adsync-Timestamp" = String, Header, description = "unix seconds"), ("X-Adsync-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of \"{timestamp}.{body}\">")),
     responses(
         (status = 202, description = "a run was created", body = RunAnswer),
         (status = 200, description = "the sync's active run job (debounce)", body = RunAnswer),
-        (status = 401, description = "invalid_signature or timestamp_out_of_window", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "replayed, or the sync is paused", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "not found (or another tenant's)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid field (the problem names it)", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 401, description = "the signature or its headers are missing or wrong, or the timestamp is too far from now (code `invalid_signature` or `timestamp_out_of_window`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, response = problems::NotFound),
+        (status = 409, description = "this signed request was accepted before, or the sync is paused (code `replayed` or `conflict`)", body = crate::error::Problem, content_type = "application/problem+json")
     ),
     security(())
 )]
@@ -200,12 +192,11 @@ pub async fn trigger(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<SyncId>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<(StatusCode, ApiJson<RunAnswer>), ApiError> {
     let timestamp = header(&headers, TIMESTAMP_HEADER).ok_or_else(|| {
         refused(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
+            ProblemCode::InvalidSignature,
             "X-Adsync-Timestamp",
             "the X-Adsync-Timestamp header (unix seconds) is missing",
         )
@@ -235,8 +226,7 @@ pub async fn trigger(
     let now = Utc::now();
     let Some(sent) = sent.filter(|sent| (now - *sent).num_seconds().abs() <= tolerance) else {
         return Err(refused(
-            StatusCode::UNAUTHORIZED,
-            "timestamp_out_of_window",
+            ProblemCode::TimestampOutOfWindow,
             "X-Adsync-Timestamp",
             &format!("the timestamp must be unix seconds within {tolerance} s of now"),
         ));
@@ -258,8 +248,7 @@ pub async fn trigger(
     .await?;
     if !fresh {
         return Err(refused(
-            StatusCode::CONFLICT,
-            "replayed",
+            ProblemCode::Replayed,
             "X-Adsync-Signature",
             "this signed request was accepted before",
         ));

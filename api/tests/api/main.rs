@@ -7,11 +7,13 @@
 mod access;
 mod auth;
 mod data;
+mod input;
 mod logs;
 mod metrics;
 mod oauth;
 mod openapi;
 mod resources;
+mod unavailable;
 mod validation;
 mod webhooks;
 

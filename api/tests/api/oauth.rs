@@ -8,6 +8,7 @@ use sandbox::{Connector, TokenStatus};
 use serde_json::{Value, json};
 use shared::db::connections;
 use shared::domain::{ConnectionId, TenantId};
+use testkit::logs::ExpectedLog;
 use testkit::world::{OAUTH_STATE_KEY, OPERATOR_KEY};
 
 use crate::{Setup, logs, problem, setup};
@@ -517,5 +518,154 @@ async fn discovery_lists_the_reachable_accounts_and_creates_them_on_request() {
         let response = setup.api.post(&path, &setup.key, &body).await;
         assert_eq!(problem(&response), (422, "invalid_field", field), "{body}");
     }
+    setup.world.stop().await;
+}
+
+/// The state carries the name to the callback; the callback checks everything it will store
+/// before it spends the code at the platform, so a state minted under an older, looser rule
+/// (here: forged with the key, as one would have been) loses nothing.
+#[tokio::test]
+async fn the_callback_checks_what_it_stores_before_it_spends_the_code() {
+    let setup = setup().await;
+    let before = connection_count(&setup).await;
+    let (_, state) = authorize(&setup, "meta_ads", "Meta").await;
+    let (payload, _) = state.split_once('.').unwrap();
+    let mut decoded: Value = serde_json::from_slice(&base64_decode(payload)).unwrap();
+    for name in ["Meta\u{0}", "\u{200B}\u{200B}"] {
+        decoded["n"] = json!(name);
+        let loose = api::routes::oauth::encode_state(
+            OAUTH_STATE_KEY.as_bytes(),
+            &serde_json::to_vec(&decoded).unwrap(),
+        );
+        let response = callback(&setup, &[("code", "meta-code-kept"), ("state", &loose)]).await;
+        assert_eq!(
+            problem(&response),
+            (400, "invalid_state", "state"),
+            "{name:?}: {}",
+            response.1
+        );
+    }
+    assert!(
+        setup
+            .world
+            .sandbox
+            .requests_for(Connector::MetaAds)
+            .is_empty(),
+        "the code was not exchanged"
+    );
+    assert_eq!(connection_count(&setup).await, before);
+    // A code adsync could not send back is refused before the exchange as well.
+    let response = callback(&setup, &[("code", "meta\u{1}code"), ("state", &state)]).await;
+    assert_eq!(problem(&response), (422, "invalid_field", "code"));
+    // The code was not spent, and the real state still works once.
+    let (status, created) =
+        callback(&setup, &[("code", "meta-code-kept"), ("state", &state)]).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["name"], "Meta");
+    setup.world.stop().await;
+}
+
+/// Accounts a platform lists with names adsync would refuse from a person are cleaned (control
+/// characters become spaces) and created; the answer says why one cannot be created.
+#[tokio::test]
+async fn discovery_creates_accounts_whose_platform_names_hold_control_characters() {
+    let mut config = sandbox::SandboxConfig::default();
+    config.meta_ads.me_accounts = vec![sandbox::meta_ads::CONTROL_NAMES_ACCOUNT_ID.to_owned()];
+    let mut world = testkit::TestWorld::start_with(config, &[]).await;
+    let api = world.spawn_api().await;
+    let (_, key) = api.create_tenant("Acme").await;
+    let (status, connection) = api
+        .post(
+            "/v1/connections",
+            &key,
+            &json!({"connector": "meta_ads", "name": "Meta", "access_token": "EAAB-token"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{connection}");
+    let path = format!(
+        "/v1/connections/{}/accounts/discover",
+        connection["id"].as_str().unwrap()
+    );
+    let (status, found) = api.post(&path, &key, &json!({"create": true})).await;
+    assert_eq!(status, 200, "{found}");
+    let found = &found[0];
+    assert_eq!(
+        found["name"], "Sandbox\u{0}Account\t1000000001",
+        "listed as the platform says"
+    );
+    assert_eq!(found["created"], true, "{found}");
+    assert!(found.get("not_creatable").is_none(), "{found}");
+    let (_, account) = api
+        .get(
+            &format!("/v1/accounts/{}", found["account_id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    assert_eq!(account["name"], "Sandbox Account 1000000001");
+    world.stop().await;
+}
+
+/// A stored token that cannot be put in a request (stored before the API refused such tokens)
+/// is adsync's failure: 500, never 502 `platform_error`, and nothing reaches the platform.
+#[tokio::test]
+async fn a_stored_token_that_cannot_be_sent_is_not_blamed_on_the_platform() {
+    let setup = setup().await;
+    let tenant_id: TenantId = {
+        let client = setup.world.pool.get().await.unwrap();
+        client
+            .query_one("SELECT id FROM tenants WHERE name = 'Acme'", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let id = ConnectionId::new();
+    let tokens = connections::OAuthTokens {
+        access_token: "ya29\u{1}x".into(),
+        refresh_token: None,
+    };
+    let sealed = connections::seal_tokens(&setup.world.keys, tenant_id, id, &tokens).unwrap();
+    let client = setup.world.pool.get().await.unwrap();
+    connections::insert(
+        &client,
+        connections::NewConnection {
+            id,
+            tenant_id,
+            connector: shared::domain::ConnectorKind::GoogleAds,
+            name: "Legacy Google",
+            sealed: &sealed,
+            access_token_expires_at: None,
+            settings: &json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    // Our failure, answered 500 and logged as one.
+    setup.world.expect(
+        ExpectedLog::error("request failed")
+            .target("api::error")
+            .field_containing("error", "could not be built"),
+    );
+    setup.world.expect(
+        ExpectedLog::error("response failed")
+            .target("tower_http")
+            .field_containing("classification", "500"),
+    );
+    let response = setup
+        .api
+        .post(
+            &format!("/v1/connections/{id}/accounts/discover"),
+            &setup.key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(problem(&response), (500, "internal", ""), "{}", response.1);
+    assert!(!response.1.to_string().contains("ya29"));
+    assert!(
+        setup
+            .world
+            .sandbox
+            .requests_for(Connector::GoogleAds)
+            .is_empty()
+    );
     setup.world.stop().await;
 }

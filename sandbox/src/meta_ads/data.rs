@@ -2,7 +2,8 @@
 //!
 //! Every account id made of digits exists. Its name, time zone, currency and campaign tree
 //! (campaigns with status, objective and budget; ad sets; ads with their creative) come from a
-//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all. Metrics are
+//! stable hash of the id, except [`EMPTY_ACCOUNT_ID`], which has no campaigns at all, and
+//! [`CONTROL_NAMES_ACCOUNT_ID`], whose account and campaign names hold control characters. Metrics are
 //! generated per (account, ad, date), split over breakdown cells per ad (see `breakdowns`), and
 //! summed up the tree, so every level and every breakdown agrees with the others. The insights
 //! endpoint renders exactly these rows, and tests compare what a client synced against
@@ -31,6 +32,10 @@ pub const RESTATEMENT_HORIZON_DAYS: u32 = 28;
 
 /// An ad account that exists but has no campaigns, hence no entities and no insights rows.
 pub const EMPTY_ACCOUNT_ID: &str = "1000000000";
+
+/// An ad account whose name and campaign names hold U+0000 and other control characters, as
+/// advertisers can type them into Ads Manager and the Graph API returns them (JSON-escaped).
+pub const CONTROL_NAMES_ACCOUNT_ID: &str = "1000000001";
 
 /// The ad accounts every sandbox login reaches (`/me/adaccounts`) by default.
 pub const REACHABLE_ACCOUNT_IDS: &[&str] = &["1001", "1002", "1100", EMPTY_ACCOUNT_ID];
@@ -488,7 +493,11 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
                 .collect();
             CampaignFacts {
                 id: (id_prefix + c * 100).to_string(),
-                name: format!("Campaign {c} · {theme}"),
+                name: if account_id == CONTROL_NAMES_ACCOUNT_ID {
+                    format!("Campaign {c}\u{0} · {theme}\u{1}")
+                } else {
+                    format!("Campaign {c} · {theme}")
+                },
                 // The first campaign always runs, so every account delivers today.
                 status: if c == 1 {
                     Status::Active
@@ -505,7 +514,11 @@ pub fn account(account_id: &str) -> Option<AccountFacts> {
 
     Some(AccountFacts {
         id: account_id.to_owned(),
-        name: format!("Sandbox Account {account_id}"),
+        name: if account_id == CONTROL_NAMES_ACCOUNT_ID {
+            format!("Sandbox\u{0}Account\t{account_id}")
+        } else {
+            format!("Sandbox Account {account_id}")
+        },
         time_zone,
         currency,
         countries: breakdowns::countries_for(currency.home_country()),
@@ -1119,6 +1132,27 @@ mod tests {
                 CampaignStart::DaysBeforeToday(_)
             ));
         }
+    }
+
+    #[test]
+    fn the_control_names_account_has_control_characters_in_its_names_only() {
+        let hostile = account(CONTROL_NAMES_ACCOUNT_ID).unwrap();
+        assert!(hostile.name.contains('\0') && hostile.name.contains('\t'));
+        assert!(!hostile.campaigns.is_empty());
+        for campaign in &hostile.campaigns {
+            assert!(campaign.name.contains('\0'), "{:?}", campaign.name);
+            for adset in &campaign.adsets {
+                assert!(!adset.name.chars().any(char::is_control));
+            }
+        }
+        let plain = account("1001").unwrap();
+        assert!(!plain.name.chars().any(char::is_control));
+        assert!(
+            plain
+                .campaigns
+                .iter()
+                .all(|campaign| !campaign.name.chars().any(char::is_control))
+        );
     }
 
     #[test]

@@ -50,11 +50,11 @@ use axum::routing::{any, get};
 
 pub use breakdowns::{AGES, Breakdown, GENDERS, PLACEMENTS, is_allowed_combination};
 pub use data::{
-    AccountFacts, AdFacts, AdSetFacts, Budget, CampaignFacts, CampaignStart, CreativeFacts,
-    Currency, EMPTY_ACCOUNT_ID, Level, Metrics, REACHABLE_ACCOUNT_IDS, RESTATEMENT_HORIZON_DAYS,
-    RowsQuery, Status, TIME_ZONES, TimeIncrement, TruthRow, account, ad_day_metrics,
-    insights_truth, insights_truth_for, insights_truth_with, is_valid_account_id,
-    reachable_accounts,
+    AccountFacts, AdFacts, AdSetFacts, Budget, CONTROL_NAMES_ACCOUNT_ID, CampaignFacts,
+    CampaignStart, CreativeFacts, Currency, EMPTY_ACCOUNT_ID, Level, Metrics,
+    REACHABLE_ACCOUNT_IDS, RESTATEMENT_HORIZON_DAYS, RowsQuery, Status, TIME_ZONES, TimeIncrement,
+    TruthRow, account, ad_day_metrics, insights_truth, insights_truth_for, insights_truth_with,
+    is_valid_account_id, reachable_accounts,
 };
 pub use entities::{EntityKind, EntityRow, entities_truth};
 

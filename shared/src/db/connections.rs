@@ -265,6 +265,8 @@ pub async fn mark_needs_reauth(
     id: ConnectionId,
     reason: &str,
 ) -> Result<u64, DbError> {
+    // The reason quotes the platform, whose text may hold a U+0000.
+    let reason = crate::domain::text::storable(reason).into_owned();
     client
         .execute(
             "UPDATE connections SET status = 'needs_reauth', status_reason = $3, updated_at = now()

@@ -56,6 +56,30 @@ pub fn describe(error: &tokio_postgres::Error) -> String {
 }
 
 impl DbError {
+    /// Whether the database could not be reached or went away — no connection to be had, the
+    /// connection closed or broken under the statement, or the server shutting down, starting
+    /// up or refusing connections (SQLSTATE classes 08 and 57P) — rather than refusing the
+    /// statement: worth trying again later, and not the fault of the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(error) => {
+                let connection_lost = error.is_closed()
+                    || std::error::Error::source(error)
+                        .is_some_and(|source| source.is::<std::io::Error>());
+                let server_going = error.code().is_some_and(|code| {
+                    let code = code.code();
+                    code.starts_with("08") || code.starts_with("57P")
+                });
+                connection_lost || server_going
+            }
+            DbError::Migration(_)
+            | DbError::Config(_)
+            | DbError::Corrupt(_)
+            | DbError::Batch(_) => false,
+        }
+    }
+
     /// The SQLSTATE of a query error, if the server sent one.
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
@@ -91,6 +115,15 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
         },
     );
     Pool::builder(manager)
+        // A pooled connection found closed (its server went away, or a standby was promoted
+        // and the old primary is gone) is replaced by a new one, which finds the writable host
+        // of a multi-host URL with `target_session_attrs=read-write`.
+        .pre_recycle(deadpool_postgres::Hook::sync_fn(|client, _| {
+            if client.is_closed() {
+                crate::telemetry::count_reconnect(crate::telemetry::Backend::Postgres);
+            }
+            Ok(())
+        }))
         .max_size(usize::from(config.pool_size))
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(Duration::from_millis(config.connect_timeout_ms)))

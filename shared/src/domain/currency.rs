@@ -1,8 +1,21 @@
 //! Money in platform units turned into the account currency's major units, one way for every
 //! platform: micros (Google Ads, Snapchat: units × 1,000,000) and minor units (Meta budgets:
-//! cents, or whole units for currencies without decimals).
+//! cents, or whole units for currencies without decimals); and the rule for currency codes.
 
 use rust_decimal::Decimal;
+
+use super::InvalidField;
+
+/// Checks an ISO 4217 currency code: three capital letters, such as `EUR`.
+pub fn check_code(field: &str, code: &str) -> Result<(), InvalidField> {
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(InvalidField::new(
+            field,
+            format!("{code:?} is not an ISO 4217 code such as \"EUR\""),
+        ));
+    }
+    Ok(())
+}
 
 /// Decimal places of an ISO 4217 currency's minor unit.
 pub fn decimals(currency: &str) -> u32 {
@@ -38,6 +51,14 @@ mod tests {
         assert_eq!(minor_units_to_major(d("5000"), "JPY"), d("5000"));
         assert_eq!(minor_units_to_major(d("5000"), "KWD"), d("5"));
         assert_eq!(minor_units_to_major(d("1999"), "EUR"), d("19.99"));
+    }
+
+    #[test]
+    fn currency_codes_are_three_capital_letters() {
+        assert!(check_code("currency", "EUR").is_ok());
+        for bad in ["eur", "EURO", "E1R", "", "E\u{0}R"] {
+            assert_eq!(check_code("currency", bad).unwrap_err().field, "currency");
+        }
     }
 
     #[test]

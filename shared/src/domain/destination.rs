@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::InvalidField;
+use super::text::Name;
+
+/// The longest tab title Google Sheets takes.
+pub const TAB_MAX_CHARS: usize = 100;
 
 /// Where the warehouse destination writes: a schema in adsync's own database, or in the
 /// database whose URL the destination's credentials hold.
@@ -61,17 +65,8 @@ impl SheetsSettings {
                 ),
             ));
         }
-        let tab = self.tab.trim();
-        if tab.is_empty() || tab.chars().count() > 100 {
-            return Err(InvalidField::new(
-                "settings.tab",
-                "must be 1 to 100 characters",
-            ));
-        }
-        if let Some(bad) = tab
-            .chars()
-            .find(|c| "[]*?/\\:".contains(*c) || c.is_control())
-        {
+        let tab = Name::parse_max("settings.tab", &self.tab, TAB_MAX_CHARS)?;
+        if let Some(bad) = tab.as_str().chars().find(|c| "[]*?/\\:".contains(*c)) {
             return Err(InvalidField::new(
                 "settings.tab",
                 format!("Google Sheets does not allow {bad:?} in a tab title"),
@@ -79,7 +74,7 @@ impl SheetsSettings {
         }
         Ok(Self {
             spreadsheet_id: self.spreadsheet_id,
-            tab: tab.to_owned(),
+            tab: tab.into_string(),
         })
     }
 }
@@ -109,6 +104,8 @@ mod tests {
             ("short", "x", "settings.spreadsheet_id"),
             ("1BxiMVs0XRA5nFMd/Kv", "x", "settings.spreadsheet_id"),
             ("1BxiMVs0XRA5nFMdKv", " ", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", "\u{200B}", "settings.tab"),
+            ("1BxiMVs0XRA5nFMdKv", "a\u{0}b", "settings.tab"),
             ("1BxiMVs0XRA5nFMdKv", "a/b", "settings.tab"),
             ("1BxiMVs0XRA5nFMdKv", &"x".repeat(101), "settings.tab"),
         ] {

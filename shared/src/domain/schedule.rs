@@ -44,6 +44,11 @@ impl Schedule {
     }
 }
 
+/// Every IANA time zone name [`parse_time_zone`] takes.
+pub fn time_zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
+}
+
 /// Parses an IANA time zone name such as `Europe/Berlin`.
 pub fn parse_time_zone(name: &str, field: &str) -> Result<Tz, InvalidField> {
     name.parse::<Tz>().map_err(|_| {
@@ -103,6 +108,13 @@ mod tests {
                 .field,
             "time_zone"
         );
+    }
+
+    #[test]
+    fn every_listed_time_zone_name_parses() {
+        let names: Vec<&str> = time_zone_names().collect();
+        assert!(names.contains(&"Europe/Berlin") && names.len() > 300);
+        assert!(names.iter().all(|name| parse_time_zone(name, "tz").is_ok()));
     }
 
     #[test]

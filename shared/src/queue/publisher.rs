@@ -107,6 +107,7 @@ impl Publisher {
         {
             return Ok(open.channels[turn].clone());
         }
+        let reconnecting = session.is_some();
         if let Some(broken) = session.take() {
             broken
                 .connection
@@ -115,6 +116,9 @@ impl Publisher {
                 .ok();
         }
         let connection = super::connect(&self.config, &self.name, patience).await?;
+        if reconnecting {
+            telemetry::count_reconnect(telemetry::Backend::Rabbitmq);
+        }
         let mut channels = Vec::with_capacity(CHANNELS);
         for _ in 0..CHANNELS {
             let channel = connection.create_channel().await?;

@@ -9,7 +9,8 @@
 //!   and webhook runs) go to their own queue `<prefix>.jobs.<connector>.high`, which workers
 //!   consume on its own prefetch, so they never wait behind a backlog; and the broker's
 //!   delivery limit dead-letters a message redelivered too often.
-//! - `<prefix>.dead`: fanout exchange and queue for messages that cannot be processed at all.
+//! - `<prefix>.dead`: fanout exchange and queue for messages that cannot be processed at all
+//!   (a quorum queue too with quorum queues, so it survives the loss of a node).
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -111,6 +112,22 @@ impl Topology {
         self.with_expiry(arguments)
     }
 
+    /// The dead-letter queue is replicated like the job queues: a classic queue lives on one
+    /// node, and once that node is down every declaration of the topology fails.
+    fn dead_queue_arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        match self.queue_type {
+            QueueType::Classic => {}
+            QueueType::Quorum => {
+                arguments.insert(
+                    ShortString::from("x-queue-type"),
+                    AMQPValue::LongString("quorum".into()),
+                );
+            }
+        }
+        self.with_expiry(arguments)
+    }
+
     fn with_expiry(&self, mut arguments: FieldTable) -> FieldTable {
         if self.queue_expires_ms > 0 {
             arguments.insert(
@@ -135,12 +152,8 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        self.declare_queue(
-            channel,
-            self.dead_queue(),
-            self.with_expiry(FieldTable::default()),
-        )
-        .await?;
+        self.declare_queue(channel, self.dead_queue(), self.dead_queue_arguments())
+            .await?;
         self.bind(
             channel,
             self.dead_queue(),
@@ -260,5 +273,17 @@ mod tests {
         let arguments = quorum.job_queue_arguments();
         assert!(!arguments.inner().contains_key("x-max-priority"));
         assert!(arguments.inner().contains_key("x-delivery-limit"));
+        assert!(
+            quorum
+                .dead_queue_arguments()
+                .inner()
+                .contains_key("x-queue-type")
+        );
+        assert!(
+            !classic
+                .dead_queue_arguments()
+                .inner()
+                .contains_key("x-queue-type")
+        );
     }
 }

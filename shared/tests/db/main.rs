@@ -7,3 +7,4 @@
 mod budgets;
 mod jobs;
 mod secrets;
+mod unavailable;

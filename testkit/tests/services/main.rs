@@ -140,3 +140,135 @@ async fn a_private_postgres_keeps_committed_rows_across_a_stop_and_a_crash() {
     // Assert
     assert_eq!(count(&database).await, 4);
 }
+
+/// What a run of `scripts/services.sh` left.
+struct Run {
+    succeeded: bool,
+    stdout: String,
+    stderr: String,
+    dir: std::path::PathBuf,
+}
+
+/// Runs `scripts/services.sh` on a state directory that does not exist, with `vars` set.
+fn script(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "adsync-cluster-args-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut command = std::process::Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services.sh"),
+    );
+    command
+        .args(args)
+        .env("ADSYNC_SERVICES_DIR", &dir)
+        .env_remove("ADSYNC_CLUSTER_AMQP_PORT")
+        .env_remove("ADSYNC_CLUSTER_PG_PORT");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    Run {
+        succeeded: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        dir,
+    }
+}
+
+#[test]
+fn cluster_mode_refuses_bad_input_naming_it_and_starts_nothing() {
+    for (args, vars, says) in [
+        (
+            &["up", "--cluster"][..],
+            &[("ADSYNC_CLUSTER_AMQP_PORT", "5o00")][..],
+            "ADSYNC_CLUSTER_AMQP_PORT=5o00 is not a port number",
+        ),
+        (
+            &["up", "--cluster"],
+            &[("ADSYNC_CLUSTER_PG_PORT", "80")],
+            "ADSYNC_CLUSTER_PG_PORT=80 is not a port number",
+        ),
+        (
+            &["up", "--cluster"],
+            &[("ADSYNC_CLUSTER_AMQP_PORT", "65530")],
+            "the 19 ports above it",
+        ),
+        (
+            &["up", "--cluster"],
+            &[
+                ("ADSYNC_CLUSTER_AMQP_PORT", "30000"),
+                ("ADSYNC_CLUSTER_PG_PORT", "30010"),
+            ],
+            "overlaps the RabbitMQ cluster's ports 30000..30019",
+        ),
+        (
+            &["down", "--cluster", "rabbitmq-4", "--kill"],
+            &[],
+            "unknown cluster member: rabbitmq-4",
+        ),
+        (&["promote"], &[], "promote acts on the cluster"),
+        (
+            &["env", "--cluster", "postgres"],
+            &[],
+            "env takes no service name",
+        ),
+        (
+            &["up", "--cluster", "--purge"],
+            &[],
+            "unknown option for up: --purge",
+        ),
+    ] {
+        let run = script(args, vars);
+        assert!(
+            !run.succeeded,
+            "{args:?} {vars:?} succeeded:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(says),
+            "{args:?} {vars:?}:\n{}",
+            run.stderr
+        );
+        assert!(!run.dir.exists(), "{args:?} left {}", run.dir.display());
+    }
+}
+
+#[test]
+fn cluster_env_names_every_node_and_both_database_servers() {
+    let run = script(
+        &["env", "--cluster"],
+        &[
+            ("ADSYNC_CLUSTER_AMQP_PORT", "30100"),
+            ("ADSYNC_CLUSTER_PG_PORT", "30200"),
+        ],
+    );
+    assert!(run.succeeded, "{}", run.stderr);
+    assert!(!run.dir.exists());
+    let env = run.stdout;
+    assert!(
+        env.contains(
+            "export ADSYNC__RABBITMQ__URL='amqp://guest:guest@127.0.0.1:30100/%2f,\
+             amqp://guest:guest@127.0.0.1:30103/%2f,amqp://guest:guest@127.0.0.1:30106/%2f'"
+        ),
+        "{env}"
+    );
+    assert!(
+        env.contains(
+            "export ADSYNC__DATABASE__URL='postgres://postgres@127.0.0.1:30200,127.0.0.1:30201/adsync?target_session_attrs=read-write'"
+        ),
+        "{env}"
+    );
+    assert!(
+        env.contains("export ADSYNC__RABBITMQ__QUEUE_TYPE='quorum'"),
+        "{env}"
+    );
+    // What it prints is a configuration adsync accepts.
+    let vars: Vec<(String, String)> = env
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.trim_matches('\'').to_string()))
+        .collect();
+    let config = shared::Config::load_from(None, vars).unwrap();
+    assert_eq!(config.rabbitmq.urls().len(), 3);
+}

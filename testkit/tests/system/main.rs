@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod e2e;
+mod logs;
 mod tidy;
 mod traces;

@@ -134,8 +134,15 @@ async fn a_run_requested_through_the_api_is_one_trace_through_publishing_relayin
     // trace, and each hop is the child of the one before.
     let job_span = the_one(ended(&spans, "job", "job_id", &job_id).await, "job");
     let publishes = ended(&spans, "publish", "job_id", &job_id).await;
+    // By path: other tests of this binary may run syncs in the same process meanwhile.
     let request = the_one(
-        ended(&spans, "request", "route", "/v1/syncs/{id}/run").await,
+        ended(
+            &spans,
+            "request",
+            "path",
+            &format!("/v1/syncs/{sync_id}/run"),
+        )
+        .await,
         "request",
     );
     let trace = request.trace_id;

@@ -84,6 +84,7 @@ pub fn class_of_http(error: &HttpError) -> ErrorClass {
         HttpError::Budget(BudgetError::Db(_)) | HttpError::Transport(_) | HttpError::Timeout(_) => {
             ErrorClass::Transient { retry_after: None }
         }
+        HttpError::Build(_) => ErrorClass::Permanent,
     }
 }
 

@@ -26,11 +26,33 @@ const TRIES: usize = 3;
 pub enum HttpError {
     #[error(transparent)]
     Budget(#[from] BudgetError),
-    #[error("request failed: {0}")]
+    /// The message carries the whole chain of causes (reqwest's own says only "error sending
+    /// request"; the cause says refused, reset or timed out).
+    #[error("request failed: {}", causes(.0))]
     Transport(#[source] reqwest::Error),
     /// No status and headers arrived within the timeout (streamed responses only).
     #[error("request failed: no answer within {0:?}")]
     Timeout(Duration),
+    /// The request could not be built (a stored token that cannot go in a header, say):
+    /// nothing was sent, so the platform is not at fault and trying again cannot help.
+    #[error("the request could not be built, so nothing was sent to the platform: {}", causes(.0))]
+    Build(#[source] reqwest::Error),
+}
+
+/// An error and its causes, `: `-separated, outermost first (a cause whose text its error
+/// already ends with is not repeated).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// One job's access to one platform.
@@ -116,10 +138,10 @@ impl Platform {
         deadline: Deadline,
     ) -> Result<Response, HttpError> {
         let timeout = Duration::from_millis(self.settings.timeout_ms);
-        let route = make()
-            .build()
-            .map(|request| route_template(request.url().path(), &self.settings.api_version))
-            .unwrap_or_else(|_| "unknown".to_string());
+        let route = match make().build() {
+            Ok(request) => route_template(request.url().path(), &self.settings.api_version),
+            Err(error) => return Err(HttpError::Build(error.without_url())),
+        };
         let attempt = || async {
             self.budgets.acquire(buckets).await.map_err(Retry::Stop)?;
             self.calls.fetch_add(1, Ordering::Relaxed);
@@ -270,7 +292,38 @@ enum Retry {
 
 #[cfg(test)]
 mod tests {
-    use super::route_template;
+    use super::{HttpError, route_template};
+
+    #[tokio::test]
+    async fn a_transport_error_says_why_the_request_could_not_be_sent() {
+        shared::telemetry::install_tls_provider();
+        // A port nothing listens on.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+
+        let error = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/secret-path?access_token=t0ken"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        let message = HttpError::Transport(error.without_url()).to_string();
+
+        assert!(
+            message.starts_with("request failed: error sending request"),
+            "{message}"
+        );
+        assert!(
+            message.contains("onnection refused"),
+            "the cause is named: {message}"
+        );
+        assert!(
+            !message.contains("t0ken") && !message.contains("secret-path"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn routes_name_no_account_app_or_version() {

@@ -8,6 +8,7 @@ use shared::domain::JobState;
 use shared::queue::{JobMessage, Topology};
 use testkit::eventually;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
+use testkit::logs::ExpectedLog;
 
 use crate::{enqueue, job};
 
@@ -39,10 +40,20 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going() {
     };
 
     // Act: garbage, a message naming no job, then a real job.
+    let unknown = shared::domain::JobId::new();
+    world.expect(
+        ExpectedLog::warn("dead-lettering a message that is not a job message")
+            .target("worker::consumer"),
+    );
+    world.expect(
+        ExpectedLog::warn("dead-lettering a message naming no job")
+            .target("worker::consumer")
+            .field("job_id", unknown),
+    );
     publish(b"{not json".to_vec()).await;
     publish(
         JobMessage {
-            job_id: shared::domain::JobId::new(),
+            job_id: unknown,
             attempt: 0,
         }
         .to_bytes(),

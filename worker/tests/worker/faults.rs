@@ -11,26 +11,27 @@ use sandbox::{Connector, Fault};
 use shared::db::jobs;
 use shared::domain::{JobId, JobState};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::logs::{self, ExpectedLog};
 use testkit::process::ChildProcess;
 use testkit::services::{PrivateService, ServiceKind};
 use testkit::{TestDatabase, TestWorld, eventually};
 
 use crate::{enqueue, job};
 
-fn spawn_worker(world: &TestWorld, id: &str) -> ChildProcess {
+pub(crate) fn spawn_worker(world: &TestWorld, id: &str) -> ChildProcess {
     let mut env = world.env().to_vec();
     env.push(("ADSYNC__WORKER__ID".into(), id.into()));
     ChildProcess::spawn(id, Path::new(env!("CARGO_BIN_EXE_worker")), &env)
 }
 
 /// Every platform call answers after `delay`, so jobs are in flight long enough to be hit.
-fn slow_platform(world: &TestWorld, delay: Duration) {
+pub(crate) fn slow_platform(world: &TestWorld, delay: Duration) {
     world
         .sandbox
         .add_fault(Fault::slow(Connector::MetaAds, delay).times(100_000));
 }
 
-async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFixture> {
+pub(crate) async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFixture> {
     let mut fixtures = Vec::new();
     for n in 0..count {
         let options = MetaSyncOptions {
@@ -42,7 +43,11 @@ async fn syncs(world: &TestWorld, count: u32, first_account: u32) -> Vec<SyncFix
     fixtures
 }
 
-async fn wait_all_finished(world: &TestWorld, ids: &[JobId], timeout: Duration) -> Vec<jobs::Job> {
+pub(crate) async fn wait_all_finished(
+    world: &TestWorld,
+    ids: &[JobId],
+    timeout: Duration,
+) -> Vec<jobs::Job> {
     let mut finished = Vec::new();
     for id in ids {
         finished.push(
@@ -58,7 +63,11 @@ async fn wait_all_finished(world: &TestWorld, ids: &[JobId], timeout: Duration) 
 
 /// The warehouse holds exactly the sandbox's rows for the job's window: nothing lost, nothing
 /// twice.
-async fn assert_rows_match_the_platform(world: &TestWorld, fixture: &SyncFixture, job: &jobs::Job) {
+pub(crate) async fn assert_rows_match_the_platform(
+    world: &TestWorld,
+    fixture: &SyncFixture,
+    job: &jobs::Job,
+) {
     let client = world.pool.get().await.unwrap();
     let stored: Vec<(chrono::NaiveDate, String, Decimal)> = client
         .query(
@@ -168,6 +177,9 @@ async fn a_rabbitmq_restart_mid_run_loses_no_job() {
     )
     .await;
     slow_platform(&world, Duration::from_millis(300));
+    world.expect_all(logs::during_broker_outage());
+    // The worker certainly loses its session and finds the broker gone for a while.
+    world.expect(ExpectedLog::warn("rabbitmq session ended; reconnecting").source("worker-r"));
     let fixtures = syncs(&world, 12, 4000).await;
     let mut worker = spawn_worker(&world, "worker-r");
     world.spawn_scheduler();
@@ -217,6 +229,7 @@ async fn a_postgresql_restart_needs_no_operator_action() {
     let admin_url = shared::db::with_database_name(&server.database_url(), "postgres");
     let database = TestDatabase::create_on(&admin_url).await;
     let mut world = TestWorld::start_in(database, sandbox::SandboxConfig::default(), &[]).await;
+    world.expect_all(logs::during_database_outage());
     let fixtures = syncs(&world, 6, 5000).await;
     let mut worker = spawn_worker(&world, "worker-p");
     world.spawn_scheduler();
@@ -294,6 +307,11 @@ async fn sigterm_releases_a_job_that_outlasts_the_grace_and_exits_zero() {
     )
     .await;
     slow_platform(&world, Duration::from_secs(60));
+    world.expect(
+        ExpectedLog::warn("shutdown grace over; interrupting attempts in flight")
+            .target("worker::consumer")
+            .field("still_running", 1),
+    );
     let fixture = syncs(&world, 1, 6100).await.remove(0);
     let mut worker = spawn_worker(&world, "worker-g");
     let id = enqueue(&world, &fixture).await;

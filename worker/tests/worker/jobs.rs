@@ -9,6 +9,7 @@ use shared::db::connections;
 use shared::db::jobs::JobCounts;
 use shared::domain::{JobId, JobState};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use testkit::logs::ExpectedLog;
 use testkit::{TestWorld, eventually};
 use worker::Outcome;
 
@@ -151,6 +152,7 @@ async fn a_throttled_job_snoozes_until_the_platforms_reset_without_spending_an_a
         .sandbox
         .add_fault(meta_fault(FaultKind::Throttle).account(fixture.account.external_id.clone()));
     let id = enqueue(&world, &fixture).await;
+    world.expect(ExpectedLog::attempt_rescheduled("throttled").field("job_id", id));
 
     // Act
     let outcome = world.worker().execute_one(id).await.unwrap();
@@ -212,6 +214,8 @@ async fn a_revoked_token_fails_the_job_and_pauses_the_connections_syncs() {
     let (world, fixture) = setup(&[]).await;
     world.sandbox.add_fault(meta_fault(FaultKind::RevokedToken));
     let id = enqueue(&world, &fixture).await;
+    world.expect(ExpectedLog::connection_needs_reauth().field("job_id", id));
+    world.expect(ExpectedLog::job_failed("auth").field("job_id", id));
 
     // Act
     let outcome = world.worker().execute_one(id).await.unwrap();
@@ -271,6 +275,8 @@ async fn server_errors_are_retried_with_backoff_and_fail_the_job_after_max_attem
         .sandbox
         .add_fault(meta_fault(FaultKind::ServerError).times(10));
     let id = enqueue(&world, &fixture).await;
+    world.expect(ExpectedLog::attempt_rescheduled("transient").field("job_id", id));
+    world.expect(ExpectedLog::job_failed("transient").field("job_id", id));
 
     // Act
     let first = world.worker().execute_one(id).await.unwrap();
@@ -305,6 +311,7 @@ async fn a_failure_in_the_middle_of_paging_leaves_the_previous_rows_intact() {
 
     // Act
     let second = enqueue(&world, &fixture).await;
+    world.expect(ExpectedLog::attempt_rescheduled("transient").field("job_id", second));
     let outcome = worker.execute_one(second).await.unwrap();
 
     // Assert

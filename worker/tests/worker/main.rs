@@ -9,11 +9,14 @@ mod concurrency;
 mod conformance;
 mod consumer;
 mod destinations;
+mod failover;
 mod faults;
 mod fencing;
 mod jobs;
 mod metrics;
+mod platform_text;
 mod priorities;
+mod soak;
 
 use chrono::Utc;
 use shared::db::jobs::{self as job_rows, Enqueued, Job, NewJob};

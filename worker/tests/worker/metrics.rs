@@ -9,10 +9,10 @@ use sandbox::{Connector, Fault, FaultKind};
 use serde_json::Value;
 use shared::domain::JobState;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
+use testkit::logs::ExpectedLog;
 use testkit::process::ChildProcess;
 use testkit::telemetry::{Exposition, parse_exposition, promtool_check_metrics};
 use testkit::{TestWorld, eventually};
-use worker::Outcome;
 
 use crate::{enqueue, job};
 
@@ -32,14 +32,11 @@ fn value(exposition: &Exposition, family: &str, sample: &str, labels: &[(&str, &
         .value
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
-    // Arrange: a worker process with JSON logs, and one Meta job.
-    let mut world = TestWorld::start().await;
-    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+/// A worker process of `world` with JSON logs, and the address of its `/metrics`.
+async fn worker_process(world: &TestWorld) -> (ChildProcess, String) {
     let mut env = world.env().to_vec();
     env.push(("ADSYNC__TELEMETRY__LOG_FORMAT".into(), "json".into()));
-    let mut worker = ChildProcess::spawn("worker", Path::new(env!("CARGO_BIN_EXE_worker")), &env);
+    let worker = ChildProcess::spawn("worker", Path::new(env!("CARGO_BIN_EXE_worker")), &env);
     let address = eventually(
         "the worker to log its address",
         Duration::from_secs(30),
@@ -53,6 +50,26 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
         },
     )
     .await;
+    (worker, address)
+}
+
+async fn scrape(address: &str) -> (String, Exposition) {
+    let text = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let exposition = parse_exposition(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    (text, exposition)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
+    // Arrange: a worker process with JSON logs, and one Meta job.
+    let mut world = TestWorld::start().await;
+    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let (mut worker, address) = worker_process(&world).await;
 
     // Act
     let id = enqueue(&world, &fixture).await;
@@ -63,15 +80,9 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
     })
     .await;
     assert_eq!(finished.state, JobState::Succeeded, "{finished:?}");
-    let text = reqwest::get(format!("http://{address}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (text, exposition) = scrape(&address).await;
 
     // Assert
-    let exposition = parse_exposition(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
     promtool_check_metrics(&text);
     for name in worker::metrics::NAMES {
         assert!(
@@ -140,51 +151,84 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
     world.stop().await;
 }
 
+/// Counted by the worker process that ran the jobs, so no other test's jobs (run in this test
+/// process when every test of the binary shares one, as under `cargo test`) can be counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_that_ends_an_attempt_is_counted_by_its_class() {
-    // Arrange: three syncs, one job each, each meeting a different fault.
-    let world = TestWorld::start().await;
-    let worker = world.worker();
-    let mut outcomes = Vec::new();
-
-    // Act
+    // Arrange: three syncs, one job each, each meeting a different fault, and a worker process.
+    let mut world = TestWorld::start().await;
+    let mut jobs = Vec::new();
+    world.expect(ExpectedLog::attempt_rescheduled("transient"));
+    world.expect(ExpectedLog::job_failed("permanent"));
+    world.expect(ExpectedLog::connection_needs_reauth());
+    world.expect(ExpectedLog::job_failed("auth"));
     for (account, fault) in [
         ("101", FaultKind::ServerError),
         ("102", FaultKind::Malformed),
         ("103", FaultKind::RevokedToken),
     ] {
+        // A token of its own: revoking one grant must not touch the other jobs'.
         let options = MetaSyncOptions {
             account_id: account.to_string(),
+            access_token: format!("sandbox-token-{account}"),
             ..MetaSyncOptions::default()
         };
         let fixture = meta_sync(&world.pool, &world.keys, options).await;
-        world
-            .sandbox
-            .add_fault(Fault::new(Connector::MetaAds, fault).times(1));
-        let id = enqueue(&world, &fixture).await;
-        outcomes.push(worker.execute_one(id).await.unwrap());
+        world.sandbox.add_fault(
+            Fault::new(Connector::MetaAds, fault)
+                .account(account)
+                .times(1),
+        );
+        jobs.push(enqueue(&world, &fixture).await);
     }
+    let (mut worker, address) = worker_process(&world).await;
+
+    // Act: each job's first attempt ends with its fault (the transient one waits for a retry
+    // that no relay publishes).
+    assert_eq!(world.relay().await, 3);
+    let ended = eventually(
+        "every first attempt to end",
+        Duration::from_secs(60),
+        || async {
+            let mut ended = Vec::new();
+            for id in &jobs {
+                let job = job(&world, *id).await;
+                ended.push((job.state, job.error_class?));
+            }
+            Some(ended)
+        },
+    )
+    .await;
 
     // Assert
     assert_eq!(
-        outcomes,
+        ended,
         [
-            Outcome::Rescheduled { class: "transient" },
-            Outcome::Failed { class: "permanent" },
-            Outcome::Failed { class: "auth" },
+            (JobState::Pending, "transient".to_string()),
+            (JobState::Failed, "permanent".to_string()),
+            (JobState::Failed, "auth".to_string()),
         ]
     );
+    let (_, exposition) = scrape(&address).await;
     for (class, count) in [
-        ("transient", 1),
-        ("permanent", 1),
-        ("auth", 1),
-        ("throttled", 0),
+        ("transient", 1.0),
+        ("permanent", 1.0),
+        ("auth", 1.0),
+        ("throttled", 0.0),
     ] {
         assert_eq!(
-            worker::metrics::job_failures("meta_ads", class),
+            value(
+                &exposition,
+                "adsync_worker_job_failures_total",
+                "adsync_worker_job_failures_total",
+                &[("connector", "meta_ads"), ("class", class)]
+            ),
             count,
             "{class}"
         );
     }
+    worker.terminate();
+    let status = worker.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}\n{}", worker.log());
     world.stop().await;
 }

@@ -44,15 +44,17 @@ impl Dispatch {
 pub async fn queue_due(client: &impl GenericClient, limit: i64) -> Result<Vec<Dispatch>, DbError> {
     // Walk the pending index in order and stop at the limit. With statistics that lag behind a
     // burst (100,000 jobs just created, the planner expecting a few), the planner would rather
-    // bitmap-scan and sort every pending job for each batch.
+    // bitmap-scan and sort every pending job for each batch. The ids go through an array so the
+    // update looks each one up by primary key: as `id IN (…)` the planner may hash-join them
+    // against a sequential scan of the whole table, once per batch.
     client
         .batch_execute("SET LOCAL enable_bitmapscan = off")
         .await?;
     client
         .query(
             "UPDATE jobs SET state = 'queued', state_reason = 'published', updated_at = now()
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= now()
-                          ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'pending' AND run_after <= now()
+                                  ORDER BY run_after LIMIT $1 FOR UPDATE SKIP LOCKED))
              RETURNING id, connector, attempt, priority, traceparent,
                  extract(epoch FROM now() - run_after)::float8 AS due_for_secs",
             &[&limit],
@@ -160,8 +162,9 @@ pub async fn rescue_expired(
                  run_after = now(), worker_id = NULL, lease_expires_at = NULL,
                  finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
                  updated_at = now()
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
-                          ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE id = ANY(ARRAY(SELECT id FROM jobs
+                                  WHERE state = 'running' AND lease_expires_at < now()
+                                  ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))
              RETURNING state",
             &[&limit],
         )

@@ -385,6 +385,9 @@ pub async fn fail_attempt(
             None,
         ),
     };
+    // A platform's error text may hold a U+0000, which PostgreSQL text cannot store.
+    let message: Option<String> =
+        message.map(|message| crate::domain::text::storable(message).into_owned());
     let changed = client
         .execute(
             "UPDATE jobs SET state = $4, state_reason = $5,

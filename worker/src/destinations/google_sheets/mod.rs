@@ -373,10 +373,7 @@ impl SheetsWriter {
         // The fence: write only if this attempt still holds the job. Every writer of this
         // spreadsheet holds its turn while it checks and writes, so a newer attempt writes
         // after us, and we fail the check if it wrote first.
-        if !jobs::holds(&turn, &self.target.lease)
-            .await
-            .map_err(DbError::from)?
-        {
+        if !jobs::holds(&turn, &self.target.lease).await? {
             return Err(SheetsError::LeaseLost {
                 attempt: self.target.lease.attempt,
             });

@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use sandbox::google_ads::{self, CustomerFacts, GoogleAdsConfig, Level, TruthRow};
 use sandbox::{FaultKind, IssuedTokens, Sandbox};
 use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use testkit::logs::ExpectedLog;
 use worker::Outcome;
 use worker::connectors::AccountInfo;
 use worker::rows::Row;
@@ -366,6 +367,10 @@ async fn an_error_inside_the_stream_is_transient_and_the_retry_writes_exactly_th
     );
     case.sandbox()
         .add_fault(fault::<GoogleAds>(FaultKind::ReduceData, &case.account));
+    case.expect(
+        ExpectedLog::attempt_rescheduled("transient")
+            .field_containing("error", "DEADLINE_EXCEEDED"),
+    );
 
     // Act
     let (id, first) = case.run(window).await;
@@ -391,6 +396,9 @@ async fn a_client_account_without_its_manager_as_login_customer_id_fails_permane
         &[],
     )
     .await;
+    case.expect(
+        ExpectedLog::job_failed("permanent").field_containing("error", "USER_PERMISSION_DENIED"),
+    );
 
     // Act
     let (id, outcome) = case.run(case.window()).await;

@@ -10,7 +10,7 @@
 
 mod appsflyer;
 mod google_ads;
-mod meta_ads;
+pub(crate) mod meta_ads;
 mod snapchat_ads;
 mod tiktok_ads;
 
@@ -27,6 +27,7 @@ use shared::domain::report::catalogue;
 use shared::domain::{ConnectorKind, DateWindow, JobId, ReportLevel, ReportSpec, Trigger};
 use testkit::TestWorld;
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
+use testkit::logs::ExpectedLog;
 use worker::Outcome;
 use worker::budget::Budgets;
 use worker::connectors::platform::Platform;
@@ -239,6 +240,12 @@ impl Case {
     /// Requests the connector sent to the platform (token endpoint included).
     fn requests<P: ConformancePlatform>(&self) -> Vec<sandbox::RequestRecord> {
         self.sandbox().requests_for(P::SANDBOX)
+    }
+
+    /// Declares a record of this case's sync as an expected outcome of the test.
+    fn expect(&self, expected: ExpectedLog) {
+        self.world
+            .expect(expected.field("sync_id", self.fixture.sync.id));
     }
 
     fn assert_no_unknown_routes(&self) {
@@ -517,6 +524,7 @@ pub(crate) async fn throttling_snoozes_without_spending_an_attempt_and_blocks_th
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), &[]).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::Throttle, &case.account));
+    case.expect(ExpectedLog::attempt_rescheduled("throttled"));
 
     // Act
     let ran_at = Utc::now();
@@ -567,6 +575,7 @@ pub(crate) async fn server_errors_are_transient_and_the_retry_writes_exactly_the
             .after(1)
             .times(3),
     );
+    case.expect(ExpectedLog::attempt_rescheduled("transient"));
     let window = case.window();
 
     // Act
@@ -614,6 +623,7 @@ pub(crate) async fn a_response_slower_than_the_timeout_is_transient<P: Conforman
             .account(case.account.external_id.clone())
             .times(3),
     );
+    case.expect(ExpectedLog::attempt_rescheduled("transient"));
 
     // Act
     let (id, outcome) = case.run(case.window()).await;
@@ -637,6 +647,10 @@ pub(crate) async fn a_token_expiring_mid_run_is_renewed_once_or_the_job_needs_re
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), P::SMALL_PAGES).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::ExpiredToken, &case.account).after(1));
+    if matches!(P::TOKEN_RENEWAL, TokenRenewal::Never) {
+        case.expect(ExpectedLog::connection_needs_reauth());
+        case.expect(ExpectedLog::job_failed("auth"));
+    }
     let before = case.stored_tokens().await;
     let window = case.window();
 
@@ -684,6 +698,8 @@ pub(crate) async fn a_revoked_token_fails_with_auth_and_pauses_only_that_connect
     let bystander = connect::<P>(&case.world, &case.account, &case.report).await;
     case.sandbox()
         .add_fault(Fault::new(P::SANDBOX, FaultKind::RevokedToken));
+    case.expect(ExpectedLog::connection_needs_reauth());
+    case.expect(ExpectedLog::job_failed("auth"));
     let secrets = case.stored_tokens().await.tokens;
 
     // Act
@@ -721,6 +737,7 @@ pub(crate) async fn a_malformed_answer_fails_permanently_naming_the_field<
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), &[]).await;
     case.sandbox()
         .add_fault(fault::<P>(FaultKind::Malformed, &case.account));
+    case.expect(ExpectedLog::job_failed("permanent"));
 
     // Act
     let (id, outcome) = case.run(case.window()).await;

@@ -482,6 +482,10 @@ mod sheets {
 
         // Act
         let id = crate::enqueue(&case.world, &case.fixture).await;
+        case.world
+            .expect(testkit::logs::ExpectedLog::destination_needs_reauth().field("job_id", id));
+        case.world
+            .expect(testkit::logs::ExpectedLog::job_failed("auth").field("job_id", id));
         let outcome = case.world.worker().execute_one(id).await.unwrap();
 
         // Assert
