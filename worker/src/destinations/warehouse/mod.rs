@@ -140,9 +140,9 @@ const TABLE_DDL: i32 = 0x5444_444C; // "TDDL"
 /// their replacements under the same keys in one transaction, so every leaf page of the key
 /// fills with pairs of equal keys whose older half is still visible to others. Deduplication
 /// would merge those pairs into posting lists again and again as the page refills (a pass over
-/// the whole page each time), which made replacing a window about half again as costly as
-/// writing it the first time; without it a full page simply splits, and the old entries go
-/// once they are dead to every transaction (bottom-up deletion, vacuum).
+/// the whole page each time); without it a full page simply splits, and the old entries go
+/// once they are dead to every transaction (bottom-up deletion, vacuum). Replacing a
+/// 100,000-row window takes about a fifth less database CPU so.
 const PRIMARY_KEY_OPTIONS: &str = "deduplicate_items = off";
 
 /// The binary `COPY` header: signature, flags, header extension length.
