@@ -60,7 +60,16 @@ impl BenchEnv {
             .await?;
         let url = shared::db::with_database_name(base.database.url.expose(), &database);
         let prefix = format!("bench_{scenario}_{}", std::process::id());
+        // Later entries win: the processes listen on any free port unless the scenario names
+        // one, and the database, queue prefix and keys are always the run's own.
         let mut vars: Vec<(String, String)> = std::env::vars().collect();
+        let any_port = ["WORKER", "SCHEDULER", "API"].map(|process| {
+            (
+                format!("ADSYNC__{process}__LISTEN"),
+                "127.0.0.1:0".to_string(),
+            )
+        });
+        vars.extend(any_port);
         vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.clone())));
         vars.extend(
             [
@@ -69,9 +78,6 @@ impl BenchEnv {
                 ("ADSYNC__RABBITMQ__QUEUE_EXPIRES_MS", "600000".to_string()),
                 ("ADSYNC__CRYPTO__ACTIVE_KEY_ID", "bench".to_string()),
                 ("ADSYNC__CRYPTO__KEYS__BENCH", KeyRing::generate_key()),
-                ("ADSYNC__WORKER__LISTEN", "127.0.0.1:0".to_string()),
-                ("ADSYNC__SCHEDULER__LISTEN", "127.0.0.1:0".to_string()),
-                ("ADSYNC__API__LISTEN", "127.0.0.1:0".to_string()),
             ]
             .into_iter()
             .map(|(key, value)| (key.to_string(), value)),

@@ -15,6 +15,7 @@ use serde_json::Value;
 use shared::domain::{JobId, JobState, Trigger};
 use shared::telemetry::{self, Backend};
 use testkit::fixtures::SyncFixture;
+use testkit::logs;
 use testkit::process::ChildProcess;
 use testkit::services::PrivateCluster;
 use testkit::{TestDatabase, TestWorld, eventually};
@@ -196,6 +197,7 @@ async fn jobs_survive_losing_the_queue_leader_node_and_the_database_primary() {
     assert_eq!(leader, 1, "the processes gather on the first listed node");
     let scheduler_broker_before = telemetry::reconnects(Backend::Rabbitmq);
     let worker_broker_before = worker_reconnects(metrics_port, Backend::Rabbitmq).await;
+    world.expect_all(logs::during_broker_outage());
     let broker_fault = Utc::now();
     cluster.kill_rabbitmq(leader).await;
     let after_broker_fault = enqueue_all(&world, &fixtures[8..16]).await;
@@ -233,6 +235,7 @@ async fn jobs_survive_losing_the_queue_leader_node_and_the_database_primary() {
     wait_running(&world, &second_round).await;
     let scheduler_db_before = telemetry::reconnects(Backend::Postgres);
     let worker_db_before = worker_reconnects(metrics_port, Backend::Postgres).await;
+    world.expect_all(logs::during_database_outage());
     let database_fault = Utc::now();
     cluster.kill_postgres_primary().await;
     cluster.promote_standby().await;
