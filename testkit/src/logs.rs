@@ -265,8 +265,7 @@ pub fn during_database_outage() -> Vec<ExpectedLog> {
         ExpectedLog::warn("recording completions failed").target("worker::engine"),
         ExpectedLog::warn("lease lost; abandoning the attempt").target("worker::engine"),
         ExpectedLog::attempt_rescheduled("transient"),
-        ExpectedLog::error("claiming jobs failed; requeueing their messages")
-            .target("worker::consumer"),
+        ExpectedLog::error("claiming jobs failed").target("worker::consumer"),
         ExpectedLog::error("job outcome could not be recorded").target("worker::consumer"),
         ExpectedLog::warn("clearing staged rows failed").target("worker::destinations"),
         ExpectedLog::warn("request failed: dependency unavailable").target("api"),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sandbox::{Connector, Fault};
 use shared::domain::JobState;
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
+use testkit::logs::ExpectedLog;
 use testkit::process::ChildProcess;
 use testkit::{TestWorld, eventually};
 
@@ -92,7 +93,19 @@ async fn a_worker_paused_past_its_lease_cannot_overwrite_the_attempt_that_took_o
     let committed = warehouse_rows(&world, fixture.sync.id).await;
     assert!(!committed.is_empty(), "worker-b wrote the window");
     // Thaw worker-a: its read completes and its attempt goes on until it finds it lost the job
-    // (its heartbeat, or its commit's fence).
+    // (its heartbeat, or its commit's fence). Which of the two tells it first is a race; the
+    // wait below requires one of them.
+    world.expect(
+        ExpectedLog::warn("lease lost; abandoning the attempt")
+            .source("worker-a")
+            .optional(),
+    );
+    world.expect(
+        ExpectedLog::attempt_rescheduled("transient")
+            .source("worker-a")
+            .field_containing("error", "lost the job's lease")
+            .optional(),
+    );
     stale.resume();
     eventually(
         "worker-a to find its attempt stale",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sandbox::{Connector, Fault};
 use shared::db::jobs::{self as job_rows, NewJob};
-use shared::domain::{DateWindow, JobState, Trigger};
+use shared::domain::{DateWindow, JobId, JobState, Trigger};
 use testkit::fixtures::{MetaSyncOptions, meta_sync};
 use testkit::{TestWorld, eventually};
 
@@ -122,5 +122,38 @@ async fn a_rescued_job_runs_long_before_the_backfill_drains() {
         during < PREFETCH / 3,
         "the rescued job waited while {during} backfill chunks finished"
     );
+
+    // The rest of the backfill is cancelled and the worker left idle, so no job is cut off
+    // by the sandbox stopping with the world.
+    let open: Vec<JobId> = client
+        .query(
+            "SELECT id FROM jobs WHERE trigger = 'backfill'
+               AND state IN ('pending', 'queued', 'running')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for id in open {
+        job_rows::cancel(&client, None, id).await.unwrap();
+    }
+    eventually(
+        "every job to have finished",
+        Duration::from_secs(60),
+        || async {
+            let open: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM jobs WHERE state IN ('pending', 'queued', 'running')",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (open == 0).then_some(())
+        },
+    )
+    .await;
     world.stop().await;
 }
