@@ -234,6 +234,8 @@ pub fn during_broker_outage() -> Vec<ExpectedLog> {
     [
         ExpectedLog::error("error doing IO").target("lapin"),
         ExpectedLog::error("Connection error").target("lapin"),
+        // A broker stopping cleanly closes each connection first (CONNECTION_FORCED).
+        ExpectedLog::error("Connection closed").target("lapin"),
         ExpectedLog::warn("rabbitmq unreachable, retrying").target("shared::queue"),
         ExpectedLog::warn("rabbitmq session ended; reconnecting").target("worker::consumer"),
         ExpectedLog::error("cannot connect to rabbitmq").target("worker::consumer"),

@@ -19,8 +19,10 @@ const PACED: Duration = Duration::from_millis(250);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meta_usage_headers_feed_the_budgets_and_slow_the_worker_down_above_the_threshold() {
-    // Arrange: pages of 2 rows, so the job makes several requests; a budget with a burst so
-    // large that only the usage feedback can make requests wait.
+    // Arrange: a ten-day window in pages of 2 rows, so the job makes several requests
+    // whatever the day (the account's first campaign delivers on nearly every day; a shorter
+    // window can hold as few as 3 rows); a budget with a burst so large that only the usage
+    // feedback can make requests wait.
     let mut world = testkit::TestWorld::start_with(
         sandbox::SandboxConfig::default(),
         &[
@@ -33,7 +35,15 @@ async fn meta_usage_headers_feed_the_budgets_and_slow_the_worker_down_above_the_
         ],
     )
     .await;
-    let fixture = meta_sync(&world.pool, &world.keys, MetaSyncOptions::default()).await;
+    let fixture = meta_sync(
+        &world.pool,
+        &world.keys,
+        MetaSyncOptions {
+            lookback_days: 10,
+            ..MetaSyncOptions::default()
+        },
+    )
+    .await;
     let api = world.spawn_api().await;
     // Someone else's calls (another app of the business, an earlier run) used 80 % of the
     // account's hourly insights budget (1,000 calls in the sandbox).
@@ -70,7 +80,7 @@ async fn meta_usage_headers_feed_the_budgets_and_slow_the_worker_down_above_the_
         .filter(|request| request.path.ends_with("/act_1001/insights"))
         .collect();
     assert!(
-        insights.len() >= 3,
+        insights.len() >= 4,
         "the job should read several pages, made {} requests",
         insights.len()
     );
