@@ -14,11 +14,10 @@ use shared::crypto::KeyRing;
 use shared::db::destinations::{
     self as destination_rows, Credentials, CredentialsError, Destination,
 };
+use shared::db::jobs::Lease;
 use shared::db::{DbError, Pool};
 use shared::domain::destination::{SheetsSettings, WarehouseSettings};
-use shared::domain::{
-    ConnectorKind, DateWindow, DestinationKind, JobId, ReportSpec, SyncId, TenantId,
-};
+use shared::domain::{ConnectorKind, DateWindow, DestinationKind, ReportSpec, SyncId, TenantId};
 use shared::error::{Classify, ErrorClass};
 
 pub use google_sheets::SheetsContext;
@@ -30,9 +29,9 @@ use crate::rows::{Layout, Row};
 pub struct WriteTarget {
     pub tenant_id: TenantId,
     pub sync_id: SyncId,
-    pub job_id: JobId,
-    /// The attempt writing: a stale attempt's staged rows never mix with a newer one's.
-    pub attempt: i32,
+    /// The job, worker and attempt writing: a stale attempt's staged rows never mix with a newer
+    /// one's, and its commit is refused once it no longer holds the job.
+    pub lease: Lease,
     pub connector: ConnectorKind,
     /// The platform's account id.
     pub account_id: String,
@@ -134,7 +133,16 @@ pub struct DestinationContext {
     pub sheets: SheetsContext,
     /// Pools of remote warehouses, by URL, made on first use.
     warehouses: Arc<Mutex<HashMap<String, Pool>>>,
+    /// The warehouse tables found complete, per database.
+    tables: warehouse::TableCache,
+    /// A warehouse window whose rows take up to this many bytes goes straight into its table
+    /// at commit; a larger one spills to the staging table.
+    warehouse_buffer: usize,
 }
+
+/// The default of [`DestinationContext::with_warehouse_buffer`]
+/// (`worker.warehouse_buffer_mb`).
+pub const DEFAULT_WAREHOUSE_BUFFER: usize = 32 << 20;
 
 impl DestinationContext {
     pub fn new(pool: Pool, keys: KeyRing, sheets: SheetsContext) -> Self {
@@ -143,7 +151,16 @@ impl DestinationContext {
             keys,
             sheets,
             warehouses: Arc::default(),
+            tables: warehouse::TableCache::default(),
+            warehouse_buffer: DEFAULT_WAREHOUSE_BUFFER,
         }
+    }
+
+    /// Keeps up to `bytes` of a warehouse window's rows in memory (0: every page goes to the
+    /// staging table as it comes).
+    pub fn with_warehouse_buffer(mut self, bytes: usize) -> Self {
+        self.warehouse_buffer = bytes;
+        self
     }
 
     /// The pool of the warehouse at `url` (a handful of connections per worker).
@@ -215,7 +232,9 @@ pub async fn open(
             let settings = settings::<WarehouseSettings>(destination)?
                 .validate()
                 .map_err(|error| DestinationError::Settings(error.to_string()))?;
-            let pool = if destination.has_credentials {
+            // adsync's own database is the empty name in the table cache; a remote warehouse
+            // is named by its URL, and its commits check leases on adsync's database.
+            let (pool, database, fence) = if destination.has_credentials {
                 let client = context.pool.get().await.map_err(DbError::from)?;
                 let (credentials, _) = destination_rows::read_credentials(
                     &client,
@@ -226,16 +245,33 @@ pub async fn open(
                 )
                 .await?;
                 match credentials {
-                    Credentials::DatabaseUrl(url) => context.warehouse_pool(&url)?,
+                    Credentials::DatabaseUrl(url) => (
+                        context.warehouse_pool(&url)?,
+                        url,
+                        warehouse::Fence::Jobs(context.pool.clone()),
+                    ),
                     Credentials::OAuth(_) => {
                         return Err(CredentialsError::Malformed(destination.id).into());
                     }
                 }
             } else {
-                context.pool.clone()
+                (
+                    context.pool.clone(),
+                    String::new(),
+                    warehouse::Fence::SameTransaction,
+                )
             };
             Ok(Writer::Warehouse(Box::new(
-                warehouse::WarehouseWriter::open(&pool, &settings, target).await?,
+                warehouse::WarehouseWriter::open(
+                    &pool,
+                    &database,
+                    &context.tables,
+                    fence,
+                    context.warehouse_buffer,
+                    &settings,
+                    target,
+                )
+                .await?,
             )))
         }
         DestinationKind::GoogleSheets => {
@@ -248,6 +284,7 @@ pub async fn open(
                     &context.pool,
                     &context.keys,
                     destination.id,
+                    destination.google_subject.clone(),
                     settings,
                     target,
                 )
