@@ -115,7 +115,12 @@ def flatten(table: dict, prefix: str = "") -> dict[str, object]:
 
 DEFAULTS = tomllib.loads((ROOT / "config" / "default.toml").read_text())
 CONFIG_KEYS = flatten(DEFAULTS)
-CONNECTORS = sorted(k for k, v in DEFAULTS["connectors"].items() if isinstance(v, dict))
+# Each platform's section has its defaults in its folder: connectors/src/<platform>/config.toml.
+PLATFORM_DEFAULTS = {path.parent.name: tomllib.loads(path.read_text())
+                     for path in sorted(ROOT.glob("connectors/src/*/config.toml"))}
+CONNECTORS = sorted(PLATFORM_DEFAULTS)
+PLATFORM_KEYS = {f"connectors.{name}.{key}": value
+                 for name, table in PLATFORM_DEFAULTS.items() for key, value in flatten(table).items()}
 
 
 def env_name(key: str) -> str:
@@ -129,9 +134,10 @@ def check_env_variable(where: str, name: str) -> None:
         fail(where, f"{name}: adsync reads ADSYNC__<SECTION>__<KEY>; this name is ignored")
         return
     key = name[len("ADSYNC__"):].lower().replace("__", ".")
-    if key in CONFIG_KEYS or re.fullmatch(r"crypto\.keys\.[a-z0-9_]+", key):
+    if key in CONFIG_KEYS or key in PLATFORM_KEYS or re.fullmatch(r"crypto\.keys\.[a-z0-9_]+", key):
         return
-    fail(where, f"{name} names no key of config/default.toml ({key}); the process would refuse to start")
+    fail(where, f"{name} names no key of config/default.toml or of a connectors/src/<platform>/config.toml "
+                f"({key}); the process would refuse to start")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -644,8 +650,20 @@ def check_operations() -> None:
         if isinstance(default, (str, int, float)) and not isinstance(default, bool) and default != "":
             if f"`{default}`" not in text_default:
                 fail(where, f"{documented_key}: default should read `{default}`")
+    for key in PLATFORM_KEYS:
+        platform, name = key.split(".")[1:]
+        generic = f"connectors.<platform>.{name}"
+        documented_key = key if key in rows else generic
+        if documented_key not in rows:
+            fail(where, f"the configuration reference lists neither {key} nor {generic} "
+                        f"(connectors/src/{platform}/config.toml)")
+            continue
+        expected_variable = env_name(key) if documented_key == key else f"ADSYNC__CONNECTORS__<PLATFORM>__{name.upper()}"
+        if rows[documented_key][1] != expected_variable:
+            fail(where, f"{documented_key}: variable {rows[documented_key][1]}, expected {expected_variable}")
     if len(failures) == before:
-        ok(f"{where}: all {len(CONFIG_KEYS)} keys of config/default.toml documented with default and variable")
+        ok(f"{where}: all {len(CONFIG_KEYS)} keys of config/default.toml and {len(PLATFORM_KEYS)} of the "
+           f"platforms' config.toml documented with default and variable")
 
 
 def main() -> int:

@@ -506,28 +506,6 @@ pub(crate) fn optional_int<'de, D: Deserializer<'de>>(
         .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number in range")))
 }
 
-/// Reads `T` from a JSON value that must be an object (destination settings), naming the
-/// field at fault under `prefix`.
-pub(crate) fn from_object<T: DeserializeOwned>(
-    prefix: &str,
-    value: serde_json::Value,
-) -> Result<T, InvalidField> {
-    serde_path_to_error::deserialize(ObjectOnly(value)).map_err(|error| {
-        let path = error.path().to_string();
-        let mut field = if path == "." {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{path}")
-        };
-        let message = error.inner().to_string();
-        // The path of an unknown field names it; a missing one only its parent.
-        if let Some(name) = missing_field(&message) {
-            field = format!("{field}.{name}");
-        }
-        InvalidField::new(field, message)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,14 +583,6 @@ mod tests {
         ] {
             assert!(read(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn settings_must_be_an_object() {
-        let error = from_object::<Inner>("settings", serde_json::json!(["ad"])).unwrap_err();
-        assert_eq!(error.field, "settings");
-        let error = from_object::<Inner>("settings", serde_json::json!({})).unwrap_err();
-        assert_eq!(error.field, "settings.level");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`error`]: problem documents and extractors whose rejections name the field;
 //! - [`state`]: what handlers share; [`metrics`]: request metrics.
 //!
-//! Not here: queue consumption or platform calls (worker), scheduling (scheduler).
+//! Not here: queue consumption and report reads (worker), scheduling (scheduler); platforms
+//! are reached only through the `connectors` crate (OAuth, account discovery).
 
 pub mod auth;
 pub mod error;
@@ -47,6 +48,12 @@ impl Application {
             .context("connecting to rabbitmq")?;
         let operator_key_hash = (!config.api.operator_key.is_empty())
             .then(|| auth::hash_key(config.api.operator_key.expose()));
+        let connectors = connectors::Settings::load(&config.connectors)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .context("building the HTTP client")?;
         let readiness = Readiness::new(pool.clone(), Some(publisher.status()));
         let listener = TcpListener::bind(config.api.listen)
             .await
@@ -56,6 +63,8 @@ impl Application {
             keys,
             publisher,
             config: Arc::new(config),
+            connectors: Arc::new(connectors),
+            http,
             operator_key_hash,
             readiness: readiness.clone(),
         };

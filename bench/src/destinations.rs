@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
+use connectors::budget::Budgets;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::google_sheets::NewSpreadsheet;
 use serde_json::json;
@@ -15,9 +17,7 @@ use shared::crypto::KeyRing;
 use shared::db::connections::OAuthTokens;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
 use shared::domain::{ConnectorKind, DateWindow, DestinationId, DestinationKind, ReportSpec};
-use worker::budget::Budgets;
 use worker::destinations::{DestinationContext, SheetsContext, WriteTarget};
-use worker::rows::Row;
 
 use crate::large_report;
 use crate::setup::{BenchEnv, Fixture, SandboxServer};
@@ -34,8 +34,7 @@ pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_js
     let env = server.bench_env("destinations").await?;
     let fixture = env.fixture(100).await?;
     let keys = KeyRing::from_config(&env.config.crypto)?;
-    let report = ReportSpec::performance(
-        ConnectorKind::MetaAds,
+    let report = connectors::catalogue(ConnectorKind::MetaAds).performance(
         "campaign",
         &[
             "impressions",

@@ -9,7 +9,7 @@ use chrono::{Days, Utc};
 use serde_json::json;
 use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Enqueued, NewJob};
-use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, Trigger};
+use shared::domain::{ConnectorKind, DateWindow, RawReport, Trigger};
 use testkit::fixtures::{SyncOptions, sync_fixture};
 use tokio_util::sync::CancellationToken;
 
@@ -56,15 +56,12 @@ pub(crate) async fn run_job(days: u32) -> anyhow::Result<LargeJob> {
     ]
     .map(String::from)
     .to_vec();
-    let report = ReportSpec::parse(
-        ConnectorKind::GoogleAds,
-        RawReport {
-            stream: None,
-            level: "ad",
-            metrics: &metrics,
-            breakdowns: &["platform".to_owned()],
-        },
-    )?;
+    let report = connectors::catalogue(ConnectorKind::GoogleAds).parse_report(RawReport {
+        stream: None,
+        level: "ad",
+        metrics: &metrics,
+        breakdowns: &["platform".to_owned()],
+    })?;
     let fixture = sync_fixture(
         &env.pool,
         &keys,

@@ -217,12 +217,12 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "sync",
-        about: "accounts on the five platforms with injected faults, against the rate-limit bound",
+        about: "accounts on every platform with injected faults, against the rate-limit bound",
         options: &[Opt::new(
             "--accounts",
             200,
             10,
-            "accounts, spread over the five platforms",
+            "accounts, spread over every platform",
         )],
         must_be_zero: &["failed_jobs", "mismatched_rows"],
         run: |args| Box::pin(sync::run(args.get("--accounts"))),

@@ -8,7 +8,7 @@ use shared::crypto::KeyRing;
 use shared::db::connections::{self, NewConnection, OAuthTokens};
 use shared::db::{Pool, accounts, destinations, syncs, tenants};
 use shared::domain::{
-    AccountId, ConnectionId, ConnectorKind, DestinationKind, Plan, ReportSpec, SyncId, TenantId,
+    AccountId, ConnectionId, ConnectorKind, DestinationKind, Plan, SyncId, TenantId,
 };
 use tokio_postgres::NoTls;
 
@@ -150,7 +150,8 @@ impl BenchEnv {
             },
         )
         .await?;
-        let report = ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &["spend"])?;
+        let report =
+            connectors::catalogue(ConnectorKind::MetaAds).performance("campaign", &["spend"])?;
         let sync = syncs::insert(
             &client,
             syncs::NewSync {

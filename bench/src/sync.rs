@@ -13,30 +13,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use chrono::{Days, Utc};
+use connectors::budget::Budgets;
+use connectors::catalogue;
+use connectors::platform::Platform;
+use connectors::rows::{self, Row};
+use connectors::{self, ReportRequest, Settings};
 use futures_util::TryStreamExt as _;
 use serde_json::json;
 use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Enqueued, NewJob};
-use shared::domain::report::catalogue;
 use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, Trigger};
 use shared::error::{Classify as _, ErrorClass};
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
 use tokio_util::sync::CancellationToken;
-use worker::budget::Budgets;
-use worker::connectors::platform::Platform;
-use worker::connectors::{self, ReportRequest};
-use worker::rows::{self, Row};
-use worker::tokens::TokenSource;
 
 use crate::setup::{BenchEnv, SandboxServer};
 
-const CONNECTORS: [ConnectorKind; 5] = [
-    ConnectorKind::MetaAds,
-    ConnectorKind::GoogleAds,
-    ConnectorKind::TiktokAds,
-    ConnectorKind::SnapchatAds,
-    ConnectorKind::Appsflyer,
-];
+/// Every platform, in the registry's order.
+const CONNECTORS: [ConnectorKind; ConnectorKind::ALL.len()] = ConnectorKind::ALL;
 /// Days each job reads, ending yesterday in the account's time zone.
 const DAYS: u32 = 30;
 /// Probability of an injected 5xx, and separately of an injected throttle, per request.
@@ -77,18 +71,21 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         });
     }
     for connector in CONNECTORS {
-        // An AppsFlyer throttle is its daily quota ("Limit reached"): the job rightly waits
-        // for 00:00 UTC, which would measure the clock, not adsync. AppsFlyer gets 5xx only.
-        let kinds: &[sandbox::FaultKind] = match connector {
-            ConnectorKind::Appsflyer => &[sandbox::FaultKind::ServerError],
-            _ => &[
+        let sandboxed = sandbox_connector(connector)?;
+        // A throttle that is a daily quota (AppsFlyer's "Limit reached") rightly makes the job
+        // wait for 00:00 UTC, which would measure the clock, not adsync: such platforms get
+        // 5xx only.
+        let kinds: &[sandbox::FaultKind] = if sandboxed.throttle_is_a_daily_quota() {
+            &[sandbox::FaultKind::ServerError]
+        } else {
+            &[
                 sandbox::FaultKind::ServerError,
                 sandbox::FaultKind::Throttle,
-            ],
+            ]
         };
         for kind in kinds {
             server.sandbox.add_fault(
-                sandbox::Fault::new(sandbox_connector(connector), *kind)
+                sandbox::Fault::new(sandboxed, *kind)
                     .probability(FAULT_PROBABILITY)
                     .unlimited(),
             );
@@ -160,13 +157,13 @@ pub(crate) async fn run(accounts: usize) -> anyhow::Result<serde_json::Value> {
         .count() as u64;
     let throttled: u64 = CONNECTORS
         .iter()
-        .map(|connector| worker::metrics::throttles(connector.as_str()))
+        .map(|connector| connectors::metrics::throttles(connector.as_str()))
         .sum();
-    let lower_bound_s = lower_bound(&env, &platform_requests);
+    let lower_bound_s = lower_bound(&Settings::load(&env.config.connectors)?, &platform_requests);
     let throttled_by_connector: serde_json::Map<String, serde_json::Value> = CONNECTORS
         .iter()
         .map(|connector| {
-            let count = worker::metrics::throttles(connector.as_str());
+            let count = connectors::metrics::throttles(connector.as_str());
             (connector.as_str().to_owned(), json!(count))
         })
         .collect();
@@ -213,25 +210,10 @@ fn round1(value: f64) -> f64 {
 
 /// The `n`th bench account of `connector`: its id, time zone and currency in the sandbox.
 fn account(connector: ConnectorKind, n: usize) -> anyhow::Result<(String, chrono_tz::Tz, String)> {
-    let facts = match connector {
-        ConnectorKind::MetaAds => sandbox::meta_ads::account(&format!("{}", 20_000 + n))
-            .map(|f| (f.id, f.time_zone, f.currency.code().to_owned())),
-        ConnectorKind::GoogleAds => {
-            sandbox::google_ads::customer(&format!("{}", 2_000_000_000 + n))
-                .map(|f| (f.id, f.time_zone, f.currency.code().to_owned()))
-        }
-        ConnectorKind::TiktokAds => {
-            sandbox::tiktok_ads::advertiser(&format!("{}", 7_200_000_000_000_000_000u64 + n as u64))
-                .map(|f| (f.id, f.time_zone, f.currency.code().to_owned()))
-        }
-        ConnectorKind::SnapchatAds => {
-            sandbox::snapchat_ads::account(&format!("00000000-0000-4000-8000-{n:012}"))
-                .map(|f| (f.id, f.time_zone, f.currency.to_owned()))
-        }
-        ConnectorKind::Appsflyer => sandbox::appsflyer::app(&format!("com.bench.app{n}"))
-            .map(|f| (f.id, f.time_zone, f.currency.code().to_owned())),
-    };
-    facts.with_context(|| format!("the sandbox has no {connector} account {n}"))
+    sandbox_connector(connector)?
+        .numbered_account(n)
+        .map(|facts| (facts.id, facts.time_zone, facts.currency))
+        .with_context(|| format!("the sandbox has no {connector} account {n}"))
 }
 
 /// Campaign rows by day with the metrics every platform has.
@@ -246,31 +228,26 @@ fn report(connector: ConnectorKind) -> anyhow::Result<ReportSpec> {
     ]
     .map(String::from)
     .to_vec();
-    Ok(ReportSpec::parse(
-        connector,
-        RawReport {
-            stream: None,
-            level: "campaign",
-            metrics: &metrics,
-            breakdowns: &[],
-        },
-    )?)
+    Ok(connectors::catalogue(connector).parse_report(RawReport {
+        stream: None,
+        level: "campaign",
+        metrics: &metrics,
+        breakdowns: &[],
+    })?)
 }
 
-fn sandbox_connector(connector: ConnectorKind) -> sandbox::Connector {
-    match connector {
-        ConnectorKind::MetaAds => sandbox::Connector::MetaAds,
-        ConnectorKind::GoogleAds => sandbox::Connector::GoogleAds,
-        ConnectorKind::TiktokAds => sandbox::Connector::TiktokAds,
-        ConnectorKind::SnapchatAds => sandbox::Connector::SnapchatAds,
-        ConnectorKind::Appsflyer => sandbox::Connector::Appsflyer,
-    }
+/// The sandbox's imitation of `connector` (it goes by the same name).
+fn sandbox_connector(connector: ConnectorKind) -> anyhow::Result<sandbox::Connector> {
+    connector
+        .as_str()
+        .parse()
+        .with_context(|| format!("the sandbox does not imitate {connector}"))
 }
 
 /// The shortest time the requests made could have taken under the configured rate budgets:
 /// for every budget (each platform's app, each account), its requests beyond the burst divided
 /// by its rate; the largest of those.
-fn lower_bound(env: &BenchEnv, requests: &[&sandbox::RequestRecord]) -> f64 {
+fn lower_bound(settings: &Settings, requests: &[&sandbox::RequestRecord]) -> f64 {
     let mut per_app: HashMap<sandbox::Connector, u64> = HashMap::new();
     let mut per_account: HashMap<(sandbox::Connector, String), u64> = HashMap::new();
     for request in requests {
@@ -286,9 +263,9 @@ fn lower_bound(env: &BenchEnv, requests: &[&sandbox::RequestRecord]) -> f64 {
         |calls: u64, burst: u32, rate: f64| calls.saturating_sub(u64::from(burst)) as f64 / rate;
     CONNECTORS
         .iter()
-        .flat_map(|connector| {
-            let budget = env.config.connectors.platform(*connector);
-            let sandboxed = sandbox_connector(*connector);
+        .filter_map(|connector| Some((connector, sandbox_connector(*connector).ok()?)))
+        .flat_map(|(connector, sandboxed)| {
+            let budget = settings.platform(*connector);
             let app = seconds(
                 per_app.get(&sandboxed).copied().unwrap_or(0),
                 budget.app_burst,
@@ -318,27 +295,18 @@ async fn reference_rows(
     account: &BenchAccount,
 ) -> anyhow::Result<Vec<Row>> {
     let connector = account.fixture.sync.connector;
-    let settings = env.config.connectors.platform(connector).clone();
-    let client = reqwest::Client::new();
-    let tokens = TokenSource::open(
-        env.pool.clone(),
-        keys.clone(),
-        account.fixture.tenant.id,
-        account.fixture.connection.id,
-        connector.as_str(),
-        connectors::refresher(connector, client.clone(), settings.clone()),
-        connectors::refresh_margin(connector),
-    )
-    .await?;
-    let platform = Arc::new(Platform::new(
-        connector,
-        client,
-        settings,
-        account.fixture.connection.settings.clone(),
-        tokens,
-        Budgets::new(env.pool.clone(), &env.config.connectors),
-        Arc::new(AtomicU32::new(0)),
-    ));
+    let platform = Arc::new(
+        Platform::open(
+            reqwest::Client::new(),
+            &Settings::load(&env.config.connectors)?,
+            env.pool.clone(),
+            keys.clone(),
+            &account.fixture.connection,
+            Budgets::new(env.pool.clone(), &env.config.connectors),
+            Arc::new(AtomicU32::new(0)),
+        )
+        .await?,
+    );
     let mut rows = Vec::new();
     for window in account
         .window
@@ -363,7 +331,11 @@ async fn reference_rows(
                         let wait = (until - Utc::now()).to_std().unwrap_or_default();
                         tokio::time::sleep(wait).await;
                     }
-                    _ => {
+                    ErrorClass::Throttled { .. }
+                    | ErrorClass::Transient { .. }
+                    | ErrorClass::Auth
+                    | ErrorClass::Permanent
+                    | ErrorClass::Cancelled => {
                         return Err(error).with_context(|| {
                             format!(
                                 "reading {connector} account {}",

@@ -1,5 +1,5 @@
 //! The APIs the sandbox imitates, named exactly as everywhere else in adsync (`meta_ads`, ...):
-//! the ad platforms, and Google Sheets as a destination.
+//! the ad platforms, and Google Sheets as a destination; [`for_each_api!`] is the one list.
 //!
 //! The name is also the route prefix: Meta's `https://graph.facebook.com/v24.0/...` is served at
 //! `/meta_ads/v24.0/...`.
@@ -9,59 +9,68 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One imitated ad platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Connector {
-    /// Meta (Facebook) Marketing API.
-    MetaAds,
-    /// Google Ads API (REST).
-    GoogleAds,
-    /// TikTok Marketing API (API for Business).
-    TiktokAds,
-    /// Snapchat Marketing API.
-    SnapchatAds,
-    /// AppsFlyer Pull API.
-    Appsflyer,
-    /// Google Sheets API v4 (a destination, imitated like the platforms).
-    GoogleSheets,
+/// **The sandbox's registry**: every API the sandbox imitates, once: its variant, its name (the
+/// route prefix and the module, `crate::<name>`), and the module's configuration and state
+/// types. The list is handed to `$callback!`, so the [`Connector`] enum (here), the routers and
+/// dispatch (`platforms`) and the per-platform configuration and state (`state`) all come from
+/// it; a platform cannot be half-mounted. It is the sandbox's own list, kept apart from
+/// adsync's (the sandbox depends on no crate of ours).
+macro_rules! for_each_api {
+    ($callback:ident) => {
+        $callback! {
+            /// Meta (Facebook) Marketing API.
+            MetaAds meta_ads MetaAdsConfig MetaAdsState,
+            /// Google Ads API (REST).
+            GoogleAds google_ads GoogleAdsConfig GoogleAdsState,
+            /// TikTok Marketing API (API for Business).
+            TiktokAds tiktok_ads TiktokAdsConfig TiktokAdsState,
+            /// Snapchat Marketing API.
+            SnapchatAds snapchat_ads SnapchatAdsConfig SnapchatAdsState,
+            /// AppsFlyer Pull API.
+            Appsflyer appsflyer AppsflyerConfig AppsflyerState,
+            /// Google Sheets API v4 (a destination, imitated like the platforms).
+            GoogleSheets google_sheets GoogleSheetsConfig GoogleSheetsState,
+        }
+    };
+}
+pub(crate) use for_each_api;
+
+/// Declares [`Connector`] from [`for_each_api!`]'s list.
+macro_rules! connector {
+    ($($(#[$doc:meta])* $variant:ident $name:ident $config:ident $state:ident,)*) => {
+        /// One imitated API.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum Connector {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Connector {
+            /// Every connector, in a fixed order.
+            pub const ALL: &'static [Connector] = &[$(Connector::$variant),*];
+
+            /// The snake_case name, e.g. `meta_ads`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Connector::$variant => stringify!($name),)*
+                }
+            }
+
+            /// The path prefix under which this platform is served, e.g. `/meta_ads`.
+            pub const fn prefix(self) -> &'static str {
+                match self {
+                    $(Connector::$variant => concat!("/", stringify!($name)),)*
+                }
+            }
+        }
+    };
 }
 
+for_each_api!(connector);
+
 impl Connector {
-    /// Every connector, in a fixed order.
-    pub const ALL: &'static [Connector] = &[
-        Connector::MetaAds,
-        Connector::GoogleAds,
-        Connector::TiktokAds,
-        Connector::SnapchatAds,
-        Connector::Appsflyer,
-        Connector::GoogleSheets,
-    ];
-
-    /// The snake_case name, e.g. `meta_ads`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Connector::MetaAds => "meta_ads",
-            Connector::GoogleAds => "google_ads",
-            Connector::TiktokAds => "tiktok_ads",
-            Connector::SnapchatAds => "snapchat_ads",
-            Connector::Appsflyer => "appsflyer",
-            Connector::GoogleSheets => "google_sheets",
-        }
-    }
-
-    /// The path prefix under which this platform is served, e.g. `/meta_ads`.
-    pub const fn prefix(self) -> &'static str {
-        match self {
-            Connector::MetaAds => "/meta_ads",
-            Connector::GoogleAds => "/google_ads",
-            Connector::TiktokAds => "/tiktok_ads",
-            Connector::SnapchatAds => "/snapchat_ads",
-            Connector::Appsflyer => "/appsflyer",
-            Connector::GoogleSheets => "/google_sheets",
-        }
-    }
-
     /// The connector whose prefix `path` is under, if any.
     pub fn for_path(path: &str) -> Option<Connector> {
         Connector::ALL.iter().copied().find(|connector| {

@@ -38,19 +38,36 @@ pub(crate) const ROUTE: &str = "/oauth2/token";
 /// Google access tokens live an hour, give or take a second.
 pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 
-/// The Google API a token is asked for: its connector and the scope Google grants.
-fn scope(connector: Connector) -> &'static str {
-    match connector {
-        Connector::GoogleSheets => "https://www.googleapis.com/auth/spreadsheets",
-        _ => "https://www.googleapis.com/auth/adwords",
-    }
+/// The Google API a token is asked for.
+#[derive(Debug, Clone, Copy)]
+enum GoogleApi {
+    Ads,
+    Sheets,
 }
 
-/// The authorisation codes already exchanged for `connector`.
-fn used_codes(sandbox: &Sandbox, connector: Connector) -> &Mutex<HashSet<String>> {
-    match connector {
-        Connector::GoogleSheets => &sandbox.google_sheets().used_codes,
-        _ => &sandbox.google_ads().used_codes,
+impl GoogleApi {
+    /// The connector whose tokens these are.
+    fn connector(self) -> Connector {
+        match self {
+            GoogleApi::Ads => Connector::GoogleAds,
+            GoogleApi::Sheets => Connector::GoogleSheets,
+        }
+    }
+
+    /// The scope Google grants.
+    fn scope(self) -> &'static str {
+        match self {
+            GoogleApi::Ads => "https://www.googleapis.com/auth/adwords",
+            GoogleApi::Sheets => "https://www.googleapis.com/auth/spreadsheets",
+        }
+    }
+
+    /// The authorisation codes already exchanged for this API.
+    fn used_codes(self, sandbox: &Sandbox) -> &Mutex<HashSet<String>> {
+        match self {
+            GoogleApi::Ads => &sandbox.google_ads().used_codes,
+            GoogleApi::Sheets => &sandbox.google_sheets().used_codes,
+        }
     }
 }
 
@@ -72,7 +89,7 @@ pub(crate) async fn ads_token(
     State(sandbox): State<Sandbox>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    token(&sandbox, Connector::GoogleAds, form)
+    token(&sandbox, GoogleApi::Ads, form)
 }
 
 /// The token endpoint as the Sheets API's client sees it.
@@ -80,16 +97,16 @@ pub(crate) async fn sheets_token(
     State(sandbox): State<Sandbox>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    token(&sandbox, Connector::GoogleSheets, form)
+    token(&sandbox, GoogleApi::Sheets, form)
 }
 
 fn token(
     sandbox: &Sandbox,
-    connector: Connector,
+    api: GoogleApi,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let response = match form {
-        Ok(Form(params)) => grant(sandbox, connector, &params),
+        Ok(Form(params)) => grant(sandbox, api, &params),
         Err(_) => Err(invalid_request(
             "The request must be form-encoded (application/x-www-form-urlencoded).",
         )),
@@ -103,7 +120,7 @@ fn token(
         ),
     };
     Handled {
-        connector,
+        connector: api.connector(),
         route: ROUTE,
         account_id: None,
         fault: None,
@@ -113,9 +130,10 @@ fn token(
 
 fn grant(
     sandbox: &Sandbox,
-    connector: Connector,
+    api: GoogleApi,
     params: &[(String, String)],
 ) -> Result<serde_json::Value, OAuthError> {
+    let connector = api.connector();
     let param = |name: &str| {
         params
             .iter()
@@ -151,7 +169,7 @@ fn grant(
             Ok(json!({
                 "access_token": issued.access_token,
                 "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
-                "scope": scope(connector),
+                "scope": api.scope(),
                 "token_type": "Bearer",
             }))
         }
@@ -161,7 +179,7 @@ fn grant(
             if param("redirect_uri").is_none() {
                 return Err(invalid_request("Missing required parameter: redirect_uri"));
             }
-            let fresh = lock(used_codes(sandbox, connector)).insert(code.to_owned());
+            let fresh = lock(api.used_codes(sandbox)).insert(code.to_owned());
             if !fresh {
                 return Err((
                     StatusCode::BAD_REQUEST,
@@ -174,7 +192,7 @@ fn grant(
                 "access_token": issued.access_token,
                 "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
                 "refresh_token": issued.refresh_token,
-                "scope": scope(connector),
+                "scope": api.scope(),
                 "token_type": "Bearer",
             }))
         }
@@ -221,7 +239,8 @@ pub(crate) async fn sheets_tokeninfo_post(
 }
 
 fn tokeninfo(sandbox: &Sandbox, params: Vec<(String, String)>) -> Response {
-    let connector = Connector::GoogleSheets;
+    let api = GoogleApi::Sheets;
+    let connector = api.connector();
     let token = params
         .into_iter()
         .rev()
@@ -245,7 +264,7 @@ fn tokeninfo(sandbox: &Sandbox, params: Vec<(String, String)>) -> Response {
                     "azp": SANDBOX_CLIENT,
                     "aud": SANDBOX_CLIENT,
                     "sub": subject_of(&login),
-                    "scope": scope(connector),
+                    "scope": api.scope(),
                     "exp": expires_at.timestamp().to_string(),
                     "expires_in": (expires_at - now).num_seconds().max(0).to_string(),
                     "access_type": "offline",

@@ -14,19 +14,23 @@
 //! # Layout
 //!
 //! In reading order: `state` ([`Sandbox`], [`SandboxConfig`], the clock), `connector` (the
-//! platform names), `faults` (faults on demand), `requests` (the request log and the middleware
-//! that fills it), `tokens` (issued OAuth tokens: expiry, refresh, revocation), `control` (the
-//! `/_sandbox` HTTP API), `platforms` (the one dispatch over connectors), one module per
-//! platform ([`meta_ads`], [`google_ads`], [`tiktok_ads`], [`snapchat_ads`], [`appsflyer`]), and
+//! registry: `for_each_api!`, the one list of imitated APIs), `faults` (faults on demand),
+//! `requests` (the request log and the middleware that fills it), `tokens` (issued OAuth tokens:
+//! expiry, refresh, revocation), `control` (the `/_sandbox` HTTP API), `platforms` (the dispatch
+//! over connectors, generated from the registry), one module per platform ([`meta_ads`],
+//! [`google_ads`], [`tiktok_ads`], [`snapchat_ads`], [`appsflyer`], [`google_sheets`]), `facts`
+//! (what every platform's world is made of: currencies, campaign starts, additive metrics), and
 //! the helpers `limits` (rolling-window call counters), `restatement` (numbers that settle over
 //! days), `wire` (response writing), `decimal` (number rendering) and `rng` (stable hashing).
-//! Platform modules own their wire format, data and errors; nothing platform-specific belongs
+//! A platform module owns its wire format, its errors and its data, split into its
+//! `vocabulary`, its generated `world` and its `truth`; nothing platform-specific belongs
 //! in the shared modules beyond mounting a router and naming a connector.
 
 pub mod appsflyer;
 mod connector;
 mod control;
 mod decimal;
+mod facts;
 mod faults;
 pub mod google_ads;
 mod google_oauth;
@@ -53,6 +57,7 @@ use axum::response::Response;
 use serde_json::json;
 
 pub use connector::{Connector, UnknownConnector};
+pub use facts::AccountSummary;
 pub use faults::{Fault, FaultId, FaultKind, PendingFault, UnknownFaultKind};
 pub use requests::RequestRecord;
 pub use state::{AccountTimeZone, Sandbox, SandboxConfig};

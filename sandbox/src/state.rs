@@ -11,37 +11,51 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use crate::appsflyer::{self, AppsflyerConfig};
-use crate::connector::Connector;
+use crate::connector::{Connector, for_each_api};
 use crate::faults::{Fault, FaultId, FaultQueue, FiredFault, PendingFault};
-use crate::google_ads::{self, GoogleAdsConfig};
-use crate::google_sheets::{self, GoogleSheetsConfig};
-use crate::meta_ads::{self, MetaAdsConfig};
 use crate::requests::RequestRecord;
 use crate::rng::splitmix64;
-use crate::snapchat_ads::{self, SnapchatAdsConfig};
-use crate::tiktok_ads::{self, TiktokAdsConfig};
 use crate::tokens::TokenRegistry;
 
-/// How a sandbox is set up.
-#[derive(Debug, Clone, Default)]
-pub struct SandboxConfig {
-    /// A frozen "now"; `None` uses the real clock. Can be changed later with
-    /// [`Sandbox::set_now`].
-    pub now: Option<DateTime<Utc>>,
-    /// Meta Marketing API settings.
-    pub meta_ads: MetaAdsConfig,
-    /// Google Ads API settings.
-    pub google_ads: GoogleAdsConfig,
-    /// TikTok Marketing API settings.
-    pub tiktok_ads: TiktokAdsConfig,
-    /// Snapchat Marketing API settings.
-    pub snapchat_ads: SnapchatAdsConfig,
-    /// AppsFlyer Pull API settings.
-    pub appsflyer: AppsflyerConfig,
-    /// Google Sheets API settings.
-    pub google_sheets: GoogleSheetsConfig,
+/// Declares the per-platform parts of the sandbox from the registry
+/// (`connector::for_each_api!`): each platform's field of [`SandboxConfig`], its state, and the
+/// accessor its module reaches the state with (`sandbox.meta_ads()`).
+macro_rules! platforms {
+    ($($(#[$doc:meta])* $variant:ident $name:ident $config:ident $state:ident,)*) => {
+        /// How a sandbox is set up.
+        #[derive(Debug, Clone, Default)]
+        pub struct SandboxConfig {
+            /// A frozen "now"; `None` uses the real clock. Can be changed later with
+            /// [`Sandbox::set_now`].
+            pub now: Option<DateTime<Utc>>,
+            $($(#[$doc])* pub $name: crate::$name::$config,)*
+        }
+
+        /// Every platform's own state.
+        #[derive(Debug)]
+        struct Platforms {
+            $($name: crate::$name::$state,)*
+        }
+
+        impl Platforms {
+            fn new(config: SandboxConfig) -> Self {
+                Self {
+                    $($name: crate::$name::$state::new(config.$name),)*
+                }
+            }
+        }
+
+        impl Sandbox {
+            $(
+                pub(crate) fn $name(&self) -> &crate::$name::$state {
+                    &self.inner.platforms.$name
+                }
+            )*
+        }
+    };
 }
+
+for_each_api!(platforms);
 
 /// Anything that lives in a time zone of its own, such as an ad account.
 pub trait AccountTimeZone {
@@ -65,12 +79,7 @@ struct Inner {
     trace_seed: u64,
     trace_counter: AtomicU64,
     tokens: Mutex<TokenRegistry>,
-    meta_ads: meta_ads::MetaAdsState,
-    google_ads: google_ads::GoogleAdsState,
-    tiktok_ads: tiktok_ads::TiktokAdsState,
-    snapchat_ads: snapchat_ads::SnapchatAdsState,
-    appsflyer: appsflyer::AppsflyerState,
-    google_sheets: google_sheets::GoogleSheetsState,
+    platforms: Platforms,
 }
 
 /// Locks a mutex, carrying on with the data if another thread panicked while holding it: every
@@ -95,18 +104,13 @@ impl Sandbox {
         Self {
             inner: Arc::new(Inner {
                 now: Mutex::new(config.now),
+                platforms: Platforms::new(config),
                 started: std::time::Instant::now(),
                 faults: Mutex::new(FaultQueue::default()),
                 requests: Mutex::new(Vec::new()),
                 trace_seed,
                 trace_counter: AtomicU64::new(0),
                 tokens: Mutex::new(TokenRegistry::default()),
-                meta_ads: meta_ads::MetaAdsState::new(config.meta_ads),
-                google_ads: google_ads::GoogleAdsState::new(config.google_ads),
-                tiktok_ads: tiktok_ads::TiktokAdsState::new(config.tiktok_ads),
-                snapchat_ads: snapchat_ads::SnapchatAdsState::new(config.snapchat_ads),
-                appsflyer: appsflyer::AppsflyerState::new(config.appsflyer),
-                google_sheets: google_sheets::GoogleSheetsState::new(config.google_sheets),
             }),
         }
     }
@@ -216,29 +220,5 @@ impl Sandbox {
 
     pub(crate) fn token_registry(&self) -> MutexGuard<'_, TokenRegistry> {
         lock(&self.inner.tokens)
-    }
-
-    pub(crate) fn meta_ads(&self) -> &meta_ads::MetaAdsState {
-        &self.inner.meta_ads
-    }
-
-    pub(crate) fn google_ads(&self) -> &google_ads::GoogleAdsState {
-        &self.inner.google_ads
-    }
-
-    pub(crate) fn tiktok_ads(&self) -> &tiktok_ads::TiktokAdsState {
-        &self.inner.tiktok_ads
-    }
-
-    pub(crate) fn snapchat_ads(&self) -> &snapchat_ads::SnapchatAdsState {
-        &self.inner.snapchat_ads
-    }
-
-    pub(crate) fn appsflyer(&self) -> &appsflyer::AppsflyerState {
-        &self.inner.appsflyer
-    }
-
-    pub(crate) fn google_sheets(&self) -> &google_sheets::GoogleSheetsState {
-        &self.inner.google_sheets
     }
 }

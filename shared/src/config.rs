@@ -182,29 +182,33 @@ pub struct WorkerConfig {
     pub warehouse_buffer_mb: u32,
 }
 
+/// What the connectors share, and each platform's own section as the file and the environment
+/// give it. A platform's section (`connectors.<platform>.*`) has its defaults in the platform's
+/// folder (`connectors/src/<platform>/config.toml`); the `connectors` crate merges the two and
+/// checks the result when a process that calls platforms starts.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConnectorsConfig {
-    pub meta_ads: PlatformConfig,
-    pub google_ads: PlatformConfig,
-    pub tiktok_ads: PlatformConfig,
-    pub snapchat_ads: PlatformConfig,
-    pub appsflyer: PlatformConfig,
     /// A rate-budget wait up to this long is slept in place; a longer one snoozes the job.
     pub max_inline_wait_ms: u64,
     /// Above this share of a platform's usage header, requests slow down.
     pub slow_down_at_usage_percent: f64,
+    /// Overrides of each platform's section, by platform (a name that is no platform is an
+    /// error naming it).
+    #[serde(flatten)]
+    pub platforms: BTreeMap<crate::domain::ConnectorKind, PlatformSection>,
 }
 
-impl ConnectorsConfig {
-    pub fn platform(&self, connector: crate::domain::ConnectorKind) -> &PlatformConfig {
-        use crate::domain::ConnectorKind;
-        match connector {
-            ConnectorKind::MetaAds => &self.meta_ads,
-            ConnectorKind::GoogleAds => &self.google_ads,
-            ConnectorKind::TiktokAds => &self.tiktok_ads,
-            ConnectorKind::SnapchatAds => &self.snapchat_ads,
-            ConnectorKind::Appsflyer => &self.appsflyer,
+/// One platform's configuration section as given, before the platform's defaults are merged
+/// in. `Debug` shows only its keys: values may be secrets.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct PlatformSection(pub config::Value);
+
+impl fmt::Debug for PlatformSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.clone().into_table() {
+            Ok(table) => f.debug_set().entries(table.keys()).finish(),
+            Err(_) => f.write_str("[not a table]"),
         }
     }
 }
@@ -234,43 +238,6 @@ pub struct SheetsConfig {
     pub requests_per_minute_per_project: u32,
     /// Cells a spreadsheet may hold, over all its tabs.
     pub max_cells: u64,
-}
-
-/// How to reach one platform's API, and how fast adsync may call it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformConfig {
-    pub base_url: String,
-    /// The API version in paths (`v24.0`, `v21`, `v1.3`, `v1`, `v5`), as the platform spells it.
-    pub api_version: String,
-    /// The OAuth token endpoint for refreshing tokens; empty when the platform has none.
-    pub token_url: String,
-    /// The platform's OAuth authorisation page users are sent to; empty when the platform has
-    /// no OAuth (tokens are posted directly).
-    #[serde(default)]
-    pub authorize_url: String,
-    /// The read-only scopes asked for at authorisation, separated by spaces (or commas, as the
-    /// platform spells them); empty when the platform takes none in the URL.
-    #[serde(default)]
-    pub scope: String,
-    /// Where a deleted connection's grant is revoked (best effort); empty when the platform has
-    /// no revocation endpoint.
-    #[serde(default)]
-    pub revoke_url: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    /// Google Ads only: the developer token sent with every request.
-    #[serde(default)]
-    pub developer_token: Secret,
-    /// Rows per page, where the platform lets the client choose.
-    pub page_size: u32,
-    pub timeout_ms: u64,
-    /// Requests per second the whole app may make (every worker, every tenant), and the burst.
-    pub app_requests_per_sec: f64,
-    pub app_burst: u32,
-    /// Requests per second one ad account may take, and the burst.
-    pub account_requests_per_sec: f64,
-    pub account_burst: u32,
 }
 
 /// A configuration value that must never be printed: `Debug` shows `[redacted]`.
@@ -491,55 +458,6 @@ impl Config {
                 "relay_sweep_ms and rescue_interval_ms must be positive",
             );
         }
-        for connector in crate::domain::ConnectorKind::ALL {
-            let platform = self.connectors.platform(connector);
-            let key = |field: &str| format!("connectors.{connector}.{field}");
-            if !(platform.base_url.starts_with("http://")
-                || platform.base_url.starts_with("https://"))
-            {
-                return fail(&key("base_url"), "must start with http:// or https://");
-            }
-            let url_or_empty = |url: &str| {
-                url.is_empty() || url.starts_with("http://") || url.starts_with("https://")
-            };
-            if !url_or_empty(&platform.revoke_url) {
-                return fail(
-                    &key("revoke_url"),
-                    "must be empty or start with http:// or https://",
-                );
-            }
-            if !url_or_empty(&platform.authorize_url) {
-                return fail(
-                    &key("authorize_url"),
-                    "must be empty or start with http:// or https://",
-                );
-            }
-            if !url_or_empty(&platform.token_url) {
-                return fail(
-                    &key("token_url"),
-                    "must be empty or start with http:// or https://",
-                );
-            }
-            if platform.page_size == 0 || platform.page_size > 1_000_000 {
-                return fail(&key("page_size"), "must be between 1 and 1000000");
-            }
-            if platform.timeout_ms == 0 {
-                return fail(&key("timeout_ms"), "must be positive");
-            }
-            let positive = |value: f64| value.is_finite() && value > 0.0;
-            if !positive(platform.app_requests_per_sec) || platform.app_burst == 0 {
-                return fail(
-                    &key("app_requests_per_sec"),
-                    "app_requests_per_sec and app_burst must be positive",
-                );
-            }
-            if !positive(platform.account_requests_per_sec) || platform.account_burst == 0 {
-                return fail(
-                    &key("account_requests_per_sec"),
-                    "account_requests_per_sec and account_burst must be positive",
-                );
-            }
-        }
         if !(0.0..=100.0).contains(&self.connectors.slow_down_at_usage_percent) {
             return fail(
                 "connectors.slow_down_at_usage_percent",
@@ -583,8 +501,9 @@ mod tests {
         .unwrap();
         assert_eq!(config.database.pool_size, 3);
         assert_eq!(config.crypto.keys["k1"].expose(), "abc");
+        let meta = &config.connectors.platforms[&crate::domain::ConnectorKind::MetaAds];
         assert_eq!(
-            config.connectors.meta_ads.base_url,
+            meta.0.clone().into_table().unwrap()["base_url"].to_string(),
             "http://127.0.0.1:9/meta_ads"
         );
     }
@@ -595,12 +514,6 @@ mod tests {
         assert!(config.api.oauth_state_key.is_empty());
         assert_eq!(config.api.oauth_state_ttl_secs, 600);
         assert_eq!(config.api.webhook_tolerance_secs, 300);
-        assert_eq!(
-            config.connectors.meta_ads.authorize_url,
-            "https://www.facebook.com/v24.0/dialog/oauth"
-        );
-        assert_eq!(config.connectors.meta_ads.scope, "ads_read");
-        assert!(config.connectors.appsflyer.authorize_url.is_empty());
         for (key, value, named) in [
             (
                 "ADSYNC__API__WEBHOOK_TOLERANCE_SECS",
@@ -611,11 +524,6 @@ mod tests {
                 "ADSYNC__API__OAUTH_STATE_TTL_SECS",
                 "0",
                 "api.oauth_state_ttl_secs",
-            ),
-            (
-                "ADSYNC__CONNECTORS__TIKTOK_ADS__AUTHORIZE_URL",
-                "ftp://x",
-                "connectors.tiktok_ads.authorize_url",
             ),
         ] {
             let error = load(&[(key, value)]).unwrap_err().to_string();
@@ -630,6 +538,26 @@ mod tests {
             .to_string();
         assert!(error.contains("pool_sizzle"), "{error}");
         assert!(error.contains("database"), "{error}");
+    }
+
+    #[test]
+    fn a_section_for_no_platform_is_an_error_naming_it() {
+        let error = load(&[("ADSYNC__CONNECTORS__MYSPACE__BASE_URL", "http://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("myspace"), "{error}");
+    }
+
+    #[test]
+    fn secrets_of_platform_sections_do_not_show_in_debug_output() {
+        let config = load(&[(
+            "ADSYNC__CONNECTORS__META_ADS__CLIENT_SECRET",
+            "super-secret",
+        )])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret"), "{printed}");
+        assert!(printed.contains("client_secret"), "{printed}");
     }
 
     #[test]

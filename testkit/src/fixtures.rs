@@ -94,12 +94,9 @@ pub async fn tenant(client: &impl GenericClient, name: &str) -> Tenant {
 
 /// A tenant's Meta sync at campaign level (impressions, clicks, spend, reach), due in a day.
 pub async fn meta_sync(pool: &Pool, keys: &KeyRing, options: MetaSyncOptions) -> SyncFixture {
-    let report = ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "clicks", "spend", "reach"],
-    )
-    .expect("valid report");
+    let report = connectors::catalogue(ConnectorKind::MetaAds)
+        .performance("campaign", &["impressions", "clicks", "spend", "reach"])
+        .expect("valid report");
     let mut sync = SyncOptions::new(
         ConnectorKind::MetaAds,
         &options.account_id,

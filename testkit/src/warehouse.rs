@@ -1,9 +1,9 @@
 //! Reading back what a warehouse holds, in the stored layout of a report: for tests' assertions
 //! and the benchmarks' checks.
 
+use connectors::rows::{Layout, Row};
 use rust_decimal::Decimal;
 use shared::domain::{ConnectorKind, ReportSpec, Stream, SyncId};
-use worker::rows::{Layout, Row};
 
 /// The rows `schema` holds for `sync_id` in the table of `connector` and the report's level and
 /// stream, sorted; none when the table does not exist yet.

@@ -13,6 +13,7 @@ use serde_json::Value;
 use shared::Config;
 use shared::crypto::KeyRing;
 use shared::db::Pool;
+use shared::domain::ConnectorKind;
 use shared::queue::Publisher;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -346,69 +347,40 @@ impl ApiClient {
 /// the sandbox documents), with sandbox client credentials.
 pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
     let s = sandbox_url.trim_end_matches('/');
-    let credentials = [
-        "META_ADS",
-        "GOOGLE_ADS",
-        "TIKTOK_ADS",
-        "SNAPCHAT_ADS",
-        "APPSFLYER",
-    ]
-    .into_iter()
-    .flat_map(|platform| {
-        [
-            (
-                format!("{platform}__CLIENT_ID"),
-                "sandbox-client".to_owned(),
-            ),
-            (
-                format!("{platform}__CLIENT_SECRET"),
-                "sandbox-secret".to_owned(),
-            ),
-        ]
-    });
-    [
-        ("META_ADS__BASE_URL", format!("{s}/meta_ads")),
-        (
-            "META_ADS__TOKEN_URL",
-            format!("{s}/meta_ads/v24.0/oauth/access_token"),
-        ),
-        (
-            "META_ADS__REVOKE_URL",
-            format!("{s}/meta_ads/v24.0/me/permissions"),
-        ),
-        (
-            "GOOGLE_ADS__REVOKE_URL",
-            format!("{s}/google_ads/oauth2/revoke"),
-        ),
-        ("GOOGLE_ADS__BASE_URL", format!("{s}/google_ads")),
-        (
-            "GOOGLE_ADS__TOKEN_URL",
-            format!("{s}/google_ads/oauth2/token"),
-        ),
-        ("TIKTOK_ADS__BASE_URL", format!("{s}/tiktok_ads/open_api")),
-        ("SNAPCHAT_ADS__BASE_URL", format!("{s}/snapchat_ads")),
-        (
-            "SNAPCHAT_ADS__TOKEN_URL",
-            format!("{s}/snapchat_ads/login/oauth2/access_token"),
-        ),
-        ("APPSFLYER__BASE_URL", format!("{s}/appsflyer/api")),
-    ]
-    .map(|(key, value)| (key.to_owned(), value))
-    .into_iter()
-    .chain(credentials)
-    .map(|(key, value)| (format!("ADSYNC__CONNECTORS__{key}"), value))
-    .chain(
-        [
-            ("BASE_URL", format!("{s}/google_sheets")),
-            ("TOKEN_URL", format!("{s}/google_sheets/oauth2/token")),
-            (
-                "TOKENINFO_URL",
-                format!("{s}/google_sheets/oauth2/tokeninfo"),
-            ),
-            ("CLIENT_ID", "sandbox-client".to_owned()),
-            ("CLIENT_SECRET", "sandbox-secret".to_owned()),
-        ]
-        .map(|(key, value)| (format!("ADSYNC__DESTINATIONS__GOOGLE_SHEETS__{key}"), value)),
-    )
-    .collect()
+    ConnectorKind::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            let urls = connectors::get(kind)
+                .sandbox_urls()
+                .iter()
+                .map(move |(key, path)| (*key, format!("{s}{path}")));
+            let credentials = [
+                ("client_id", "sandbox-client".to_owned()),
+                ("client_secret", "sandbox-secret".to_owned()),
+            ];
+            urls.chain(credentials).map(move |(key, value)| {
+                (
+                    format!(
+                        "ADSYNC__CONNECTORS__{}__{}",
+                        kind.as_str().to_ascii_uppercase(),
+                        key.to_ascii_uppercase()
+                    ),
+                    value,
+                )
+            })
+        })
+        .chain(
+            [
+                ("BASE_URL", format!("{s}/google_sheets")),
+                ("TOKEN_URL", format!("{s}/google_sheets/oauth2/token")),
+                (
+                    "TOKENINFO_URL",
+                    format!("{s}/google_sheets/oauth2/tokeninfo"),
+                ),
+                ("CLIENT_ID", "sandbox-client".to_owned()),
+                ("CLIENT_SECRET", "sandbox-secret".to_owned()),
+            ]
+            .map(|(key, value)| (format!("ADSYNC__DESTINATIONS__GOOGLE_SHEETS__{key}"), value)),
+        )
+        .collect()
 }

@@ -6,11 +6,10 @@
 //!   [`acks`]: batched acknowledgements;
 //! - [`engine`]: claims, leases and heartbeats, recorded outcomes ([`Engine::execute_one`] is
 //!   also the entry point tests drive by hand);
-//! - [`execute`]: what executing a job means to the engine; [`sync_job`]: the report sync,
-//!   with [`rows`] (what connectors read and destinations store), [`tokens`] (refresh) and
-//!   [`budget`] (shared rate budgets);
+//! - [`execute`]: what executing a job means to the engine; [`sync_job`]: the report sync, which
+//!   reads through the `connectors` crate (one folder per platform) and writes through
+//!   [`destinations`];
 //! - [`retry`]: what a failed attempt's error class means for the job;
-//! - [`connectors`]: one folder per platform, behind one registry `match`;
 //! - [`destinations`]: one folder per sink, behind one registry `match`;
 //! - [`batch`]: micro-batching; [`metrics`]: every metric the worker emits.
 //!
@@ -18,17 +17,13 @@
 
 pub mod acks;
 pub mod batch;
-pub mod budget;
-pub mod connectors;
 pub mod consumer;
 pub mod destinations;
 pub mod engine;
 pub mod execute;
 pub mod metrics;
 pub mod retry;
-pub mod rows;
 pub mod sync_job;
-pub mod tokens;
 
 use std::time::Duration;
 

@@ -1,17 +1,10 @@
-//! Every metric the worker emits, with recording functions so labels stay consistent.
+//! Every metric the worker emits, with recording functions so labels stay consistent. The
+//! connectors' request metrics are declared in `connectors::metrics` and served here too.
 //!
 //! - `adsync_worker_jobs_total{connector, outcome}`: attempts finished, by outcome
 //!   (`succeeded`, `retried`, `snoozed`, `failed`, `cancelled`, `lease_lost`).
 //! - `adsync_worker_job_duration_seconds{connector}`: wall time of an attempt.
-//! - `adsync_connector_requests_total{connector, status_class}`: platform HTTP requests by
-//!   status class (`2xx`, `4xx`, `429`, `5xx`).
 //! - `adsync_destination_rows_written_total{destination}`: rows written.
-//! - `adsync_connector_budget_waits_total{connector, outcome}`: requests that had to wait for a
-//!   shared rate budget, by whether the wait was `slept` in place or the job `snoozed`.
-//! - `adsync_connector_budget_wait_seconds{connector}`: how long those waits were.
-//! - `adsync_connector_token_refreshes_total{connector, outcome}`: token refreshes (`ok`,
-//!   `failed`).
-//! - `adsync_connector_throttles_total{connector}`: throttle answers from a platform.
 //! - `adsync_worker_job_failures_total{connector, class}`: errors that ended an attempt, by
 //!   class (`transient`, `throttled`, `auth`, `permanent`).
 //! - `adsync_worker_queue_wait_seconds{connector}`: how long a job waited between being
@@ -53,17 +46,6 @@ static JOB_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
-static PLATFORM_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        Opts::new(
-            "adsync_connector_requests_total",
-            "Platform HTTP requests, by status class"
-        ),
-        &["connector", "status_class"]
-    )
-    .expect("metric registers once")
-});
-
 static ROWS_WRITTEN: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         Opts::new(
@@ -71,53 +53,6 @@ static ROWS_WRITTEN: LazyLock<IntCounterVec> = LazyLock::new(|| {
             "Rows written to destinations"
         ),
         &["destination"]
-    )
-    .expect("metric registers once")
-});
-
-static BUDGET_WAITS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        Opts::new(
-            "adsync_connector_budget_waits_total",
-            "Requests that waited for a shared rate budget, by outcome"
-        ),
-        &["connector", "outcome"]
-    )
-    .expect("metric registers once")
-});
-
-static BUDGET_WAIT: LazyLock<HistogramVec> = LazyLock::new(|| {
-    register_histogram_vec!(
-        HistogramOpts::new(
-            "adsync_connector_budget_wait_seconds",
-            "How long requests waited for a shared rate budget"
-        )
-        .buckets(vec![
-            0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0
-        ]),
-        &["connector"]
-    )
-    .expect("metric registers once")
-});
-
-static TOKEN_REFRESHES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        Opts::new(
-            "adsync_connector_token_refreshes_total",
-            "Token refreshes, by outcome"
-        ),
-        &["connector", "outcome"]
-    )
-    .expect("metric registers once")
-});
-
-static THROTTLES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        Opts::new(
-            "adsync_connector_throttles_total",
-            "Throttle answers from a platform, each blocking a rate budget until its reset"
-        ),
-        &["connector"]
     )
     .expect("metric registers once")
 });
@@ -159,19 +94,16 @@ static ROWS_READ: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 
 /// Every metric name declared here (checked against the naming convention by a test).
-pub const NAMES: [&str; 12] = [
+/// The connectors' own metrics (platform requests, budget waits, token refreshes, throttles)
+/// are declared in `connectors::metrics`; the worker serves both.
+pub const NAMES: [&str; 7] = [
     "adsync_worker_reconnects_total",
     "adsync_worker_job_failures_total",
     "adsync_worker_queue_wait_seconds",
     "adsync_connector_rows_read_total",
     "adsync_worker_jobs_total",
     "adsync_worker_job_duration_seconds",
-    "adsync_connector_requests_total",
     "adsync_destination_rows_written_total",
-    "adsync_connector_budget_waits_total",
-    "adsync_connector_budget_wait_seconds",
-    "adsync_connector_token_refreshes_total",
-    "adsync_connector_throttles_total",
 ];
 
 pub fn record_job(connector: &str, outcome: &str, duration: Duration) {
@@ -199,49 +131,8 @@ pub fn record_rows_read(connector: &str, rows: u64) {
     ROWS_READ.with_label_values(&[connector]).inc_by(rows);
 }
 
-/// The status class label of a platform answer.
-pub fn status_class(status: u16) -> &'static str {
-    match status {
-        429 => "429",
-        200..=299 => "2xx",
-        400..=499 => "4xx",
-        500..=599 => "5xx",
-        _ => "other",
-    }
-}
-
-pub fn record_platform_request(connector: &str, status: u16) {
-    let class = status_class(status);
-    PLATFORM_REQUESTS
-        .with_label_values(&[connector, class])
-        .inc();
-}
-
 pub fn record_rows_written(destination: &str, rows: u64) {
     ROWS_WRITTEN.with_label_values(&[destination]).inc_by(rows);
-}
-
-pub fn record_budget_wait(connector: &str, outcome: &str, wait: Duration) {
-    BUDGET_WAITS.with_label_values(&[connector, outcome]).inc();
-    BUDGET_WAIT
-        .with_label_values(&[connector])
-        .observe(wait.as_secs_f64());
-}
-
-pub fn record_throttle(connector: &str) {
-    THROTTLES.with_label_values(&[connector]).inc();
-}
-
-/// Throttle answers received from `connector` by this process so far.
-pub fn throttles(connector: &str) -> u64 {
-    THROTTLES.with_label_values(&[connector]).get()
-}
-
-pub fn record_token_refresh(connector: &str, ok: bool) {
-    let outcome = if ok { "ok" } else { "failed" };
-    TOKEN_REFRESHES
-        .with_label_values(&[connector, outcome])
-        .inc();
 }
 
 /// Registers every metric declared here and starts the per-connector and per-destination
@@ -259,16 +150,8 @@ pub fn register() {
         JOB_DURATION.with_label_values(&[connector]);
         QUEUE_WAIT.with_label_values(&[connector]);
         ROWS_READ.with_label_values(&[connector]);
-        THROTTLES.with_label_values(&[connector]);
-        PLATFORM_REQUESTS.with_label_values(&[connector, "2xx"]);
-        BUDGET_WAIT.with_label_values(&[connector]);
-        for outcome in ["slept", "snoozed"] {
-            BUDGET_WAITS.with_label_values(&[connector, outcome]);
-        }
-        for outcome in ["ok", "failed"] {
-            TOKEN_REFRESHES.with_label_values(&[connector, outcome]);
-        }
     }
+    connectors::metrics::register();
     for destination in DestinationKind::ALL.map(DestinationKind::as_str) {
         ROWS_WRITTEN.with_label_values(&[destination]);
     }

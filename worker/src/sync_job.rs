@@ -6,32 +6,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use connectors::budget::Budgets;
+use connectors::platform::Platform;
+use connectors::rows;
+use connectors::tokens::TokenError;
+use connectors::{ConnectorError, ReportRequest, Settings};
 use futures_util::TryStreamExt as _;
-use shared::config::{Config, ConnectorsConfig};
+use shared::config::Config;
 use shared::crypto::KeyRing;
 use shared::db::jobs::{self, Job, JobCounts, Lease};
 use shared::db::{self, DbError, Pool, accounts, connections, syncs};
 use shared::domain::Stream;
-use shared::domain::report::catalogue;
 use shared::error::{Classify, ErrorClass};
 
-use crate::budget::Budgets;
-use crate::connectors::platform::Platform;
-use crate::connectors::{self, ConnectorError, ReportRequest};
 use crate::destinations::{
     self, DestinationContext, DestinationError, SheetsContext, WriteTarget, Writer,
 };
 use crate::execute::{AttemptFailure, Credentials, Execute};
 use crate::metrics;
-use crate::rows;
-use crate::tokens::{TokenError, TokenSource};
 
 /// Executes report syncs.
 pub struct SyncJob {
     pool: Pool,
     keys: KeyRing,
     client: reqwest::Client,
-    connectors: Arc<ConnectorsConfig>,
+    connectors: Arc<Settings>,
     budgets: Budgets,
     destinations: DestinationContext,
 }
@@ -66,8 +65,18 @@ impl Classify for SyncError {
     }
 }
 
+/// Why the report sync could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("building the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error(transparent)]
+    Config(#[from] connectors::config::ConfigError),
+}
+
 impl SyncJob {
-    pub fn new(pool: Pool, keys: KeyRing, config: &Config) -> Result<Self, reqwest::Error> {
+    pub fn new(pool: Pool, keys: KeyRing, config: &Config) -> Result<Self, SetupError> {
+        let connectors = Arc::new(Settings::load(&config.connectors)?);
         let client = reqwest::Client::builder()
             .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -85,7 +94,7 @@ impl SyncJob {
             pool,
             keys,
             client,
-            connectors: Arc::new(config.connectors.clone()),
+            connectors,
         })
     }
 
@@ -110,26 +119,18 @@ impl SyncJob {
             .ok_or(SyncError::Missing("the sync's destination"))?;
         drop(client);
 
-        let settings = self.connectors.platform(job.connector).clone();
-        let tokens = TokenSource::open(
-            self.pool.clone(),
-            self.keys.clone(),
-            job.tenant_id,
-            connection.id,
-            job.connector.as_str(),
-            connectors::refresher(job.connector, self.client.clone(), settings.clone()),
-            connectors::refresh_margin(job.connector),
-        )
-        .await?;
-        let platform = Arc::new(Platform::new(
-            job.connector,
-            self.client.clone(),
-            settings,
-            connection.settings,
-            tokens,
-            self.budgets.clone(),
-            calls,
-        ));
+        let platform = Arc::new(
+            Platform::open(
+                self.client.clone(),
+                &self.connectors,
+                self.pool.clone(),
+                self.keys.clone(),
+                &connection,
+                self.budgets.clone(),
+                calls,
+            )
+            .await?,
+        );
 
         let target = WriteTarget {
             tenant_id: job.tenant_id,
@@ -146,7 +147,7 @@ impl SyncJob {
         let chunks = match sync.report.stream {
             Stream::Performance => job
                 .window
-                .chunks(catalogue(job.connector).max_days_per_request),
+                .chunks(connectors::catalogue(job.connector).max_days_per_request),
             Stream::Entities => vec![job.window],
         };
         for window in chunks {

@@ -98,7 +98,7 @@ pub async fn create(
     let connection = connections::get(&client, tenant, body.connection_id)
         .await?
         .ok_or(ApiError::NotFound("connection"))?;
-    let external_id = connection.connector.parse_account_id(&body.external_id)?;
+    let external_id = connectors::get(connection.connector).parse_account_id(&body.external_id)?;
     let account = accounts::insert(
         &client,
         NewAccount {

@@ -93,7 +93,7 @@ pub async fn create(
     if let Some(refresh) = &body.refresh_token {
         check_token("refresh_token", refresh, TOKEN_MAX_BYTES)?;
     }
-    let settings = connector
+    let settings = connectors::get(connector)
         .parse_connection_settings(&body.settings.unwrap_or_else(|| serde_json::json!({})))?;
     let id = ConnectionId::new();
     let tokens = OAuthTokens {
@@ -246,8 +246,8 @@ pub struct DiscoveredAccount {
     not_creatable: Option<String>,
 }
 
-/// Lists the accounts the connection reaches, through the worker's connector for the platform,
-/// and with `{"create": true}` creates those not created yet.
+/// Lists the accounts the connection reaches, through the platform's connector, and with
+/// `{"create": true}` creates those not created yet.
 #[utoipa::path(
     post,
     path = "/v1/connections/{id}/accounts/discover",
@@ -340,9 +340,9 @@ pub async fn discover(
 /// spaces and the name is cut.
 fn creatable(
     connector: ConnectorKind,
-    info: &worker::connectors::AccountInfo,
+    info: &connectors::AccountInfo,
 ) -> Result<(String, Name), shared::domain::InvalidField> {
-    let external_id = connector.parse_account_id(&info.external_id)?;
+    let external_id = connectors::get(connector).parse_account_id(&info.external_id)?;
     let cleaned: String = info
         .name
         .chars()
@@ -365,17 +365,17 @@ fn creatable(
     Ok((external_id, name))
 }
 
-/// The worker's connectors, driven from the API: a [`worker::connectors::platform::Platform`]
-/// built the way the worker builds one for a job.
+/// The platform's connector, driven from the API: a [`Platform`](connectors::platform::Platform)
+/// opened the way the worker opens one for a job.
 mod discovery {
     use std::sync::Arc;
     use std::sync::atomic::AtomicU32;
 
+    use connectors::AccountInfo;
+    use connectors::budget::Budgets;
+    use connectors::platform::Platform;
     use shared::db::connections::Connection;
     use shared::error::{Classify, ErrorClass};
-    use worker::budget::Budgets;
-    use worker::connectors::{self, AccountInfo, platform::Platform};
-    use worker::tokens::TokenSource;
 
     use crate::error::ApiError;
     use crate::state::AppState;
@@ -385,49 +385,43 @@ mod discovery {
         connection: &Connection,
     ) -> Result<Vec<AccountInfo>, ApiError> {
         let connector = connection.connector;
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|error| ApiError::Internal(error.into()))?;
-        let settings = state.config.connectors.platform(connector).clone();
-        let tokens = TokenSource::open(
+        let platform = Platform::open(
+            state.http.clone(),
+            &state.connectors,
             state.pool.clone(),
             state.keys.clone(),
-            connection.tenant_id,
-            connection.id,
-            connector.as_str(),
-            connectors::refresher(connector, client.clone(), settings.clone()),
-            connectors::refresh_margin(connector),
+            connection,
+            Budgets::new(state.pool.clone(), &state.config.connectors),
+            Arc::new(AtomicU32::new(0)),
         )
         .await
         // Opening the tokens reads and decrypts them here: nothing reaches the platform.
         .map_err(|error| match error {
-            worker::tokens::TokenError::Db(db) => ApiError::from(db),
+            connectors::tokens::TokenError::Db(db) => ApiError::from(db),
             other => ApiError::Internal(
                 anyhow::Error::new(other).context("opening the connection's tokens"),
             ),
         })?;
-        let platform = Platform::new(
-            connector,
-            client,
-            settings,
-            connection.settings.clone(),
-            tokens,
-            Budgets::new(state.pool.clone(), &state.config.connectors),
-            Arc::new(AtomicU32::new(0)),
-        );
         connectors::list_accounts(&platform)
             .await
             .map_err(|error| match error.class() {
                 ErrorClass::Auth => ApiError::Conflict(format!(
                     "{connector} refused the connection's token: authorise it again"
                 )),
-                // Not the platform's fault: the request could not even be made.
-                _ if nothing_sent(&error) => ApiError::Internal(
-                    anyhow::Error::new(error).context(format!("listing {connector} accounts")),
-                ),
-                _ => ApiError::Platform(format!("{connector}: {error}")),
+                ErrorClass::Transient { .. }
+                | ErrorClass::Throttled { .. }
+                | ErrorClass::Permanent
+                | ErrorClass::Cancelled => {
+                    if nothing_sent(&error) {
+                        // Not the platform's fault: the request could not even be made.
+                        ApiError::Internal(
+                            anyhow::Error::new(error)
+                                .context(format!("listing {connector} accounts")),
+                        )
+                    } else {
+                        ApiError::Platform(format!("{connector}: {error}"))
+                    }
+                }
             })
     }
 
@@ -449,45 +443,31 @@ mod discovery {
 
 /// Revoking a grant at the platform, best effort.
 mod revocation {
+    use connectors::oauth::OAuthError;
     use shared::db::connections::OAuthTokens;
     use shared::domain::ConnectorKind;
 
     use crate::state::AppState;
 
-    /// Asks the platform to revoke the grant; logs (without URL or token) when it cannot.
+    /// Asks the platform to revoke the grant, where it has OAuth and a revocation endpoint;
+    /// logs (without URL or token) when it cannot.
     pub(super) async fn revoke(state: &AppState, connector: ConnectorKind, tokens: &OAuthTokens) {
-        let settings = state.config.connectors.platform(connector);
+        let settings = state.connectors.platform(connector);
+        let Some(oauth) = connectors::get(connector).oauth() else {
+            return;
+        };
         if settings.revoke_url.is_empty() {
             return;
         }
-        let client = reqwest::Client::new();
-        let request = match connector {
-            // Meta: the user's permissions edge; every token of the grant dies with it.
-            ConnectorKind::MetaAds => client
-                .delete(&settings.revoke_url)
-                .query(&[("access_token", tokens.access_token.as_str())]),
-            // Google (and OAuth 2 revocation generally): the refresh token revokes the grant.
-            _ => client.post(&settings.revoke_url).form(&[(
-                "token",
-                tokens
-                    .refresh_token
-                    .as_deref()
-                    .unwrap_or(&tokens.access_token),
-            )]),
-        };
-        let outcome = request
-            .timeout(std::time::Duration::from_millis(settings.timeout_ms))
-            .send()
-            .await;
-        match outcome {
-            Ok(response) if response.status().is_success() => {
+        match oauth.revoke(&state.http, settings, tokens).await {
+            Ok(()) => {
                 tracing::info!(%connector, "grant revoked at the platform");
             }
-            Ok(response) => {
-                tracing::warn!(%connector, status = response.status().as_u16(), "the platform refused to revoke the grant; its tokens are erased anyway");
+            Err(OAuthError::Refused { status }) => {
+                tracing::warn!(%connector, status, "the platform refused to revoke the grant; its tokens are erased anyway");
             }
-            Err(error) => {
-                tracing::warn!(%connector, error = %error.without_url(), "revoking the grant at the platform failed; its tokens are erased anyway");
+            Err(OAuthError::Failed(error) | OAuthError::NotSent(error)) => {
+                tracing::warn!(%connector, %error, "revoking the grant at the platform failed; its tokens are erased anyway");
             }
         }
     }

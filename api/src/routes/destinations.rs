@@ -1,24 +1,23 @@
 //! `/v1/destinations`: where syncs write. Settings and credentials are validated per kind at
-//! creation; credentials are sealed and never shown again.
+//! creation (`shared::domain::destination`, where the worker reads them too); credentials are
+//! sealed and never shown again.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::db::connections::OAuthTokens;
-use shared::db::destinations::{self, Credentials, Destination, NewDestination};
-use shared::domain::destination::{SheetsSettings, WarehouseSettings};
-use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
-use shared::domain::{DestinationId, DestinationKind, InvalidField, Name, Timestamp};
+use shared::db::destinations::{self, Destination, NewDestination};
+use shared::domain::destination::{DestinationSettings, RawCredentials};
+use shared::domain::{DestinationId, DestinationKind, Name, Timestamp};
 
 use super::db;
 use super::openapi::{problems, schemas};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, from_object, optional_object};
+use crate::error::{ApiError, ApiJson, ApiPath, optional_object};
 use crate::state::AppState;
 
 /// The longest warehouse URL taken.
-pub const URL_MAX_BYTES: usize = 2000;
+pub use shared::domain::destination::URL_MAX_BYTES;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,85 +88,13 @@ impl From<Destination> for DestinationView {
     }
 }
 
-/// Parses and validates a kind's settings, returning them in canonical form.
-fn validate_settings(
-    kind: DestinationKind,
-    settings: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
-    let canonical = match kind {
-        DestinationKind::Warehouse => {
-            let parsed: WarehouseSettings = from_object("settings", settings)?;
-            serde_json::to_value(parsed.validate()?)
-        }
-        DestinationKind::GoogleSheets => {
-            let parsed: SheetsSettings = from_object("settings", settings)?;
-            serde_json::to_value(parsed.validate()?)
-        }
-    };
-    canonical.map_err(|error| ApiError::Internal(error.into()))
-}
-
-/// Credentials as posted, with the access token's expiry when they are OAuth tokens.
-type PostedCredentials = (Credentials, Option<DateTime<Utc>>);
-
-/// Checks a kind's credentials: what it needs, nothing it does not.
-fn validate_credentials(
-    kind: DestinationKind,
-    credentials: Option<CredentialsBody>,
-) -> Result<Option<PostedCredentials>, InvalidField> {
-    let refuse = |field: &str, message: &str| {
-        Err(InvalidField::new(
-            format!("credentials.{field}"),
-            message.to_owned(),
-        ))
-    };
-    match (kind, credentials) {
-        (DestinationKind::Warehouse, None) => Ok(None),
-        (DestinationKind::Warehouse, Some(body)) => {
-            if body.access_token.is_some()
-                || body.refresh_token.is_some()
-                || body.access_token_expires_at.is_some()
-            {
-                return refuse("access_token", "a warehouse takes only a url");
-            }
-            let Some(url) = body.url.filter(|url| !url.trim().is_empty()) else {
-                return refuse("url", "is required: the PostgreSQL URL of the warehouse");
-            };
-            // The URL holds a password: the message must not repeat it.
-            if !url.starts_with("postgres://") && !url.starts_with("postgresql://")
-                || url.len() > URL_MAX_BYTES
-                || !url.bytes().all(|b| b.is_ascii_graphic())
-                || url.parse::<tokio_postgres::Config>().is_err()
-            {
-                return refuse(
-                    "url",
-                    "is not a PostgreSQL URL (postgres://user:password@host:port/database, at most 2000 visible ASCII characters, percent-encoded)",
-                );
-            }
-            Ok(Some((Credentials::DatabaseUrl(url), None)))
-        }
-        (DestinationKind::GoogleSheets, None) => Err(InvalidField::new(
-            "credentials",
-            "a google_sheets destination needs the Google account's OAuth tokens",
-        )),
-        (DestinationKind::GoogleSheets, Some(body)) => {
-            if body.url.is_some() {
-                return refuse("url", "a google_sheets destination takes OAuth tokens");
-            }
-            let Some(access_token) = body.access_token else {
-                return refuse("access_token", "is required");
-            };
-            check_token("credentials.access_token", &access_token, TOKEN_MAX_BYTES)?;
-            if let Some(refresh) = &body.refresh_token {
-                check_token("credentials.refresh_token", refresh, TOKEN_MAX_BYTES)?;
-            }
-            Ok(Some((
-                Credentials::OAuth(OAuthTokens {
-                    access_token,
-                    refresh_token: body.refresh_token,
-                }),
-                body.access_token_expires_at.map(Timestamp::instant),
-            )))
+impl From<CredentialsBody> for RawCredentials {
+    fn from(body: CredentialsBody) -> Self {
+        Self {
+            url: body.url,
+            access_token: body.access_token,
+            refresh_token: body.refresh_token,
+            access_token_expires_at: body.access_token_expires_at.map(Timestamp::instant),
         }
     }
 }
@@ -192,8 +119,10 @@ pub async fn create(
     let tenant = caller.tenant()?;
     let kind: DestinationKind = body.kind.parse()?;
     let name = Name::parse("name", &body.name)?;
-    let settings = validate_settings(kind, body.settings.unwrap_or_else(|| serde_json::json!({})))?;
-    let credentials = validate_credentials(kind, body.credentials)?;
+    let settings =
+        DestinationSettings::parse(kind, body.settings.unwrap_or_else(|| serde_json::json!({})))?
+            .to_json();
+    let credentials = kind.parse_credentials(body.credentials.map(RawCredentials::from))?;
     let id = DestinationId::new();
     let sealed = credentials
         .as_ref()

@@ -13,13 +13,13 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use connectors::oauth::{OAuth, OAuthError};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use shared::config::PlatformConfig;
-use shared::db::connections::{self, NewConnection, OAuthTokens};
+use shared::db::connections::{self, NewConnection};
 use shared::db::oauth_states;
-use shared::domain::text::{TOKEN_MAX_BYTES, check_token};
+use shared::domain::text::check_token;
 use shared::domain::{ConnectionId, ConnectorKind, InvalidField, Name, TenantId};
 
 use super::connections::ConnectionView;
@@ -35,15 +35,10 @@ pub const CODE_MAX_BYTES: usize = 4096;
 /// The longest redirect URI taken.
 pub const REDIRECT_URI_MAX_CHARS: usize = 2000;
 
-/// Whether `connector` has an OAuth flow (AppsFlyer takes an API token instead).
+/// Whether connections to `connector` are authorised through OAuth (the others post their
+/// API token to `/v1/connections`).
 pub fn has_oauth(connector: ConnectorKind) -> bool {
-    match connector {
-        ConnectorKind::MetaAds
-        | ConnectorKind::GoogleAds
-        | ConnectorKind::TiktokAds
-        | ConnectorKind::SnapchatAds => true,
-        ConnectorKind::Appsflyer => false,
-    }
+    connectors::get(connector).oauth().is_some()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -134,43 +129,12 @@ fn bad_state(detail: &str) -> ApiError {
     }
 }
 
-fn parse_platform(platform: &str) -> Result<(ConnectorKind, bool), ApiError> {
+/// The platform named in the path, and its OAuth if it has one.
+fn parse_platform(platform: &str) -> Result<(ConnectorKind, Option<&'static dyn OAuth>), ApiError> {
     let connector: ConnectorKind = platform
         .parse()
         .map_err(|error: InvalidField| InvalidField::new("platform", error.message))?;
-    Ok((connector, has_oauth(connector)))
-}
-
-/// The authorisation URL of `connector` with the platform's parameter names.
-fn authorize_url(
-    connector: ConnectorKind,
-    settings: &PlatformConfig,
-    redirect_uri: &str,
-    state: &str,
-) -> Result<String, ApiError> {
-    let mut params: Vec<(&str, &str)> = match connector {
-        ConnectorKind::TiktokAds => vec![("app_id", settings.client_id.as_str())],
-        _ => vec![
-            ("client_id", settings.client_id.as_str()),
-            ("response_type", "code"),
-        ],
-    };
-    params.push(("redirect_uri", redirect_uri));
-    if !settings.scope.is_empty() {
-        params.push(("scope", settings.scope.as_str()));
-    }
-    if connector == ConnectorKind::GoogleAds {
-        // A refresh token is only issued for offline access, and again only with consent.
-        params.extend([("access_type", "offline"), ("prompt", "consent")]);
-    }
-    params.push(("state", state));
-    reqwest::Url::parse_with_params(&settings.authorize_url, &params)
-        .map(String::from)
-        .map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!(
-                "connectors.{connector}.authorize_url is not a valid URL"
-            ))
-        })
+    Ok((connector, connectors::get(connector).oauth()))
 }
 
 /// Starts the OAuth flow for a new connection to `platform`.
@@ -194,15 +158,15 @@ pub async fn authorize(
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<ApiJson<AuthorizeAnswer>, ApiError> {
     let tenant = caller.tenant()?;
-    let (connector, has_oauth) = parse_platform(&platform)?;
-    let settings = state.config.connectors.platform(connector);
-    if !has_oauth || settings.authorize_url.is_empty() {
+    let (connector, oauth) = parse_platform(&platform)?;
+    let settings = state.connectors.platform(connector);
+    let Some(oauth) = oauth.filter(|_| !settings.authorize_url.is_empty()) else {
         return Err(InvalidField::new(
             "platform",
             format!("{connector} has no OAuth: post its API token to /v1/connections"),
         )
         .into());
-    }
+    };
     // Everything the callback will store is checked now, so the callback cannot fail on it
     // after it has spent the code at the platform.
     let name = Name::parse("name", &body.name)?;
@@ -236,7 +200,12 @@ pub async fn authorize(
     };
     let payload = serde_json::to_vec(&payload).map_err(|error| ApiError::Internal(error.into()))?;
     let signed = encode_state(key, &payload);
-    let url = authorize_url(connector, settings, &body.redirect_uri, &signed)?;
+    let url = connectors::oauth::authorize_url(oauth, settings, &body.redirect_uri, &signed)
+        .map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!(
+                "connectors.{connector}.authorize_url is not a valid URL"
+            ))
+        })?;
     let client = db(&state).await?;
     oauth_states::insert(&client, &nonce, tenant, expires_at).await?;
     Ok(ApiJson(AuthorizeAnswer {
@@ -382,22 +351,35 @@ async fn callback(
     // that no longer passes.
     let name = Name::parse("name", &payload.name)
         .map_err(|_| bad_state("the state's name is not valid: start the authorisation again"))?;
-    let settings = state.config.connectors.platform(payload.platform);
-    if !has_oauth(payload.platform)
-        || (settings.token_url.is_empty() && payload.platform != ConnectorKind::TiktokAds)
-    {
-        return Err(ApiError::Unavailable(format!(
-            "connectors.{}.token_url is not configured",
-            payload.platform
-        )));
-    }
+    let connector = payload.platform;
+    let settings = state.connectors.platform(connector);
+    let oauth = match connectors::get(connector).oauth() {
+        Some(oauth) if oauth.can_exchange(settings) => oauth,
+        _ => {
+            return Err(ApiError::Unavailable(format!(
+                "connectors.{connector}.token_url is not configured"
+            )));
+        }
+    };
     let client = db(&state).await?;
     if !oauth_states::consume(&client, &nonce, payload.tenant).await? {
         return Err(bad_state(
             "the state was used already or has expired: start the authorisation again",
         ));
     }
-    let exchanged = exchange_code(payload.platform, settings, &code, &payload.redirect_uri).await?;
+    let exchanged = oauth
+        .exchange_code(&state.http, settings, &code, &payload.redirect_uri)
+        .await
+        .map_err(|error| match error {
+            OAuthError::Refused { status } => refused_code(connector, status),
+            OAuthError::Failed(why) => {
+                ApiError::Platform(format!("{connector} code exchange failed: {why}"))
+            }
+            // Nothing was sent: adsync's request was wrong, not the platform.
+            OAuthError::NotSent(why) => ApiError::Internal(anyhow::anyhow!(
+                "building the {connector} code exchange: {why}"
+            )),
+        })?;
     let id = ConnectionId::new();
     let sealed = connections::seal_tokens(&state.keys, payload.tenant, id, &exchanged.tokens)
         .map_err(|error| ApiError::Internal(error.into()))?;
@@ -418,143 +400,13 @@ async fn callback(
     Ok((StatusCode::CREATED, ApiJson(connection.into())))
 }
 
-struct Exchanged {
-    tokens: OAuthTokens,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-/// The token answer of the platforms that speak OAuth 2 (TikTok's is inside `data`).
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    expires_in: Option<i64>,
-}
-
-fn http_client() -> Result<reqwest::Client, ApiError> {
-    reqwest::Client::builder()
-        .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|error| ApiError::Internal(error.into()))
-}
-
-/// The URL of TikTok's auth-code exchange, under its API.
-fn tiktok_token_url(settings: &PlatformConfig) -> String {
-    if settings.token_url.is_empty() {
-        format!(
-            "{}/{}/oauth2/access_token/",
-            settings.base_url.trim_end_matches('/'),
-            settings.api_version
-        )
-    } else {
-        settings.token_url.clone()
-    }
-}
-
-/// Exchanges an authorisation code at the platform. Failures name the platform's HTTP status,
-/// never a body or URL (Meta's carries the client secret in its query).
-async fn exchange_code(
-    connector: ConnectorKind,
-    settings: &PlatformConfig,
-    code: &str,
-    redirect_uri: &str,
-) -> Result<Exchanged, ApiError> {
-    let client = http_client()?;
-    let timeout = std::time::Duration::from_millis(settings.timeout_ms);
-    let secret = settings.client_secret.expose();
-    let request = match connector {
-        ConnectorKind::MetaAds => client.get(&settings.token_url).query(&[
-            ("client_id", settings.client_id.as_str()),
-            ("client_secret", secret),
-            ("redirect_uri", redirect_uri),
-            ("code", code),
-        ]),
-        ConnectorKind::TiktokAds => client.post(tiktok_token_url(settings)).json(
-            &serde_json::json!({"app_id": settings.client_id, "secret": secret, "auth_code": code}),
-        ),
-        ConnectorKind::GoogleAds | ConnectorKind::SnapchatAds => {
-            client.post(&settings.token_url).form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", settings.client_id.as_str()),
-                ("client_secret", secret),
-                ("redirect_uri", redirect_uri),
-                ("code", code),
-            ])
-        }
-        ConnectorKind::Appsflyer => {
-            return Err(InvalidField::new("platform", "appsflyer has no OAuth").into());
-        }
-    };
-    let failed =
-        |why: String| ApiError::Platform(format!("{connector} code exchange failed: {why}"));
-    let response = request.timeout(timeout).send().await.map_err(|error| {
-        if error.is_builder() {
-            // Nothing was sent: adsync's request was wrong, not the platform.
-            ApiError::Internal(
-                anyhow::Error::new(error.without_url())
-                    .context(format!("building the {connector} code exchange")),
-            )
-        } else {
-            failed(error.without_url().to_string())
-        }
-    })?;
-    let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|_| failed(format!("HTTP {status} without a JSON body")))?;
-    if !status.is_success() {
-        return Err(refused_code(connector, status));
-    }
-    let answer = if connector == ConnectorKind::TiktokAds {
-        if body.get("code").and_then(serde_json::Value::as_i64) != Some(0) {
-            return Err(refused_code(connector, status));
-        }
-        body.get("data").cloned().unwrap_or_default()
-    } else {
-        body
-    };
-    let answer: TokenAnswer = serde_json::from_value(answer)
-        .map_err(|_| failed("the token answer has an unexpected shape".into()))?;
-    let access_token = answer
-        .access_token
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| failed("the token answer has no access_token".into()))?;
-    let refresh_token = answer.refresh_token.filter(|token| !token.is_empty());
-    // Tokens adsync could not send back in a request are the platform's answer at fault.
-    for (name, token) in [
-        ("access_token", Some(&access_token)),
-        ("refresh_token", refresh_token.as_ref()),
-    ] {
-        if let Some(token) = token
-            && check_token(name, token, TOKEN_MAX_BYTES).is_err()
-        {
-            return Err(failed(format!(
-                "the token answer's {name} is not a token adsync can use"
-            )));
-        }
-    }
-    Ok(Exchanged {
-        tokens: OAuthTokens {
-            access_token,
-            refresh_token,
-        },
-        expires_at: answer
-            .expires_in
-            .filter(|seconds| *seconds > 0)
-            .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-    })
-}
-
 /// The platform refused the code (used, expired, or not its own): the caller's to fix.
-fn refused_code(connector: ConnectorKind, status: reqwest::StatusCode) -> ApiError {
+fn refused_code(connector: ConnectorKind, status: u16) -> ApiError {
     ApiError::Refused {
         code: ProblemCode::InvalidCode,
         field: Some("code"),
         detail: format!(
-            "{connector} refused the authorisation code (HTTP {}): it may be used or expired; start the authorisation again",
-            status.as_u16()
+            "{connector} refused the authorisation code (HTTP {status}): it may be used or expired; start the authorisation again"
         ),
     }
 }

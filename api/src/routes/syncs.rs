@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use shared::db::jobs::{self, Enqueued, NewJob};
 use shared::db::syncs::{self, NewSync, SyncDefinition};
 use shared::db::{accounts, destinations};
-use shared::domain::report::catalogue;
 use shared::domain::schedule::local_date;
 use shared::domain::{
     AccountId, ConnectorKind, DateWindow, Day, DestinationId, InvalidField, RawReport, ReportSpec,
@@ -162,22 +161,19 @@ pub async fn create(
     let destination = destinations::get(&client, tenant, body.destination_id)
         .await?
         .ok_or(ApiError::NotFound("destination"))?;
-    if destination.kind == shared::domain::DestinationKind::GoogleSheets
+    if destination.kind.takes_one_sync()
         && destinations::sync_count(&client, tenant, destination.id).await? > 0
     {
         return Err(ApiError::Conflict(
             "this spreadsheet tab already receives another sync's rows; create a destination with another tab".into(),
         ));
     }
-    let report = ReportSpec::parse(
-        account.connector,
-        RawReport {
-            stream: body.report.stream.as_deref(),
-            level: &body.report.level,
-            metrics: &body.report.metrics,
-            breakdowns: &body.report.breakdowns,
-        },
-    )?;
+    let report = connectors::catalogue(account.connector).parse_report(RawReport {
+        stream: body.report.stream.as_deref(),
+        level: &body.report.level,
+        metrics: &body.report.metrics,
+        breakdowns: &body.report.breakdowns,
+    })?;
     let time_zone = body.schedule.time_zone.unwrap_or(account.time_zone);
     let schedule = Schedule::parse(&body.schedule.cron, &time_zone)
         .map_err(|error| InvalidField::new(format!("schedule.{}", error.field), error.message))?;
@@ -191,7 +187,7 @@ pub async fn create(
             .into());
         }
         Some(days) => days,
-        None => catalogue(account.connector).default_lookback_days as i32,
+        None => connectors::catalogue(account.connector).default_lookback_days as i32,
     };
     let fresh_days = match body.fresh_days {
         Some(days) if !(min_days..=lookback_days).contains(&days) => {
@@ -430,7 +426,7 @@ pub async fn backfill(
     }
     let window =
         DateWindow::new(from, to).map_err(|_| InvalidField::new("from", "must not be after to"))?;
-    let chunk_days = catalogue(sync.connector).max_days_per_request;
+    let chunk_days = connectors::catalogue(sync.connector).max_days_per_request;
     let new_jobs: Vec<NewJob> = window
         .chunks(chunk_days)
         .into_iter()

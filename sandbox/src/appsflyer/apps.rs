@@ -10,8 +10,9 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::data::{self, AppFacts, LISTED_APP_IDS};
 use super::errors::AppsflyerError;
+use super::world;
+use super::world::{AppFacts, LISTED_APP_IDS};
 use super::{Prelude, param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -88,7 +89,7 @@ fn page(params: &[(String, String)], base: &str, malformed: bool) -> Result<Page
     let offset = count(params, "offset", 0)?;
     let apps: Vec<AppFacts> = LISTED_APP_IDS
         .iter()
-        .filter_map(|id| data::app(id))
+        .filter_map(|id| world::app(id))
         .collect();
     let total = apps.len();
     let link = |offset: usize| format!("{base}?offset={offset}&limit={limit}");

@@ -11,7 +11,10 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::data::{self, AppFacts, LISTED_APP_IDS, Report, Selection};
+use super::truth::Selection;
+use super::vocabulary::Report;
+use super::world::{AppFacts, LISTED_APP_IDS};
+use super::{truth, world};
 use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -56,7 +59,7 @@ fn view(app: &AppFacts, today: NaiveDate) -> AppView {
         currency: app.currency.code(),
         currency_decimals: app.currency.decimals(),
         retargeting: app.retargeting,
-        has_delivery: data::has_delivery(&app.id),
+        has_delivery: world::has_delivery(&app.id),
         today,
         campaigns: app
             .campaigns
@@ -74,7 +77,7 @@ fn view(app: &AppFacts, today: NaiveDate) -> AppView {
 }
 
 fn find_app(app_id: &str) -> Result<AppFacts, ControlError> {
-    data::app(app_id).ok_or_else(|| {
+    world::app(app_id).ok_or_else(|| {
         control_error(
             StatusCode::NOT_FOUND,
             "app_id",
@@ -89,7 +92,7 @@ fn find_app(app_id: &str) -> Result<AppFacts, ControlError> {
 async fn list(State(sandbox): State<Sandbox>) -> Response {
     let apps: Vec<AppView> = LISTED_APP_IDS
         .iter()
-        .filter_map(|id| data::app(id))
+        .filter_map(|id| world::app(id))
         .map(|app| {
             let today = sandbox.today_for(&app);
             view(&app, today)
@@ -136,7 +139,7 @@ async fn truth(
         selection.reattr = params.get("reattr").is_some_and(|value| value == "true");
         selection.media_source = params.get("media_source").cloned();
         let today = sandbox.today_for(&app);
-        Ok::<_, ControlError>(data::report_rows(&app, report, &selection, today))
+        Ok::<_, ControlError>(truth::report_rows(&app, report, &selection, today))
     })();
     match result {
         Ok(rows) => wire::json(StatusCode::OK, &rows),

@@ -2,9 +2,12 @@
 //! line per row. Missing values are written the ways AppsFlyer writes them (`N/A`, `NULL` or an
 //! empty field); fields with commas, quotes, line breaks or non-ASCII characters are quoted.
 
-use super::data::Report;
-use super::data::{Currency, EVENTS, Numbers, ReportRow, ratio_text};
+use super::truth::{ReportRow, ratio_text};
+use super::vocabulary::EVENTS;
+use super::vocabulary::Report;
+use super::world::Numbers;
 use crate::decimal;
+use crate::facts::Currency;
 
 /// `Date`.
 pub(crate) const DATE: &str = "Date";

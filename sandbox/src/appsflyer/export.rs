@@ -15,9 +15,12 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use super::data::{self, AppFacts, Report, Selection};
 use super::errors::AppsflyerError;
+use super::truth::Selection;
+use super::vocabulary::Report;
+use super::world::AppFacts;
 use super::{Prelude, csv, param};
+use super::{truth, world};
 use crate::connector::Connector;
 use crate::requests::UnknownRoute;
 use crate::state::Sandbox;
@@ -155,7 +158,7 @@ async fn answer(
     params: &[(String, String)],
     malformed: bool,
 ) -> Result<Response, AppsflyerError> {
-    let app = data::app(app_id).ok_or(AppsflyerError::AppNotFound)?;
+    let app = world::app(app_id).ok_or(AppsflyerError::AppNotFound)?;
     let state = sandbox.appsflyer();
     let selection = parse(params, &app, state.config.max_range_days)?;
     let days = (selection.to - selection.from).num_days() + 1;
@@ -168,7 +171,7 @@ async fn answer(
         days,
     )?;
     let today = sandbox.today_for(&app);
-    let rows = data::report_rows(&app, report, &selection, today);
+    let rows = truth::report_rows(&app, report, &selection, today);
     let delay = state
         .config
         .delay_per_1000_rows
@@ -206,7 +209,7 @@ mod tests {
     }
 
     fn utc_app() -> AppFacts {
-        let mut app = data::app("com.example.app").unwrap();
+        let mut app = world::app("com.example.app").unwrap();
         app.time_zone = Tz::Europe__Berlin;
         app
     }

@@ -1,6 +1,6 @@
 //! AppsFlyer: the Pull API's aggregate reports (CSV per app and date range) and the management
 //! API's app list, served under `/appsflyer/api` in AppsFlyer's own wire format (see
-//! `PLATFORMS.md` section 5). `https://hq1.appsflyer.com/api/agg-data/export/app/id1/partners_by_date_report/v5`
+//! `docs/platforms.md`). `https://hq1.appsflyer.com/api/agg-data/export/app/id1/partners_by_date_report/v5`
 //! becomes `/appsflyer/api/agg-data/export/app/id1/partners_by_date_report/v5`.
 //!
 //! Every request first goes through `Prelude`: injected faults, then the API V2 token
@@ -8,7 +8,8 @@
 //! or is unknown to AppsFlyer). The endpoints then check the app, their parameters and the
 //! quotas. Raw-data reports are not modelled: their paths are unknown routes.
 //!
-//! Layout: `data` (deterministic apps and cohort numbers, the truth tests compare against),
+//! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic apps and
+//! cohort numbers), `truth` (what tests compare against),
 //! `csv` (the report format), `errors` (error answers), `quota` (daily and per-minute quotas),
 //! `export` (the aggregate reports), `apps` (the app list), `control` (the sandbox-only routes
 //! under `/_sandbox/appsflyer`).
@@ -16,10 +17,12 @@
 mod apps;
 mod control;
 mod csv;
-mod data;
 mod errors;
 mod export;
 mod quota;
+mod truth;
+mod vocabulary;
+mod world;
 
 use std::time::Duration;
 
@@ -28,11 +31,15 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 
-pub use data::{
-    AppFacts, AppPlatform, COHORT_HORIZON_DAYS, CampaignFacts, CampaignStart, Currency, EVENTS,
-    INSTALL_HORIZON_DAYS, LISTED_APP_IDS, NO_DELIVERY_APP_ID, Numbers, ORGANIC, Report, ReportRow,
-    Selection, TIME_ZONES, UNKNOWN_APP_ID, app, cell_numbers, has_delivery, is_valid_account_id,
-    report_rows, report_truth,
+pub use crate::facts::{CampaignStart, Currency};
+pub use truth::{ReportRow, Selection, report_rows, report_truth};
+pub use vocabulary::{
+    AppPlatform, COHORT_HORIZON_DAYS, EVENTS, INSTALL_HORIZON_DAYS, NO_DELIVERY_APP_ID, ORGANIC,
+    Report, TIME_ZONES, UNKNOWN_APP_ID, is_valid_account_id,
+};
+pub use world::{
+    AppFacts, CampaignFacts, LISTED_APP_IDS, Numbers, app, cell_numbers, has_delivery,
+    numbered_account,
 };
 
 use crate::connector::Connector;
@@ -41,6 +48,10 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
 use crate::tokens::TokenStatus;
 use errors::AppsflyerError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC: AppsFlyer's
+/// "Limit reached" is its daily quota.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = true;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str =

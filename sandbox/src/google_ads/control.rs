@@ -12,7 +12,9 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::data::{self, CustomerFacts, CustomerKind, Level};
+use super::vocabulary::{CustomerKind, Level};
+use super::world::CustomerFacts;
+use super::{truth, world};
 use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -121,7 +123,7 @@ fn view(customer: &CustomerFacts, today: NaiveDate) -> CustomerView {
 }
 
 fn find_customer(customer_id: &str) -> Result<CustomerFacts, ControlError> {
-    data::customer(customer_id).ok_or_else(|| {
+    world::customer(customer_id).ok_or_else(|| {
         control_error(
             StatusCode::NOT_FOUND,
             "customer_id",
@@ -170,7 +172,7 @@ async fn truth(
         let since = date_param(&params, "since")?;
         let until = date_param(&params, "until")?;
         let today = sandbox.today_for(&customer);
-        Ok(data::report_truth(
+        Ok(truth::report_truth(
             &customer.id,
             level,
             since,

@@ -1,5 +1,5 @@
 //! Google Ads API (REST), served under `/google_ads` in Google's own wire format (see
-//! `PLATFORMS.md` section 2): `googleAds:searchStream` over a GAQL subset,
+//! `docs/platforms.md`): `googleAds:searchStream` over a GAQL subset,
 //! `customers:listAccessibleCustomers`, and the OAuth token endpoint `/oauth2/token`.
 //!
 //! Every API request first goes through `Prelude`, which applies the checks common to all calls
@@ -8,17 +8,20 @@
 //! header and the customer's manager, and the rate limits (per developer token, per customer,
 //! and the daily operations quota). The endpoint handlers only deal with their own input.
 //!
-//! Layout: `data` (deterministic customers and metrics, the truth tests compare against),
+//! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic customers
+//! and metrics), `truth` (what tests compare against),
 //! `gaql` (the query parser), `errors` (error bodies), `search` (the streamed report),
 //! `customers` (accessible customers), `oauth` (the token endpoint), `control` (the sandbox-only
 //! routes under `/_sandbox/google_ads`).
 
 mod control;
 mod customers;
-mod data;
 mod errors;
 mod gaql;
 mod search;
+mod truth;
+mod vocabulary;
+mod world;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -29,12 +32,16 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use data::{
-    AdFacts, AdGroupFacts, CampaignFacts, CampaignStart, Channel, Currency, CustomerFacts,
-    CustomerKind, Device, Level, Metrics, NO_DELIVERY_CUSTOMER_ID, RESTATEMENT_HORIZON_DAYS,
-    Status, TIME_ZONES, TruthRow, customer, report_truth,
-};
+pub use crate::facts::{CampaignStart, Currency};
 pub use search::BATCH_ROWS;
+pub use truth::{TruthRow, report_truth};
+pub use vocabulary::{
+    Channel, CustomerKind, Device, Level, NO_DELIVERY_CUSTOMER_ID, RESTATEMENT_HORIZON_DAYS,
+    Status, TIME_ZONES,
+};
+pub use world::{
+    AdFacts, AdGroupFacts, CampaignFacts, CustomerFacts, Metrics, customer, numbered_account,
+};
 
 use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
@@ -44,6 +51,9 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::Sandbox;
 use crate::tokens::TokenStatus;
 use errors::AdsError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "10 digits, no hyphens";
@@ -156,7 +166,7 @@ pub(crate) fn unknown_route(sandbox: &Sandbox, path: &str) -> Response {
 
 /// Whether `id` is shaped like a customer id.
 pub fn is_valid_account_id(id: &str) -> bool {
-    data::is_valid_customer_id(id)
+    vocabulary::is_valid_customer_id(id)
 }
 
 /// `v21` → `Some(21)`.
@@ -303,17 +313,17 @@ impl Prelude {
         let customer = match &self.customer_id {
             None => None,
             Some(id) => {
-                if !data::is_valid_customer_id(id) {
+                if !vocabulary::is_valid_customer_id(id) {
                     return Err(AdsError::invalid_customer_id(id).into());
                 }
                 let login = header_text(headers, "login-customer-id");
                 if let Some(login) = &login
-                    && !data::is_valid_customer_id(login)
+                    && !vocabulary::is_valid_customer_id(login)
                 {
                     return Err(AdsError::invalid_login_customer_id(login).into());
                 }
                 let customer =
-                    data::customer(id).ok_or_else(|| AdsError::customer_not_found(id))?;
+                    world::customer(id).ok_or_else(|| AdsError::customer_not_found(id))?;
                 let allowed = match (customer.manager_id(), login.as_deref()) {
                     (Some(manager), Some(login)) => login == manager,
                     (Some(_), None) => false,
@@ -390,7 +400,9 @@ impl Prelude {
         Handled {
             connector: Connector::GoogleAds,
             route: self.route,
-            account_id: self.customer_id.filter(|id| data::is_valid_customer_id(id)),
+            account_id: self
+                .customer_id
+                .filter(|id| vocabulary::is_valid_customer_id(id)),
             fault: self.fault.map(|fired| fired.kind),
         }
         .attach(response)

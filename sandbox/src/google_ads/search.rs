@@ -19,10 +19,13 @@ use axum::response::Response;
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use super::data::{self, CustomerFacts, Device, EntityRef, Level, Metrics};
 use super::errors::AdsError;
 use super::gaql::{self, Field, Group, Query, Resource, Value};
+use super::truth::EntityRef;
+use super::vocabulary::{Device, Level};
+use super::world::{CustomerFacts, Metrics};
 use super::{Admitted, CONTENT_TYPE, Prelude, REQUEST_ID_HEADER};
+use super::{truth, world};
 use crate::faults::FaultKind;
 use crate::state::Sandbox;
 
@@ -218,7 +221,7 @@ impl RowSource {
                 customer
                     .clients()
                     .iter()
-                    .filter_map(|id| data::customer(id))
+                    .filter_map(|id| world::customer(id))
                     .map(|client| (client, 1)),
             );
             Mode::Clients(rows)
@@ -241,7 +244,7 @@ impl RowSource {
                 }
             }
         } else {
-            Mode::Entities(data::entities(&customer, level).into())
+            Mode::Entities(truth::entities(&customer, level).into())
         };
         Self {
             customer,
@@ -308,7 +311,7 @@ impl RowSource {
                     let date = *next;
                     *next = date.succ_opt().unwrap_or(NaiveDate::MAX);
                     let rows =
-                        data::day_rows(&self.customer, self.level, date, self.today, by_device);
+                        truth::day_rows(&self.customer, self.level, date, self.today, by_device);
                     if rows.is_empty() {
                         continue;
                     }
@@ -335,7 +338,7 @@ impl RowSource {
                 let mut totals: BTreeMap<(EntityRef, Option<Device>), Metrics> = BTreeMap::new();
                 for date in since.iter_days().take_while(|date| date <= until) {
                     for (entity, device, metrics) in
-                        data::day_rows(&self.customer, self.level, date, self.today, by_device)
+                        truth::day_rows(&self.customer, self.level, date, self.today, by_device)
                     {
                         totals.entry((entity, device)).or_default().add(metrics);
                     }
@@ -755,15 +758,16 @@ pub(crate) fn run(
 
 #[cfg(test)]
 mod tests {
-    use super::data::centi_text;
     use super::*;
+    use crate::google_ads::truth::centi_text;
+    use crate::google_ads::vocabulary;
 
     fn today() -> NaiveDate {
         "2025-06-30".parse().unwrap()
     }
 
     fn customer(id: &str) -> CustomerFacts {
-        data::customer(id).unwrap()
+        world::customer(id).unwrap()
     }
 
     #[test]
@@ -796,7 +800,8 @@ mod tests {
     fn rows_match_the_truth_and_zero_metrics_are_left_out() {
         let since = "2025-06-01".parse().unwrap();
         let until = "2025-06-10".parse().unwrap();
-        let truth = data::report_truth("2345678901", Level::AdGroupAd, since, until, today(), true);
+        let truth =
+            truth::report_truth("2345678901", Level::AdGroupAd, since, until, today(), true);
         let rows = run(
             customer("2345678901"),
             "SELECT ad_group_ad.ad.id, segments.date, segments.device, metrics.clicks, metrics.conversions_value FROM ad_group_ad WHERE segments.date BETWEEN '2025-06-01' AND '2025-06-10'",
@@ -908,7 +913,7 @@ mod tests {
 
     #[test]
     fn a_query_without_rows_is_one_batch_without_results() {
-        let customer = data::customer(data::NO_DELIVERY_CUSTOMER_ID).unwrap();
+        let customer = world::customer(vocabulary::NO_DELIVERY_CUSTOMER_ID).unwrap();
         let query = gaql::parse(
             "SELECT campaign.id, segments.date, metrics.clicks FROM campaign WHERE segments.date DURING LAST_7_DAYS",
             today(),

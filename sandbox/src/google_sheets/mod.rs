@@ -1,5 +1,5 @@
 //! Google Sheets API v4 (a destination): spreadsheets, tabs and cell values, served under
-//! `/google_sheets` in Google's wire format (see `PLATFORMS.md` section 6).
+//! `/google_sheets` in Google's wire format (see `docs/platforms.md`).
 //!
 //! Routes (under `/google_sheets`): `GET /v4/spreadsheets/{id}`, `POST
 //! /v4/spreadsheets/{id}:batchUpdate`, `GET|PUT /v4/spreadsheets/{id}/values/{range}`, `POST
@@ -63,6 +63,9 @@ use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::{Quota, SheetsError};
 use grid::Spreadsheet;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "a spreadsheet id (letters, digits, - and _)";
@@ -162,7 +165,12 @@ pub(crate) fn unknown_route(_sandbox: &Sandbox, path: &str) -> Response {
     .attach(SheetsError::no_route(path).into_response())
 }
 
-/// Whether `id` is shaped like an account id of this platform.
+/// Google Sheets has spreadsheets, not accounts.
+pub fn numbered_account(_n: usize) -> Option<crate::facts::AccountSummary> {
+    None
+}
+
+/// Whether `id` is shaped like a spreadsheet id.
 pub fn is_valid_account_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 100

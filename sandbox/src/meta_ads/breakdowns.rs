@@ -20,7 +20,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::data::{AccountFacts, Metrics};
+use super::world::{AccountFacts, Metrics};
 use crate::rng::Seed;
 
 /// One insights breakdown.

@@ -15,8 +15,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::breakdowns::{Breakdown, is_allowed_combination};
-use super::data::{self, AccountFacts, Level, RowsQuery, TimeIncrement};
 use super::entities::{EntityKind, entities_truth};
+use super::truth::RowsQuery;
+use super::vocabulary::{Level, TimeIncrement};
+use super::world::AccountFacts;
+use super::{truth, world};
 use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -101,7 +104,7 @@ fn view(account: &AccountFacts, today: NaiveDate) -> AccountView {
 }
 
 fn find_account(account_id: &str) -> Result<AccountFacts, ControlError> {
-    data::account(account_id).ok_or_else(|| {
+    world::account(account_id).ok_or_else(|| {
         control_error(
             StatusCode::NOT_FOUND,
             "account_id",
@@ -170,7 +173,7 @@ async fn truth(
         let since = date_param(&params, "since")?;
         let until = date_param(&params, "until")?;
         let today = sandbox.today_for(&account);
-        Ok(data::rows(
+        Ok(truth::rows(
             &account,
             &RowsQuery {
                 level,

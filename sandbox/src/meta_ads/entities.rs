@@ -12,10 +12,11 @@ use chrono::{Days, NaiveDate, NaiveTime, TimeZone as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::data::{AccountFacts, Budget, Status};
 use super::errors::{CONTENT_TYPE, MetaError};
 use super::paging::{self, Window};
 use super::usage::UseCase;
+use super::vocabulary::{Budget, Status};
+use super::world::AccountFacts;
 use super::{Prelude, Request, RouteKind, account, param};
 use crate::faults::FaultKind;
 use crate::rng::Seed;

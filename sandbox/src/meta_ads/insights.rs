@@ -13,10 +13,13 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use serde_json::{Value, json};
 
 use super::breakdowns::{Breakdown, is_allowed_combination};
-use super::data::{self, AccountFacts, Level, RowsQuery, TimeIncrement, TruthRow};
 use super::errors::{CONTENT_TYPE, MetaError};
 use super::paging::{self, Window};
+use super::truth;
+use super::truth::{RowsQuery, TruthRow};
 use super::usage::UseCase;
+use super::vocabulary::{Level, TimeIncrement};
+use super::world::AccountFacts;
 use super::{Request, RouteKind, param};
 use crate::faults::FaultKind;
 use crate::rng::Seed;
@@ -532,7 +535,7 @@ fn answer(
     let query = parse_query(request.params, today)?;
     let fingerprint = query.fingerprint(&account.id);
     let window = Window::parse(request.params, fingerprint)?;
-    let rows = data::rows(account, &query.rows);
+    let rows = truth::rows(account, &query.rows);
     if rows.len() > sandbox.meta_ads().config.max_sync_rows {
         return Err(MetaError::reduce_data());
     }
@@ -573,6 +576,7 @@ pub(crate) async fn sync_handler(request: Request<'_>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta_ads::world;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -675,8 +679,8 @@ mod tests {
             today,
         )
         .unwrap();
-        let account = data::account("4242").unwrap();
-        let rows = data::rows(&account, &query.rows);
+        let account = world::account("4242").unwrap();
+        let rows = truth::rows(&account, &query.rows);
         let row = rows.iter().find(|row| row.purchases > 0).unwrap();
         let object = render_row(row, &query);
         let keys: Vec<&str> = object.0.iter().map(|(k, _)| *k).collect();

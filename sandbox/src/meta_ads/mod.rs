@@ -1,5 +1,5 @@
 //! Meta (Facebook) Marketing API, served under `/meta_ads` in Meta's own wire format (see
-//! `PLATFORMS.md` section 1): the Ad Account node, its Insights edge (synchronous `GET`, and
+//! `docs/platforms.md`): the Ad Account node, its Insights edge (synchronous `GET`, and
 //! asynchronous report runs created with `POST`, polled at `/{report_run_id}` and read at
 //! `/{report_run_id}/insights`), its `campaigns`, `adsets` and `ads` edges, `/me/adaccounts`,
 //! and the OAuth token endpoint (code exchange and long-lived token exchange).
@@ -9,8 +9,8 @@
 //! account, report run or `me`), then the rate limits of its Business Use Case. The endpoint
 //! handlers only deal with their own parameters.
 //!
-//! Layout: `data` (deterministic accounts, entities and metrics, the truth tests compare
-//! against), `breakdowns` (breakdown combinations and the split of a day into cells), `errors`
+//! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic accounts,
+//! entities and metrics), `truth` (what tests compare against), `breakdowns` (breakdown combinations and the split of a day into cells), `errors`
 //! (error bodies), `usage` (rolling-hour rate limits and usage headers), `paging` (cursors),
 //! `insights`, `report_runs`, `entities` and `ad_account` (the endpoints), `oauth` (the token
 //! endpoint), `control` (the sandbox-only routes under `/_sandbox/meta_ads`).
@@ -28,14 +28,16 @@
 mod ad_account;
 mod breakdowns;
 mod control;
-mod data;
 mod entities;
 mod errors;
 mod insights;
 mod oauth;
 mod paging;
 mod report_runs;
+mod truth;
 mod usage;
+mod vocabulary;
+mod world;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -48,15 +50,18 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::Response;
 use axum::routing::{any, get};
 
+pub use crate::facts::{CampaignStart, Currency};
 pub use breakdowns::{AGES, Breakdown, GENDERS, PLACEMENTS, is_allowed_combination};
-pub use data::{
-    AccountFacts, AdFacts, AdSetFacts, Budget, CONTROL_NAMES_ACCOUNT_ID, CampaignFacts,
-    CampaignStart, CreativeFacts, Currency, EMPTY_ACCOUNT_ID, Level, Metrics,
-    REACHABLE_ACCOUNT_IDS, RESTATEMENT_HORIZON_DAYS, RowsQuery, Status, TIME_ZONES, TimeIncrement,
-    TruthRow, account, ad_day_metrics, insights_truth, insights_truth_for, insights_truth_with,
-    is_valid_account_id, reachable_accounts,
-};
 pub use entities::{EntityKind, EntityRow, entities_truth};
+pub use truth::{RowsQuery, TruthRow, insights_truth, insights_truth_for, insights_truth_with};
+pub use vocabulary::{
+    Budget, CONTROL_NAMES_ACCOUNT_ID, EMPTY_ACCOUNT_ID, Level, RESTATEMENT_HORIZON_DAYS, Status,
+    TIME_ZONES, TimeIncrement, is_valid_account_id,
+};
+pub use world::{
+    AccountFacts, AdFacts, AdSetFacts, CampaignFacts, CreativeFacts, Metrics,
+    REACHABLE_ACCOUNT_IDS, account, ad_day_metrics, numbered_account, reachable_accounts,
+};
 
 use crate::connector::Connector;
 use crate::faults::{FaultKind, FiredFault};
@@ -65,6 +70,9 @@ use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::MetaError;
 use usage::{Admission, UseCase};
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "digits, without act_";

@@ -21,11 +21,12 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::data::{self, AccountFacts};
 use super::errors::{CONTENT_TYPE, MetaError};
 use super::insights::{self, InsightsQuery, MALFORMED_NUMBER};
 use super::paging::Window;
+use super::truth;
 use super::usage::UseCase;
+use super::world::AccountFacts;
 use super::{Call, Prelude, Request, RouteKind};
 use crate::faults::FaultKind;
 use crate::rng::Seed;
@@ -292,7 +293,7 @@ pub(crate) async fn results_handler(request: Request<'_>) -> Response {
             .with_u64(run.query.fingerprint(&account.id))
             .value();
         let window = Window::parse(request.params, fingerprint)?;
-        let rows = data::rows(&account, &run.query.rows);
+        let rows = truth::rows(&account, &run.query.rows);
         insights::render_page(
             &rows,
             &run.query,

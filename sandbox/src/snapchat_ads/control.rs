@@ -15,7 +15,9 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::data::{self, AccountFacts, Attribution, Level};
+use super::truth;
+use super::vocabulary::{Attribution, Level};
+use super::world::AccountFacts;
 use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -188,7 +190,7 @@ async fn truth(
         let since = date_param(&params, "since")?;
         let until = date_param(&params, "until")?;
         let today = sandbox.today_for(&account);
-        Ok(data::stats_truth(
+        Ok(truth::stats_truth(
             &account.id,
             level,
             since,

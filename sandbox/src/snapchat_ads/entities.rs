@@ -13,9 +13,11 @@ use base64::Engine as _;
 use chrono::{Days, NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::data::{AccountFacts, ORGANIZATIONS, day_start, render_time};
 use super::errors::{CONTENT_TYPE, SnapError};
 use super::json::Json;
+use super::truth::{day_start, render_time};
+use super::vocabulary::ORGANIZATIONS;
+use super::world::AccountFacts;
 use super::{Call, Prelude, normalised, param, readable_account, request_id};
 use crate::rng::Seed;
 use crate::state::Sandbox;

@@ -3,7 +3,7 @@
 //! 401 bad token with `WWW-Authenticate`, 403 no permission, 404 unknown entity, 429 throttled,
 //! 500 server failure), and the OAuth errors of the token endpoint.
 //!
-//! The DAY-granularity alignment message is Snapchat's own (PLATFORMS.md section 4); the other
+//! The DAY-granularity alignment message is Snapchat's own (quoted by public sources); the other
 //! wordings and the `E....` codes are the sandbox's, in Snapchat's style (unverified).
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -1,6 +1,6 @@
 //! Snapchat Marketing API: organizations and ad accounts, the campaign → ad squad → ad
 //! entities with creatives, the stats endpoints and the OAuth token endpoint, served under
-//! `/snapchat_ads` in Snapchat's own wire format (see `PLATFORMS.md` sections 4 and 8).
+//! `/snapchat_ads` in Snapchat's own wire format (see `docs/platforms.md`).
 //!
 //! `https://adsapi.snapchat.com/v1/...` is served at `/snapchat_ads/v1/...` and
 //! `https://accounts.snapchat.com/login/oauth2/access_token` at
@@ -13,18 +13,20 @@
 //! entity (403 for accounts the user may not read, 404 for unknown entities) and deal with their
 //! own parameters.
 //!
-//! Layout: `data` (deterministic organizations, accounts, entities and metrics; the truth tests
-//! compare against), `errors` (error bodies), `entities` (organizations, ad accounts and the
+//! Layout: `vocabulary` (its words and special ids), `world` (deterministic organizations,
+//! accounts, entities and metrics), `truth` (what tests compare against), `errors` (error bodies), `entities` (organizations, ad accounts and the
 //! entity lists with `limit` and `paging.next_link`), `stats` (the stats endpoints), `oauth`
 //! (the token endpoint), `control` (the sandbox-only routes under `/_sandbox/snapchat_ads`).
 
 mod control;
-mod data;
 mod entities;
 mod errors;
 mod json;
 mod oauth;
 mod stats;
+mod truth;
+mod vocabulary;
+mod world;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -35,12 +37,16 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use data::{
-    AccountFacts, AdFacts, AdSquadFacts, Attribution, CURRENCIES, CampaignFacts, CampaignStart,
-    CreativeFacts, FORBIDDEN_ACCOUNT_ID, KNOWN_ACCOUNTS, LARGE_ACCOUNT_ID, Level, Metrics,
-    NO_DELIVERY_ACCOUNT_ID, OBJECTIVES, ORGANIZATIONS, RESTATEMENT_DAYS, Status, SwipeWindow,
-    TIME_ZONES, TruthRow, ViewWindow, account, ad_day_metrics, day_start, is_valid_account_id,
-    render_time, split_by_country, stats_truth,
+pub use crate::facts::CampaignStart;
+pub use truth::{TruthRow, day_start, render_time, stats_truth};
+pub use vocabulary::{
+    Attribution, CURRENCIES, FORBIDDEN_ACCOUNT_ID, LARGE_ACCOUNT_ID, Level, NO_DELIVERY_ACCOUNT_ID,
+    OBJECTIVES, ORGANIZATIONS, RESTATEMENT_DAYS, Status, SwipeWindow, TIME_ZONES, ViewWindow,
+    is_valid_account_id,
+};
+pub use world::{
+    AccountFacts, AdFacts, AdSquadFacts, CampaignFacts, CreativeFacts, KNOWN_ACCOUNTS, Metrics,
+    account, ad_day_metrics, numbered_account, split_by_country,
 };
 
 use crate::connector::Connector;
@@ -51,6 +57,9 @@ use crate::rng::{fnv1a64, splitmix64};
 use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::SnapError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "a UUID";
@@ -111,7 +120,7 @@ impl SnapchatAdsState {
     /// The account's facts (`None` for an id that is not a UUID), remembering which account
     /// its entities belong to.
     pub(crate) fn resolve(&self, account_id: &str) -> Option<AccountFacts> {
-        let account = data::account(account_id)?;
+        let account = world::account(account_id)?;
         let mut owners = lock(&self.owners);
         if !owners.contains_key(&account.id) {
             let mut remember = |id: &str, level| {
@@ -353,7 +362,7 @@ mod tests {
     #[test]
     fn entities_of_the_organizations_accounts_are_known_up_front() {
         let state = SnapchatAdsState::new(SnapchatAdsConfig::default());
-        let large = data::account(LARGE_ACCOUNT_ID).unwrap();
+        let large = world::account(LARGE_ACCOUNT_ID).unwrap();
         let ad = &large.campaigns[3].adsquads[0].ads[0].id;
         assert_eq!(
             state.owner_of(ad, Level::Ad).as_deref(),
@@ -361,7 +370,7 @@ mod tests {
         );
         assert_eq!(state.owner_of(ad, Level::Campaign), None);
         let other = "0a1b2c3d-0000-4000-8000-0000000000aa";
-        let campaign = data::account(other).unwrap().campaigns[0].id.clone();
+        let campaign = world::account(other).unwrap().campaigns[0].id.clone();
         assert_eq!(state.owner_of(&campaign, Level::Campaign), None);
         state.resolve(other);
         assert_eq!(

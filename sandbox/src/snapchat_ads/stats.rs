@@ -19,11 +19,12 @@ use axum::response::Response;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
-use super::data::{
-    self, AccountFacts, Attribution, Entity, Level, Metrics, day_start, render_time,
-};
 use super::errors::{CONTENT_TYPE, SnapError};
 use super::json::Json;
+use super::truth;
+use super::truth::{Entity, day_start, render_time};
+use super::vocabulary::{Attribution, Level};
+use super::world::{AccountFacts, Metrics};
 use super::{Call, Prelude, param, readable_account, request_id};
 use crate::state::Sandbox;
 use crate::wire;
@@ -369,7 +370,7 @@ fn stats_object(fields: &[Field], metrics: &Metrics) -> Json {
 fn dimension_list(fields: &[Field], parts: &[(&str, Metrics)], omit_empty: bool) -> Vec<Json> {
     parts
         .iter()
-        .filter(|(_, metrics)| !(omit_empty && metrics.is_empty()))
+        .filter(|(_, metrics)| !(omit_empty && metrics.is_zero()))
         .map(|(country, metrics)| {
             let mut object = Json::object();
             object.push("country", *country);
@@ -386,7 +387,7 @@ fn dimension_list(fields: &[Field], parts: &[(&str, Metrics)], omit_empty: bool)
 /// Puts an entity's numbers (`stats`, or `dimension_stats` with a country dimension) into
 /// `object`; returns whether they are all zero.
 fn put_numbers(object: &mut Json, query: &StatsQuery, parts: &[(&str, Metrics)]) -> bool {
-    let empty = parts.iter().all(|(_, metrics)| metrics.is_empty());
+    let empty = parts.iter().all(|(_, metrics)| metrics.is_zero());
     if query.by_country {
         object.push(
             "dimension_stats",
@@ -477,7 +478,7 @@ fn answer(
 ) -> Json {
     let time_zone = account.time_zone;
     let children: Vec<Entity<'_>> = match query.breakdown {
-        Some(level) => data::entities(account, level)
+        Some(level) => truth::entities(account, level)
             .into_iter()
             .filter(|child| descends_from(child, entity))
             .collect(),
@@ -632,7 +633,7 @@ fn serve(
     params: &[(String, String)],
     call: &Call,
 ) -> Result<Json, SnapError> {
-    let entities = data::entities(account, level);
+    let entities = truth::entities(account, level);
     let entity = entities
         .iter()
         .find(|entity| entity.id.eq_ignore_ascii_case(entity_id))
@@ -729,6 +730,7 @@ pub(crate) async fn ad(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapchat_ads::world;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -738,7 +740,7 @@ mod tests {
     }
 
     fn la() -> AccountFacts {
-        data::account(data::KNOWN_ACCOUNTS[0].0).unwrap()
+        world::account(world::KNOWN_ACCOUNTS[0].0).unwrap()
     }
 
     fn today() -> NaiveDate {

@@ -9,9 +9,11 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Prelude;
-use super::data::{self, AdvertiserFacts, is_valid_account_id, reachable_advertisers};
 use super::errors::{self, TiktokError};
 use super::params::{self, Params, param};
+use super::vocabulary::is_valid_account_id;
+use super::world;
+use super::world::{AdvertiserFacts, reachable_advertisers};
 use crate::state::Sandbox;
 use crate::wire::OrderedObject;
 
@@ -149,7 +151,7 @@ pub(crate) async fn info(
         Ok((ids, fields)) => {
             let mut list: Vec<Value> = ids
                 .iter()
-                .filter_map(|id| data::advertiser(id))
+                .filter_map(|id| world::advertiser(id))
                 .map(|advertiser| {
                     let mut object = OrderedObject::default();
                     for name in &fields {
@@ -185,7 +187,7 @@ mod tests {
 
     #[test]
     fn every_info_field_has_a_value() {
-        let advertiser = data::advertiser("31337").unwrap();
+        let advertiser = world::advertiser("31337").unwrap();
         for name in INFO_FIELDS {
             assert!(!info_field(&advertiser, name).is_null(), "{name}");
         }

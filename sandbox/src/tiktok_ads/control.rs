@@ -13,7 +13,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use super::data::{self, AdvertiserFacts, Breakdown, Level};
+use super::vocabulary::{Breakdown, Level};
+use super::world::AdvertiserFacts;
+use super::{truth, world};
 use crate::control::{ControlError, control_error, date_param};
 use crate::state::Sandbox;
 use crate::wire;
@@ -109,7 +111,7 @@ fn view(advertiser: &AdvertiserFacts, today: NaiveDate) -> AdvertiserView {
 }
 
 fn find_advertiser(advertiser_id: &str) -> Result<AdvertiserFacts, ControlError> {
-    data::advertiser(advertiser_id).ok_or_else(|| {
+    world::advertiser(advertiser_id).ok_or_else(|| {
         control_error(
             StatusCode::NOT_FOUND,
             "advertiser_id",
@@ -169,7 +171,7 @@ async fn truth(
         let since = date_param(&params, "since")?;
         let until = date_param(&params, "until")?;
         let today = sandbox.today_for(&advertiser);
-        Ok::<_, ControlError>(data::rows(
+        Ok::<_, ControlError>(truth::rows(
             &advertiser,
             level,
             &breakdowns,
@@ -191,7 +193,7 @@ async fn entities(
 ) -> Response {
     let result = find_advertiser(&advertiser_id)
         .and_then(|_| level_param(&params))
-        .map(|level| data::entities_truth(&advertiser_id, level));
+        .map(|level| truth::entities_truth(&advertiser_id, level));
     match result {
         Ok(entities) => wire::json(StatusCode::OK, &entities),
         Err(error) => error.into_response(),
@@ -200,7 +202,7 @@ async fn entities(
 
 /// The advertisers every token reaches, with today's date in each one's time zone.
 async fn reachable(State(sandbox): State<Sandbox>) -> Response {
-    let views: Vec<AdvertiserView> = data::reachable_advertisers()
+    let views: Vec<AdvertiserView> = world::reachable_advertisers()
         .iter()
         .map(|advertiser| view(advertiser, sandbox.today_for(advertiser)))
         .collect();

@@ -7,13 +7,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::data::{
-    self, AdFacts, AdGroupFacts, AdvertiserFacts, Budget, CampaignFacts, Currency,
-    ad_secondary_status, adgroup_secondary_status, campaign_secondary_status,
-};
 use super::errors::{self, TiktokError};
 use super::params::{self, Paging, Params, param};
+use super::truth::{ad_secondary_status, adgroup_secondary_status, campaign_secondary_status};
+use super::vocabulary::Budget;
+use super::world;
+use super::world::{AdFacts, AdGroupFacts, AdvertiserFacts, CampaignFacts};
 use super::{Call, Prelude};
+use crate::facts::Currency;
 use crate::state::Sandbox;
 use crate::wire::OrderedObject;
 
@@ -247,7 +248,7 @@ fn answer(sandbox: &Sandbox, call: &Call, params: &Params, kind: Kind) -> Respon
         let fields = parse_fields(params, kind)?;
         params::json_value(params, "filtering")?;
         let paging = Paging::parse(params)?;
-        let advertiser = data::advertiser(&advertiser_id)
+        let advertiser = world::advertiser(&advertiser_id)
             .ok_or_else(|| TiktokError::no_permission(&advertiser_id))?;
         Ok::<_, TiktokError>((advertiser, fields, paging))
     })();
@@ -311,7 +312,7 @@ mod tests {
 
     #[test]
     fn every_served_field_has_a_value() {
-        let advertiser = data::advertiser("4242").unwrap();
+        let advertiser = world::advertiser("4242").unwrap();
         for kind in [Kind::Campaign, Kind::AdGroup, Kind::Ad] {
             for object in list(&advertiser, kind, kind.fields()) {
                 for name in kind.fields() {

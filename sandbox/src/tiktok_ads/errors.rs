@@ -3,7 +3,7 @@
 //!
 //! TikTok signals almost everything, throttling and dead tokens included, with HTTP 200 and a
 //! non-zero `code`. The messages below follow TikTok's where a public source quotes them; the
-//! others are written in the same style (marked in `PLATFORMS.md` as unverified).
+//! others are written in the same style (unverified).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};

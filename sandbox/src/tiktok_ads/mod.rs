@@ -1,5 +1,5 @@
 //! TikTok Marketing API (API for Business) v1.3, served under `/tiktok_ads/open_api/v1.3/` in
-//! TikTok's own wire format (see `PLATFORMS.md` section 3).
+//! TikTok's own wire format (see `docs/platforms.md`).
 //!
 //! Every path ends with a slash; without it TikTok answers HTTP 404, and so does the sandbox
 //! (recorded as an unknown route). Results and errors alike arrive on HTTP 200 in the envelope
@@ -11,8 +11,8 @@
 //! and per minute, per advertiser per endpoint per second; see [`TiktokAdsConfig`]). The
 //! endpoint handlers only deal with their own parameters.
 //!
-//! Layout: `data` (deterministic advertisers, entities and delivery: the truth tests compare
-//! against), `errors` (the envelope and error answers), `params` (TikTok's JSON-array query
+//! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic
+//! advertisers, entities and delivery), `truth` (what tests compare against), `errors` (the envelope and error answers), `params` (TikTok's JSON-array query
 //! parameters), `report` (`report/integrated/get/`), `entities` (`campaign/get/`,
 //! `adgroup/get/`, `ad/get/`), `advertisers` (`oauth2/advertiser/get/`, `advertiser/info/`),
 //! `oauth` (`oauth2/access_token/`), `control` (the sandbox-only routes under
@@ -20,12 +20,14 @@
 
 mod advertisers;
 mod control;
-mod data;
 mod entities;
 mod errors;
 mod oauth;
 mod params;
 mod report;
+mod truth;
+mod vocabulary;
+mod world;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -36,11 +38,15 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use data::{
-    AdFacts, AdGroupFacts, AdvertiserFacts, Breakdown, Budget, CampaignFacts, Currency,
-    EntityTruth, Level, Metrics, NO_DELIVERY_ADVERTISER_ID, Objective, REACHABLE_ADVERTISER_IDS,
-    RESTATEMENT_HORIZON_DAYS, TIME_ZONES, TruthRow, ad_day_metrics, advertiser, entities_truth,
-    is_valid_account_id, reachable_advertisers, report_truth,
+pub use crate::facts::Currency;
+pub use truth::{EntityTruth, TruthRow, entities_truth, report_truth};
+pub use vocabulary::{
+    Breakdown, Budget, Level, NO_DELIVERY_ADVERTISER_ID, Objective, RESTATEMENT_HORIZON_DAYS,
+    TIME_ZONES, is_valid_account_id,
+};
+pub use world::{
+    AdFacts, AdGroupFacts, AdvertiserFacts, CampaignFacts, Metrics, REACHABLE_ADVERTISER_IDS,
+    ad_day_metrics, advertiser, numbered_account, reachable_advertisers,
 };
 
 use crate::connector::Connector;
@@ -50,6 +56,9 @@ use crate::requests::{Handled, UnknownRoute};
 use crate::state::{Sandbox, lock};
 use crate::tokens::TokenStatus;
 use errors::TiktokError;
+
+/// Whether a throttle answer here is a quota that lasts until the next 00:00 UTC.
+pub const THROTTLE_IS_A_DAILY_QUOTA: bool = false;
 
 /// What an account id looks like, for error messages.
 pub const ACCOUNT_ID_SHAPE: &str = "digits (an advertiser id)";

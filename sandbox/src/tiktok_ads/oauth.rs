@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::data::REACHABLE_ADVERTISER_IDS;
 use super::errors::{self, TiktokError};
+use super::world::REACHABLE_ADVERTISER_IDS;
 use crate::connector::Connector;
 use crate::requests::Handled;
 use crate::state::Sandbox;

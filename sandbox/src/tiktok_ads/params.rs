@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::data::is_valid_account_id;
 use super::errors::TiktokError;
+use super::vocabulary::is_valid_account_id;
 
 /// The largest `page_size` TikTok accepts.
 pub(crate) const MAX_PAGE_SIZE: u64 = 1_000;

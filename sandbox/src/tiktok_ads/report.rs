@@ -9,10 +9,13 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::data::{self, AdvertiserFacts, Breakdown, Level, TruthRow};
 use super::errors::{self, TiktokError};
 use super::params::{self, Paging, Params, param};
+use super::truth::TruthRow;
+use super::vocabulary::{Breakdown, Level};
+use super::world::AdvertiserFacts;
 use super::{Call, Prelude};
+use super::{truth, world};
 use crate::state::Sandbox;
 use crate::wire::OrderedObject;
 
@@ -138,7 +141,7 @@ impl Metric {
                 return "0.00".to_owned();
             }
             let hundredths = (numerator * 100 * 2 + denominator) / (denominator * 2);
-            data::money(u64::try_from(hundredths).unwrap_or(u64::MAX), 2)
+            truth::money(u64::try_from(hundredths).unwrap_or(u64::MAX), 2)
         };
         let unit = 10u128.pow(decimals);
         let spend = u128::from(row.spend_minor);
@@ -383,7 +386,7 @@ fn page(
     today: NaiveDate,
     malformed: bool,
 ) -> Value {
-    let rows = data::rows(
+    let rows = truth::rows(
         advertiser,
         query.level,
         &query.breakdowns,
@@ -442,7 +445,7 @@ fn answer(sandbox: &Sandbox, call: &Call, params: &Params) -> Response {
         Ok(query) => query,
         Err(error) => return error.into_response(sandbox),
     };
-    let Some(advertiser) = data::advertiser(&query.advertiser_id) else {
+    let Some(advertiser) = world::advertiser(&query.advertiser_id) else {
         return TiktokError::no_permission(&query.advertiser_id).into_response(sandbox);
     };
     let today = sandbox.today_for(&advertiser);

@@ -1,7 +1,8 @@
-//! What a sync reads, checked against the connector's catalogue when the sync is created, so a
-//! bad report is refused at the API door: either a **performance** report (a level, metrics and
+//! What a sync reads: either a **performance** report (a level, metrics and
 //! optional breakdowns, one row per day and entity) or an **entities** stream (the account's
-//! campaigns, ad groups or ads with their names, status, budgets and creative metadata).
+//! campaigns, ad groups or ads with their names, status, budgets and creative metadata). A report
+//! is checked against the connector's catalogue (`connectors::Catalogue::parse_report`) when the
+//! sync is created, so a bad report is refused at the API door.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,10 +10,10 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectorKind, InvalidField};
+use super::InvalidField;
 
 /// Parses one of a closed set of snake_case names, naming `field` and the choices on failure.
-fn parse_name<T: Copy>(
+pub fn parse_name<T: Copy>(
     all: &[T],
     name: &str,
     field: &str,
@@ -272,97 +273,6 @@ pub const ENTITY_TEXTS: [&str; 8] = [
 /// The numeric columns of an entities row (money in the account's currency, major units).
 pub const ENTITY_NUMBERS: [&str; 2] = ["daily_budget", "lifetime_budget"];
 
-/// What one connector can report.
-#[derive(Debug)]
-pub struct Catalogue {
-    pub levels: &'static [ReportLevel],
-    /// Metrics read from the platform (derived metrics are allowed when their inputs are).
-    pub metrics: &'static [Metric],
-    pub breakdowns: &'static [Breakdown],
-    /// At most this many breakdowns in one report.
-    pub max_breakdowns: usize,
-    /// Levels whose entities can be synced.
-    pub entity_levels: &'static [ReportLevel],
-    /// Days re-read by the daily lookback run because the platform restates them.
-    pub default_lookback_days: u32,
-    /// Most days one platform request may cover; longer windows are split.
-    pub max_days_per_request: u32,
-}
-
-const ALL_LEVELS: &[ReportLevel] = &[
-    ReportLevel::Account,
-    ReportLevel::Campaign,
-    ReportLevel::AdGroup,
-    ReportLevel::Ad,
-];
-const ENTITY_LEVELS: &[ReportLevel] =
-    &[ReportLevel::Campaign, ReportLevel::AdGroup, ReportLevel::Ad];
-
-/// The report catalogue of a connector.
-pub fn catalogue(connector: ConnectorKind) -> &'static Catalogue {
-    use Breakdown::*;
-    use Metric::*;
-    static META_ADS: Catalogue = Catalogue {
-        levels: ALL_LEVELS,
-        metrics: &[
-            Impressions,
-            Clicks,
-            Spend,
-            Reach,
-            Conversions,
-            ConversionValue,
-        ],
-        breakdowns: &[Age, Gender, Country, Platform, Placement],
-        max_breakdowns: 2,
-        entity_levels: ENTITY_LEVELS,
-        default_lookback_days: 28,
-        max_days_per_request: 31,
-    };
-    static GOOGLE_ADS: Catalogue = Catalogue {
-        levels: ALL_LEVELS,
-        metrics: &[Impressions, Clicks, Spend, Conversions, ConversionValue],
-        breakdowns: &[Platform],
-        max_breakdowns: 1,
-        entity_levels: ENTITY_LEVELS,
-        default_lookback_days: 30,
-        max_days_per_request: 31,
-    };
-    static TIKTOK_ADS: Catalogue = Catalogue {
-        levels: ALL_LEVELS,
-        metrics: &[Impressions, Clicks, Spend, Reach, Conversions],
-        breakdowns: &[Age, Gender, Country, Platform],
-        max_breakdowns: 2,
-        entity_levels: ENTITY_LEVELS,
-        default_lookback_days: 7,
-        max_days_per_request: 30,
-    };
-    static SNAPCHAT_ADS: Catalogue = Catalogue {
-        levels: ALL_LEVELS,
-        metrics: &[Impressions, Clicks, Spend, Conversions, ConversionValue],
-        breakdowns: &[Country],
-        max_breakdowns: 1,
-        entity_levels: ENTITY_LEVELS,
-        default_lookback_days: 28,
-        max_days_per_request: 30,
-    };
-    static APPSFLYER: Catalogue = Catalogue {
-        levels: &[ReportLevel::Account, ReportLevel::Campaign],
-        metrics: &[Impressions, Clicks, Spend, Conversions, ConversionValue],
-        breakdowns: &[Country],
-        max_breakdowns: 1,
-        entity_levels: &[],
-        default_lookback_days: 7,
-        max_days_per_request: 31,
-    };
-    match connector {
-        ConnectorKind::MetaAds => &META_ADS,
-        ConnectorKind::GoogleAds => &GOOGLE_ADS,
-        ConnectorKind::TiktokAds => &TIKTOK_ADS,
-        ConnectorKind::SnapchatAds => &SNAPCHAT_ADS,
-        ConnectorKind::Appsflyer => &APPSFLYER,
-    }
-}
-
 /// A validated report request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportSpec {
@@ -385,141 +295,6 @@ pub struct RawReport<'a> {
 }
 
 impl ReportSpec {
-    /// Checks a report against `connector`'s catalogue.
-    pub fn parse(connector: ConnectorKind, raw: RawReport<'_>) -> Result<Self, InvalidField> {
-        let catalogue = catalogue(connector);
-        let stream = match raw.stream {
-            Some(name) => parse_name(&Stream::ALL, name, "report.stream", Stream::as_str)?,
-            None => Stream::Performance,
-        };
-        let level: ReportLevel = raw.level.parse()?;
-        match stream {
-            Stream::Entities => {
-                if !catalogue.entity_levels.contains(&level) {
-                    return Err(InvalidField::new(
-                        "report.level",
-                        format!("{connector} has no {level} entities to sync"),
-                    ));
-                }
-                if !raw.metrics.is_empty() || !raw.breakdowns.is_empty() {
-                    return Err(InvalidField::new(
-                        "report.metrics",
-                        "an entities stream takes no metrics or breakdowns",
-                    ));
-                }
-                return Ok(Self {
-                    stream,
-                    level,
-                    metrics: Vec::new(),
-                    breakdowns: Vec::new(),
-                });
-            }
-            Stream::Performance => {}
-        }
-        if !catalogue.levels.contains(&level) {
-            return Err(InvalidField::new(
-                "report.level",
-                format!("{connector} does not report at level {level}"),
-            ));
-        }
-        if raw.metrics.is_empty() {
-            return Err(InvalidField::new(
-                "report.metrics",
-                "must name at least one metric",
-            ));
-        }
-        let mut metrics = Vec::with_capacity(raw.metrics.len());
-        for name in raw.metrics {
-            let metric = parse_name(&Metric::ALL, name, "report.metrics", Metric::as_str)?;
-            if metrics.contains(&metric) {
-                return Err(InvalidField::new(
-                    "report.metrics",
-                    format!("{name:?} is listed twice"),
-                ));
-            }
-            metrics.push(metric);
-        }
-        for metric in &metrics {
-            match metric.derivation() {
-                None if !catalogue.metrics.contains(metric) => {
-                    return Err(InvalidField::new(
-                        "report.metrics",
-                        format!("{connector} does not report {metric}"),
-                    ));
-                }
-                Some((numerator, denominator, _)) => {
-                    for input in [numerator, denominator] {
-                        if !metrics.contains(&input) {
-                            return Err(InvalidField::new(
-                                "report.metrics",
-                                format!(
-                                    "{metric} is computed from {numerator} and {denominator}: list {input} too"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                None => {}
-            }
-        }
-        let mut breakdowns = Vec::with_capacity(raw.breakdowns.len());
-        for name in raw.breakdowns {
-            let breakdown = parse_name(
-                &Breakdown::ALL,
-                name,
-                "report.breakdowns",
-                Breakdown::as_str,
-            )?;
-            if !catalogue.breakdowns.contains(&breakdown) {
-                return Err(InvalidField::new(
-                    "report.breakdowns",
-                    format!("{connector} cannot break reports down by {breakdown}"),
-                ));
-            }
-            if breakdowns.contains(&breakdown) {
-                return Err(InvalidField::new(
-                    "report.breakdowns",
-                    format!("{name:?} is listed twice"),
-                ));
-            }
-            breakdowns.push(breakdown);
-        }
-        if breakdowns.len() > catalogue.max_breakdowns {
-            return Err(InvalidField::new(
-                "report.breakdowns",
-                format!(
-                    "{connector} allows at most {} breakdowns in one report",
-                    catalogue.max_breakdowns
-                ),
-            ));
-        }
-        breakdowns.sort();
-        Ok(Self {
-            stream,
-            level,
-            metrics,
-            breakdowns,
-        })
-    }
-
-    /// A performance report without breakdowns.
-    pub fn performance(
-        connector: ConnectorKind,
-        level: &str,
-        metrics: &[&str],
-    ) -> Result<Self, InvalidField> {
-        let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
-        Self::parse(
-            connector,
-            RawReport {
-                stream: None,
-                level,
-                metrics: &metrics,
-                breakdowns: &[],
-            },
-        )
-    }
-
     /// The metrics read from the platform, in the order they were asked for.
     pub fn fetched_metrics(&self) -> Vec<Metric> {
         self.metrics
@@ -534,165 +309,6 @@ impl ReportSpec {
 mod tests {
     use super::*;
 
-    fn parse(
-        connector: ConnectorKind,
-        level: &str,
-        metrics: &[&str],
-        breakdowns: &[&str],
-    ) -> Result<ReportSpec, InvalidField> {
-        let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
-        let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
-        ReportSpec::parse(
-            connector,
-            RawReport {
-                stream: None,
-                level,
-                metrics: &metrics,
-                breakdowns: &breakdowns,
-            },
-        )
-    }
-
-    #[test]
-    fn a_meta_campaign_report_with_breakdowns_parses() {
-        let spec = parse(
-            ConnectorKind::MetaAds,
-            "campaign",
-            &["impressions", "spend", "clicks", "cpc"],
-            &["gender", "age"],
-        )
-        .unwrap();
-        assert_eq!(spec.level, ReportLevel::Campaign);
-        assert_eq!(
-            spec.metrics,
-            [
-                Metric::Impressions,
-                Metric::Spend,
-                Metric::Clicks,
-                Metric::Cpc
-            ]
-        );
-        assert_eq!(
-            spec.fetched_metrics(),
-            [Metric::Impressions, Metric::Spend, Metric::Clicks]
-        );
-        assert_eq!(
-            spec.breakdowns,
-            [Breakdown::Age, Breakdown::Gender],
-            "sorted"
-        );
-    }
-
-    #[test]
-    fn bad_reports_are_rejected_naming_the_field() {
-        type Case<'a> = (
-            ConnectorKind,
-            &'a str,
-            &'a [&'a str],
-            &'a [&'a str],
-            &'a str,
-        );
-        let cases: [Case; 9] = [
-            (
-                ConnectorKind::MetaAds,
-                "campaign",
-                &[],
-                &[],
-                "report.metrics",
-            ),
-            (
-                ConnectorKind::MetaAds,
-                "campaign",
-                &["likes"],
-                &[],
-                "report.metrics",
-            ),
-            (
-                ConnectorKind::MetaAds,
-                "campaign",
-                &["clicks", "clicks"],
-                &[],
-                "report.metrics",
-            ),
-            (
-                ConnectorKind::MetaAds,
-                "campaign",
-                &["cpc", "spend"],
-                &[],
-                "report.metrics",
-            ),
-            (
-                ConnectorKind::MetaAds,
-                "keyword",
-                &["clicks"],
-                &[],
-                "report.level",
-            ),
-            (
-                ConnectorKind::GoogleAds,
-                "campaign",
-                &["reach"],
-                &[],
-                "report.metrics",
-            ),
-            (
-                ConnectorKind::GoogleAds,
-                "campaign",
-                &["clicks"],
-                &["age"],
-                "report.breakdowns",
-            ),
-            (
-                ConnectorKind::MetaAds,
-                "campaign",
-                &["clicks"],
-                &["age", "gender", "country"],
-                "report.breakdowns",
-            ),
-            (
-                ConnectorKind::Appsflyer,
-                "ad",
-                &["clicks"],
-                &[],
-                "report.level",
-            ),
-        ];
-        for (connector, level, metrics, breakdowns, field) in cases {
-            let error = parse(connector, level, metrics, breakdowns).unwrap_err();
-            assert_eq!(
-                error.field, field,
-                "{connector} {level} {metrics:?} {breakdowns:?}: {error}"
-            );
-        }
-    }
-
-    #[test]
-    fn entity_streams_take_a_level_and_nothing_else() {
-        let entities = ReportSpec::parse(
-            ConnectorKind::TiktokAds,
-            RawReport {
-                stream: Some("entities"),
-                level: "ad_group",
-                ..RawReport::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            (entities.stream, entities.level),
-            (Stream::Entities, ReportLevel::AdGroup)
-        );
-        let error = ReportSpec::parse(
-            ConnectorKind::Appsflyer,
-            RawReport {
-                stream: Some("entities"),
-                level: "campaign",
-                ..RawReport::default()
-            },
-        )
-        .unwrap_err();
-        assert_eq!(error.field, "report.level");
-    }
-
     #[test]
     fn derived_metrics_are_computed_one_way() {
         let d = |s: &str| Some(s.parse::<Decimal>().unwrap());
@@ -704,15 +320,5 @@ mod tests {
             "no division by zero"
         );
         assert_eq!(Metric::derive(None, d("3"), 1), None);
-    }
-
-    #[test]
-    fn every_connector_has_a_sensible_catalogue() {
-        for connector in ConnectorKind::ALL {
-            let catalogue = catalogue(connector);
-            assert!(!catalogue.levels.is_empty() && !catalogue.metrics.is_empty());
-            assert!(catalogue.metrics.iter().all(|m| m.derivation().is_none()));
-            assert!(catalogue.max_days_per_request >= 1);
-        }
     }
 }

@@ -1,8 +1,11 @@
 //! Conventions checked by a test rather than remembered: every Rust source file opens with a
-//! `//!` line saying what it is for, the sandbox depends on no crate of ours, and the binaries
-//! depend on `shared` but never on each other.
+//! `//!` line saying what it is for; the crates depend only in the allowed directions (the
+//! sandbox on none of ours, the binaries never on each other); no platform is named outside the
+//! registry and the platforms' own folders; and the README documents every configuration key.
 
 use std::path::{Path, PathBuf};
+
+use shared::domain::ConnectorKind;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,7 +52,15 @@ fn every_rust_file_starts_with_a_module_doc() {
 fn internal_dependencies(krate: &str) -> Vec<String> {
     let manifest = std::fs::read_to_string(workspace_root().join(krate).join("Cargo.toml"))
         .expect("readable manifest");
-    let internal = ["shared", "api", "scheduler", "worker", "sandbox", "testkit"];
+    let internal = [
+        "shared",
+        "connectors",
+        "api",
+        "scheduler",
+        "worker",
+        "sandbox",
+        "testkit",
+    ];
     let mut in_dependencies = false;
     let mut found = Vec::new();
     for line in manifest.lines() {
@@ -65,19 +76,27 @@ fn internal_dependencies(krate: &str) -> Vec<String> {
             }
         }
     }
+    found.sort();
     found
 }
 
 #[test]
 fn crates_depend_only_in_the_allowed_directions() {
+    // The sandbox models the platforms independently; shared knows no other crate of ours.
     assert!(internal_dependencies("sandbox").is_empty());
     assert!(internal_dependencies("shared").is_empty());
-    for binary in ["scheduler", "worker"] {
-        assert_eq!(internal_dependencies(binary), ["shared"], "{binary}");
+    // Everything about a platform is in connectors, on top of shared.
+    assert_eq!(internal_dependencies("connectors"), ["shared"]);
+    // The binaries never depend on each other: the api and the worker reach platforms through
+    // connectors; the scheduler never calls a platform.
+    assert_eq!(internal_dependencies("scheduler"), ["shared"]);
+    for binary in ["api", "worker"] {
+        assert_eq!(
+            internal_dependencies(binary),
+            ["connectors", "shared"],
+            "{binary}"
+        );
     }
-    // The api lists a connection's accounts with the worker's connectors (ARCHITECTURE.md,
-    // "Departures from the design").
-    assert_eq!(internal_dependencies("api"), ["shared", "worker"]);
 }
 
 #[test]
@@ -105,6 +124,24 @@ fn the_readme_documents_every_configuration_key() {
         keys.push(format!("{section}.<id>"));
     }
     assert!(keys.contains(&"crypto.keys.<id>".to_string()), "{keys:?}");
+    // Each platform's section: documented for that platform, or for every `<platform>`.
+    for kind in ConnectorKind::ALL {
+        for line in connectors::get(kind)
+            .config_defaults()
+            .lines()
+            .map(str::trim)
+        {
+            if let Some((key, _)) = line.split_once('=')
+                && !line.starts_with('#')
+            {
+                let key = key.trim();
+                let generic = format!("connectors.<platform>.{key}");
+                if !readme.contains(&format!("| `{generic}` |")) {
+                    keys.push(format!("connectors.{kind}.{key}"));
+                }
+            }
+        }
+    }
     let missing: Vec<_> = keys
         .iter()
         .filter(|key| !readme.contains(&format!("| `{key}` |")))
@@ -112,5 +149,44 @@ fn the_readme_documents_every_configuration_key() {
     assert!(
         missing.is_empty(),
         "README's configuration table lacks {missing:?}"
+    );
+}
+
+/// The lines of a Rust file before its `#[cfg(test)]` module.
+fn code_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("readable file");
+    text.lines()
+        .take_while(|line| !line.trim_start().starts_with("#[cfg(test)]"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn only_the_registry_and_a_platforms_own_folder_name_the_platform() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for krate in ["shared", "connectors", "api", "worker", "scheduler"] {
+        rust_files(&root.join(krate).join("src"), &mut files);
+    }
+    let registry = root.join("shared/src/domain/kinds.rs");
+    let mut offenders = Vec::new();
+    for kind in ConnectorKind::ALL {
+        let own_folder = root.join("connectors/src").join(kind.as_str());
+        let names = [format!("ConnectorKind::{kind:?}"), format!("\"{kind}")];
+        for file in files
+            .iter()
+            .filter(|file| **file != registry && !file.starts_with(&own_folder))
+        {
+            for line in code_lines(file) {
+                if names.iter().any(|name| line.contains(name.as_str())) {
+                    offenders.push(format!("{}: {}", file.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "platforms named outside the registry and their folders:\n{}",
+        offenders.join("\n")
     );
 }

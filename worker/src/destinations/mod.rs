@@ -1,7 +1,8 @@
 //! Destinations: one folder per sink. Each replaces exactly the job's window of rows for its
 //! sync and account, so a retried or redelivered job never duplicates or loses rows. Rows are
 //! staged as they arrive and swapped in at [`Writer::commit`]; until then the previous rows are
-//! untouched. The registry is [`open`], an exhaustive `match` over `DestinationKind`.
+//! untouched. The registry is [`open`], an exhaustive `match` over the destination's settings,
+//! parsed by kind where the api parses them too (`shared::domain::destination`).
 
 pub mod google_sheets;
 pub mod warehouse;
@@ -16,13 +17,13 @@ use shared::db::destinations::{
 };
 use shared::db::jobs::Lease;
 use shared::db::{DbError, Pool};
-use shared::domain::destination::{SheetsSettings, WarehouseSettings};
-use shared::domain::{ConnectorKind, DateWindow, DestinationKind, ReportSpec, SyncId, TenantId};
+use shared::domain::destination::DestinationSettings;
+use shared::domain::{ConnectorKind, DateWindow, ReportSpec, SyncId, TenantId};
 use shared::error::{Classify, ErrorClass};
 
 pub use google_sheets::SheetsContext;
 
-use crate::rows::{Layout, Row};
+use connectors::rows::{Layout, Row};
 
 /// Whose rows a job writes, and what they look like.
 #[derive(Debug, Clone)]
@@ -214,24 +215,16 @@ impl Writer {
     }
 }
 
-fn settings<T: serde::de::DeserializeOwned>(
-    destination: &Destination,
-) -> Result<T, DestinationError> {
-    serde_json::from_value(destination.settings.clone())
-        .map_err(|error| DestinationError::Settings(error.to_string()))
-}
-
 /// Opens a write to `destination` for `target`.
 pub async fn open(
     context: &DestinationContext,
     destination: &Destination,
     target: WriteTarget,
 ) -> Result<Writer, DestinationError> {
-    match destination.kind {
-        DestinationKind::Warehouse => {
-            let settings = settings::<WarehouseSettings>(destination)?
-                .validate()
-                .map_err(|error| DestinationError::Settings(error.to_string()))?;
+    let settings = DestinationSettings::parse(destination.kind, destination.settings.clone())
+        .map_err(|error| DestinationError::Settings(error.to_string()))?;
+    match settings {
+        DestinationSettings::Warehouse(settings) => {
             // adsync's own database is the empty name in the table cache; a remote warehouse
             // is named by its URL, and its commits check leases on adsync's database.
             let (pool, database, fence) = if destination.has_credentials {
@@ -274,22 +267,17 @@ pub async fn open(
                 .await?,
             )))
         }
-        DestinationKind::GoogleSheets => {
-            let settings = settings::<SheetsSettings>(destination)?
-                .validate()
-                .map_err(|error| DestinationError::Settings(error.to_string()))?;
-            Ok(Writer::Sheets(Box::new(
-                google_sheets::SheetsWriter::open(
-                    context.sheets.clone(),
-                    &context.pool,
-                    &context.keys,
-                    destination.id,
-                    destination.google_subject.clone(),
-                    settings,
-                    target,
-                )
-                .await?,
-            )))
-        }
+        DestinationSettings::GoogleSheets(settings) => Ok(Writer::Sheets(Box::new(
+            google_sheets::SheetsWriter::open(
+                context.sheets.clone(),
+                &context.pool,
+                &context.keys,
+                destination.id,
+                destination.google_subject.clone(),
+                settings,
+                target,
+            )
+            .await?,
+        ))),
     }
 }

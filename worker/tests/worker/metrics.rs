@@ -84,7 +84,10 @@ async fn a_worker_process_serves_every_metric_and_counts_the_job_it_ran() {
 
     // Assert
     promtool_check_metrics(&text);
-    for name in worker::metrics::NAMES {
+    for name in worker::metrics::NAMES
+        .into_iter()
+        .chain(connectors::metrics::NAMES)
+    {
         assert!(
             exposition.families.contains_key(name),
             "{name} is not served"

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use sandbox::Connector;
 use sandbox::meta_ads::CONTROL_NAMES_ACCOUNT_ID;
 use shared::db::connections::OAuthTokens;
-use shared::domain::{ConnectorKind, JobState, ReportSpec};
+use shared::domain::{ConnectorKind, JobState};
 use testkit::TestWorld;
 use testkit::fixtures::{MetaSyncOptions, SyncOptions, meta_sync, sync_fixture};
 use testkit::logs::ExpectedLog;
@@ -72,8 +72,9 @@ async fn a_token_that_cannot_be_sent_fails_the_job_as_permanent_without_a_reques
     let world = TestWorld::start().await;
     let customer = sandbox::google_ads::GoogleAdsConfig::default().accessible_customers[0].clone();
     let facts = sandbox::google_ads::customer(&customer).unwrap();
-    let report =
-        ReportSpec::performance(ConnectorKind::GoogleAds, "campaign", &["clicks"]).unwrap();
+    let report = connectors::catalogue(ConnectorKind::GoogleAds)
+        .performance("campaign", &["clicks"])
+        .unwrap();
     let mut options = SyncOptions::new(
         ConnectorKind::GoogleAds,
         &customer,

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
+use connectors::rows::derive;
 use sandbox::meta_ads;
 use sandbox::{Connector, Fault, SandboxConfig};
 use serde_json::{Value, json};
@@ -29,7 +30,6 @@ use testkit::services::{PrivateService, ServiceKind};
 use testkit::warehouse::{self, sorted};
 use testkit::{ApiClient, TestDatabase, TestWorld, eventually};
 use tokio_util::sync::CancellationToken;
-use worker::rows::derive;
 
 use crate::conformance::meta_ads::MetaAds;
 use crate::conformance::{ConformancePlatform as _, TestAccount};
@@ -60,7 +60,9 @@ struct SoakSync {
 fn report(n: u32) -> (Value, ReportSpec) {
     if n.is_multiple_of(2) {
         let metrics = ["impressions", "clicks", "spend", "reach"];
-        let spec = ReportSpec::performance(ConnectorKind::MetaAds, "campaign", &metrics).unwrap();
+        let spec = connectors::catalogue(ConnectorKind::MetaAds)
+            .performance("campaign", &metrics)
+            .unwrap();
         (json!({"level": "campaign", "metrics": metrics}), spec)
     } else {
         let spec = MetaAds::report();

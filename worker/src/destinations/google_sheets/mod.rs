@@ -34,9 +34,10 @@ use shared::domain::destination::SheetsSettings;
 use shared::error::{Classify, ErrorClass};
 
 use super::{RowError, WriteTarget, check_rows};
-use crate::budget::{BudgetError, Budgets};
-use crate::rows::{Layout, Row};
-use crate::tokens::{RefreshFn, Refreshed, TokenError, TokenSource};
+use connectors::budget::{BudgetError, Budgets};
+use connectors::oauth::{TokenEndpoint, refresh_grant};
+use connectors::rows::{Layout, Row};
+use connectors::tokens::{RefreshFn, TokenError, TokenSource};
 use wire::{BatchGet, BatchUpdateReply, ErrorEnvelope, Request, RowsToWrite, SheetProperties};
 
 /// Refresh a destination's Google access token (one hour) when it expires within this.
@@ -805,7 +806,8 @@ fn cell_number(cell: &serde_json::Value) -> Option<Decimal> {
     }
 }
 
-/// Refreshes a destination's Google token with a `refresh_token` grant.
+/// Refreshes a destination's Google token with a `refresh_token` grant (the connectors' OAuth
+/// helper, as Google Ads' connections are refreshed).
 fn google_refresher(context: &SheetsContext) -> Option<RefreshFn> {
     let config = context.config.clone();
     if config.token_url.is_empty() {
@@ -815,49 +817,13 @@ fn google_refresher(context: &SheetsContext) -> Option<RefreshFn> {
     Some(Box::new(move |tokens| {
         let (client, config) = (client.clone(), config.clone());
         Box::pin(async move {
-            let Some(refresh_token) = tokens.refresh_token else {
-                return Err(TokenError::NotRefreshable("google_sheets"));
+            let endpoint = TokenEndpoint {
+                url: &config.token_url,
+                client_id: &config.client_id,
+                client_secret: config.client_secret.expose(),
+                timeout: Duration::from_millis(config.timeout_ms),
             };
-            let response = client
-                .post(&config.token_url)
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("client_id", config.client_id.as_str()),
-                    ("client_secret", config.client_secret.expose()),
-                    ("refresh_token", refresh_token.as_str()),
-                ])
-                .timeout(Duration::from_millis(config.timeout_ms))
-                .send()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            let status = response.status().as_u16();
-            let body: serde_json::Value = response
-                .json()
-                .await
-                .map_err(|error| TokenError::Unavailable(error.without_url().to_string()))?;
-            if status != 200 {
-                let code = body["error"].as_str().unwrap_or_default();
-                let detail = format!(
-                    "{code}: {}",
-                    body["error_description"].as_str().unwrap_or_default()
-                );
-                return Err(if code == "invalid_grant" {
-                    TokenError::Revoked(detail)
-                } else {
-                    TokenError::Unavailable(format!("HTTP {status} {detail}"))
-                });
-            }
-            let access_token = body["access_token"]
-                .as_str()
-                .ok_or_else(|| TokenError::Unavailable("the answer has no access_token".into()))?
-                .to_owned();
-            Ok(Refreshed {
-                access_token,
-                refresh_token: body["refresh_token"].as_str().map(str::to_owned),
-                expires_at: body["expires_in"]
-                    .as_i64()
-                    .map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
-            })
+            refresh_grant(&client, endpoint, tokens).await
         })
     }))
 }

@@ -7,7 +7,7 @@ use rust_decimal::prelude::ToPrimitive as _;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::rows::Row;
+use connectors::rows::Row;
 
 /// `GET /v4/spreadsheets/{id}`.
 #[derive(Debug, Deserialize)]

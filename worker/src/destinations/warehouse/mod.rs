@@ -29,20 +29,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Utc};
+use connectors::catalogue;
 use deadpool_postgres::Object;
 use futures_util::SinkExt as _;
 use futures_util::pin_mut;
 use shared::db::jobs;
 use shared::db::{DbError, Pool};
 use shared::domain::destination::WarehouseSettings;
-use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS, catalogue};
+use shared::domain::report::{ENTITY_NUMBERS, ENTITY_TEXTS};
 use shared::domain::{Metric, Stream};
 use shared::error::{Classify, ErrorClass};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
 use super::{RowError, WriteTarget, check_rows};
-use crate::rows::{Layout, Row};
+use connectors::rows::{Layout, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {

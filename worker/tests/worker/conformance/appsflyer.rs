@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use connectors::AccountInfo;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::appsflyer::{self, AppFacts, Report, ReportRow, Selection};
 use sandbox::{IssuedTokens, Sandbox};
 use shared::domain::report::RawReport;
 use shared::domain::{Breakdown, ConnectorKind, DateWindow, ReportLevel, ReportSpec};
-use worker::connectors::AccountInfo;
-use worker::rows::Row;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
 
@@ -65,16 +65,14 @@ impl ConformancePlatform for Appsflyer {
         .iter()
         .map(|m| (*m).to_owned())
         .collect();
-        ReportSpec::parse(
-            ConnectorKind::Appsflyer,
-            RawReport {
+        connectors::catalogue(ConnectorKind::Appsflyer)
+            .parse_report(RawReport {
                 stream: None,
                 level: "campaign",
                 metrics: &metrics,
                 breakdowns: &["country".to_owned()],
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn truth(
@@ -204,12 +202,12 @@ impl ConformancePlatform for AppsflyerAppTotals {
     }
 
     fn report() -> ReportSpec {
-        ReportSpec::performance(
-            ConnectorKind::Appsflyer,
-            "account",
-            &["spend", "conversions", "conversion_value", "cpa", "roas"],
-        )
-        .unwrap()
+        connectors::catalogue(ConnectorKind::Appsflyer)
+            .performance(
+                "account",
+                &["spend", "conversions", "conversion_value", "cpa", "roas"],
+            )
+            .unwrap()
     }
 
     fn truth(

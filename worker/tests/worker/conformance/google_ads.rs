@@ -10,14 +10,14 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::Utc;
+use connectors::AccountInfo;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::google_ads::{self, CustomerFacts, GoogleAdsConfig, Level, TruthRow};
 use sandbox::{FaultKind, IssuedTokens, Sandbox};
 use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
 use testkit::logs::ExpectedLog;
 use worker::Outcome;
-use worker::connectors::AccountInfo;
-use worker::rows::Row;
 
 use super::{
     Case, ConformancePlatform, TestAccount, TokenRenewal, assert_rows_eq, fault, retry_when_due,
@@ -127,16 +127,14 @@ impl ConformancePlatform for GoogleAds {
         .map(str::to_owned)
         .to_vec();
         let breakdowns = ["platform"].map(str::to_owned).to_vec();
-        ReportSpec::parse(
-            ConnectorKind::GoogleAds,
-            shared::domain::report::RawReport {
+        connectors::catalogue(ConnectorKind::GoogleAds)
+            .parse_report(shared::domain::report::RawReport {
                 stream: None,
                 level: "ad_group",
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn truth(
@@ -347,16 +345,14 @@ async fn an_error_inside_the_stream_is_transient_and_the_retry_writes_exactly_th
         .map(str::to_owned)
         .to_vec();
     let breakdowns = ["platform"].map(str::to_owned).to_vec();
-    let report = ReportSpec::parse(
-        ConnectorKind::GoogleAds,
-        shared::domain::report::RawReport {
+    let report = connectors::catalogue(ConnectorKind::GoogleAds)
+        .parse_report(shared::domain::report::RawReport {
             stream: None,
             level: "ad_group",
             metrics: &metrics,
             breakdowns: &breakdowns,
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let case = Case::start::<GoogleAds>(test_account(LARGE_ID), report, Utc::now(), &[]).await;
     let window = DateWindow::ending_on(case.today(), 7);
     let expected = case.expected::<GoogleAds>(window);
@@ -418,15 +414,12 @@ async fn the_refresher_keeps_the_refresh_token_and_a_revoked_grant_needs_reautho
     // Arrange
     let case =
         Case::start::<GoogleAds>(GoogleAds::account(), GoogleAds::report(), Utc::now(), &[]).await;
-    let settings = case
-        .world
-        .config
-        .connectors
+    let settings = connectors::Settings::load(&case.world.config.connectors)
+        .unwrap()
         .platform(ConnectorKind::GoogleAds)
         .clone();
-    let refresh =
-        worker::connectors::refresher(ConnectorKind::GoogleAds, reqwest::Client::new(), settings)
-            .expect("Google Ads renews tokens");
+    let refresh = connectors::refresher(ConnectorKind::GoogleAds, reqwest::Client::new(), settings)
+        .expect("Google Ads renews tokens");
     let issued = GoogleAds::issue_tokens(case.sandbox());
     let refresh_token = issued.refresh_token.clone().unwrap();
     let tokens = || shared::db::connections::OAuthTokens {
@@ -450,7 +443,7 @@ async fn the_refresher_keeps_the_refresh_token_and_a_revoked_grant_needs_reautho
     let lifetime = (renewed.expires_at.unwrap() - before).num_seconds();
     assert!((3590..=3600).contains(&lifetime), "{lifetime} s");
     match refused {
-        Err(worker::tokens::TokenError::Revoked(message)) => {
+        Err(connectors::tokens::TokenError::Revoked(message)) => {
             assert!(!message.contains(&refresh_token), "{message}");
         }
         other => panic!("a revoked grant: {other:?}"),

@@ -9,12 +9,12 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use connectors::AccountInfo;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::meta_ads::{self, Breakdown, EntityKind, Level, RowsQuery, TruthRow};
 use sandbox::{IssuedTokens, Sandbox};
 use shared::domain::{ConnectorKind, DateWindow, ReportLevel, ReportSpec};
-use worker::connectors::AccountInfo;
-use worker::rows::Row;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
 
@@ -104,16 +104,14 @@ impl ConformancePlatform for MetaAds {
         .map(str::to_owned)
         .to_vec();
         let breakdowns = ["platform", "placement"].map(str::to_owned).to_vec();
-        ReportSpec::parse(
-            ConnectorKind::MetaAds,
-            shared::domain::report::RawReport {
+        connectors::catalogue(ConnectorKind::MetaAds)
+            .parse_report(shared::domain::report::RawReport {
                 stream: None,
                 level: "campaign",
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn truth(

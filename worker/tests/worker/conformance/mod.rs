@@ -1,4 +1,4 @@
-//! The connector conformance suite (DESIGN.md section 7): the same checks for every platform,
+//! The connector conformance suite (ARCHITECTURE.md, "Testing"): the same checks for every platform,
 //! through the real job path — the worker's engine claims a job, the connector reads the
 //! sandbox over HTTP in the platform's wire format, the warehouse in PostgreSQL receives the
 //! rows — and compared with the sandbox's own truth.
@@ -20,20 +20,19 @@ use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use connectors::budget::Budgets;
+use connectors::catalogue;
+use connectors::platform::Platform;
+use connectors::rows::{Row, derive};
+use connectors::{self, AccountInfo, Settings};
 use sandbox::{Fault, FaultKind, IssuedTokens, Sandbox, SandboxConfig};
 use shared::db::connections::{self, OAuthTokens};
 use shared::db::jobs::{self as job_rows, Enqueued, NewJob};
-use shared::domain::report::catalogue;
 use shared::domain::{ConnectorKind, DateWindow, JobId, ReportLevel, ReportSpec, Trigger};
 use testkit::TestWorld;
 use testkit::fixtures::{SyncFixture, SyncOptions, sync_fixture};
 use testkit::logs::ExpectedLog;
 use worker::Outcome;
-use worker::budget::Budgets;
-use worker::connectors::platform::Platform;
-use worker::connectors::{self, AccountInfo};
-use worker::rows::{Row, derive};
-use worker::tokens::TokenSource;
 
 use crate::job;
 use testkit::warehouse::{self, sorted};
@@ -438,16 +437,14 @@ pub(crate) async fn an_account_without_delivery_gives_no_rows<P: ConformancePlat
 pub(crate) async fn entity_streams_match_the_truth<P: ConformancePlatform>() {
     for level in catalogue(P::CONNECTOR).entity_levels {
         // Arrange
-        let report = ReportSpec::parse(
-            P::CONNECTOR,
-            shared::domain::report::RawReport {
+        let report = connectors::catalogue(P::CONNECTOR)
+            .parse_report(shared::domain::report::RawReport {
                 stream: Some("entities"),
                 level: level.as_str(),
                 metrics: &[],
                 breakdowns: &[],
-            },
-        )
-        .unwrap();
+            })
+            .unwrap();
         let case = Case::start::<P>(P::account(), report, Utc::now(), P::SMALL_PAGES).await;
 
         // Act
@@ -473,28 +470,17 @@ pub(crate) async fn lists_the_accounts_the_connection_reaches<P: ConformancePlat
     // Arrange
     let case = Case::start::<P>(P::account(), P::report(), Utc::now(), &[]).await;
     let world = &case.world;
-    let settings = world.config.connectors.platform(P::CONNECTOR).clone();
-    let client = reqwest::Client::new();
-    let tokens = TokenSource::open(
+    let platform = Platform::open(
+        reqwest::Client::new(),
+        &Settings::load(&world.config.connectors).unwrap(),
         world.pool.clone(),
         world.keys.clone(),
-        case.fixture.tenant.id,
-        case.fixture.connection.id,
-        P::CONNECTOR.as_str(),
-        connectors::refresher(P::CONNECTOR, client.clone(), settings.clone()),
-        connectors::refresh_margin(P::CONNECTOR),
+        &case.fixture.connection,
+        Budgets::new(world.pool.clone(), &world.config.connectors),
+        Arc::new(AtomicU32::new(0)),
     )
     .await
     .unwrap();
-    let platform = Platform::new(
-        P::CONNECTOR,
-        client,
-        settings,
-        case.fixture.connection.settings.clone(),
-        tokens,
-        Budgets::new(world.pool.clone(), &world.config.connectors),
-        Arc::new(AtomicU32::new(0)),
-    );
 
     // Act
     let mut listed = connectors::list_accounts(&platform).await.unwrap();
@@ -506,7 +492,7 @@ pub(crate) async fn lists_the_accounts_the_connection_reaches<P: ConformancePlat
     assert!(!expected.is_empty());
     assert_eq!(listed, expected);
     for account in &listed {
-        P::CONNECTOR
+        connectors::get(P::CONNECTOR)
             .parse_account_id(&account.external_id)
             .expect("listed ids are valid account ids");
         account

@@ -5,12 +5,12 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use connectors::AccountInfo;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::snapchat_ads::{self, AccountFacts, Attribution, Level, TruthRow};
 use sandbox::{IssuedTokens, Sandbox};
 use shared::domain::{Breakdown, ConnectorKind, DateWindow, Metric, ReportLevel, ReportSpec};
-use worker::connectors::AccountInfo;
-use worker::rows::Row;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
 
@@ -56,8 +56,8 @@ impl ConformancePlatform for SnapchatAds {
     const MALFORMED_FIELD: &'static str = "impressions";
     /// Snapchat's 429 carries no hint: the connector's documented default.
     const THROTTLE_SNOOZE: RangeInclusive<Duration> =
-        worker::connectors::snapchat_ads::DEFAULT_THROTTLE_WAIT
-            ..=worker::connectors::snapchat_ads::DEFAULT_THROTTLE_WAIT;
+        connectors::snapchat_ads::DEFAULT_THROTTLE_WAIT
+            ..=connectors::snapchat_ads::DEFAULT_THROTTLE_WAIT;
 
     fn account() -> TestAccount {
         test_account(snapchat_ads::LARGE_ACCOUNT_ID)
@@ -86,16 +86,14 @@ impl ConformancePlatform for SnapchatAds {
         ]
         .map(str::to_owned)
         .to_vec();
-        ReportSpec::parse(
-            ConnectorKind::SnapchatAds,
-            shared::domain::report::RawReport {
+        connectors::catalogue(ConnectorKind::SnapchatAds)
+            .parse_report(shared::domain::report::RawReport {
                 stream: None,
                 level: "campaign",
                 metrics: &metrics,
                 breakdowns: &["country".to_owned()],
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn truth(
@@ -252,16 +250,14 @@ mod more {
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
         let metrics: Vec<String> = metrics.iter().map(|m| (*m).to_owned()).collect();
         let breakdowns: Vec<String> = breakdowns.iter().map(|b| (*b).to_owned()).collect();
-        ReportSpec::parse(
-            ConnectorKind::SnapchatAds,
-            RawReport {
+        connectors::catalogue(ConnectorKind::SnapchatAds)
+            .parse_report(RawReport {
                 stream: None,
                 level,
                 metrics: &metrics,
                 breakdowns: &breakdowns,
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     /// Runs `report` for `account` over `since..=until` with the sandbox frozen at `now`, and

@@ -5,13 +5,13 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::Utc;
+use connectors::AccountInfo;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::tiktok_ads::{self, Breakdown as SandboxBreakdown, Level, TruthRow};
 use sandbox::{IssuedTokens, Sandbox};
 use shared::domain::{Breakdown, ConnectorKind, DateWindow, ReportLevel, ReportSpec};
 use worker::Outcome;
-use worker::connectors::AccountInfo;
-use worker::rows::Row;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
 
@@ -110,16 +110,14 @@ impl ConformancePlatform for TiktokAds {
         .iter()
         .map(|metric| metric.to_string())
         .collect();
-        ReportSpec::parse(
-            ConnectorKind::TiktokAds,
-            shared::domain::report::RawReport {
+        connectors::catalogue(ConnectorKind::TiktokAds)
+            .parse_report(shared::domain::report::RawReport {
                 stream: None,
                 level: "ad_group",
                 metrics: &metrics,
                 breakdowns: &["gender".to_owned()],
-            },
-        )
-        .unwrap()
+            })
+            .unwrap()
     }
 
     fn truth(
@@ -243,16 +241,14 @@ fn report_of(level: &str, breakdowns: &[&str]) -> ReportSpec {
     .map(|metric| metric.to_string())
     .collect();
     let breakdowns: Vec<String> = breakdowns.iter().map(|b| b.to_string()).collect();
-    ReportSpec::parse(
-        ConnectorKind::TiktokAds,
-        shared::domain::report::RawReport {
+    connectors::catalogue(ConnectorKind::TiktokAds)
+        .parse_report(shared::domain::report::RawReport {
             stream: None,
             level,
             metrics: &metrics,
             breakdowns: &breakdowns,
-        },
-    )
-    .unwrap()
+        })
+        .unwrap()
 }
 
 /// Beyond the suite's ad-group report by gender: `report` over the last 12 days, through the

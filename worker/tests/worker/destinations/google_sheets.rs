@@ -1,6 +1,7 @@
 //! The google_sheets destination against the sandbox's Sheets API, read back from the sandbox's
 //! cells; and what only Sheets has: sharing, quotas, the cell limit, the number of writes.
 
+use connectors::rows::{Layout, Row};
 use rust_decimal::Decimal;
 use sandbox::google_sheets::{CellValue, NewSpreadsheet};
 use shared::db::connections::OAuthTokens;
@@ -8,7 +9,6 @@ use shared::db::destinations::{self, Credentials, Destination, NewDestination};
 use shared::domain::{DestinationId, DestinationKind, ReportSpec, SyncId};
 use testkit::fixtures::SyncFixture;
 use testkit::{TestDatabase, TestWorld};
-use worker::rows::{Layout, Row};
 
 use super::DestinationUnderTest;
 use testkit::warehouse::sorted;

@@ -1,4 +1,4 @@
-//! The destination conformance suite (DESIGN.md section 8): the same checks for every
+//! The destination conformance suite (ARCHITECTURE.md, "Testing"): the same checks for every
 //! destination, on the real PostgreSQL (and the sandbox's Google Sheets), through the writer the
 //! worker uses — open, write pages, commit or abort — and read back from the destination itself.
 //!
@@ -9,6 +9,8 @@ mod google_sheets;
 mod warehouse;
 
 use chrono::NaiveDate;
+use connectors::budget::Budgets;
+use connectors::rows::Row;
 use rust_decimal::Decimal;
 use shared::db::destinations::Destination;
 use shared::db::jobs::{self, ClaimSettings, Lease};
@@ -16,9 +18,7 @@ use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, SyncId};
 use shared::error::{Classify, ErrorClass};
 use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync, running_job};
 use testkit::{TestDatabase, TestWorld};
-use worker::budget::Budgets;
 use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
-use worker::rows::Row;
 
 use testkit::warehouse::sorted;
 
@@ -194,12 +194,9 @@ impl Case {
 }
 
 pub(crate) fn report() -> ReportSpec {
-    ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "spend", "clicks", "ctr"],
-    )
-    .unwrap()
+    connectors::catalogue(ConnectorKind::MetaAds)
+        .performance("campaign", &["impressions", "spend", "clicks", "ctr"])
+        .unwrap()
 }
 
 pub(crate) fn day(offset: u64) -> NaiveDate {
@@ -337,12 +334,12 @@ pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationU
     case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
         .await
         .unwrap();
-    let wider = ReportSpec::performance(
-        ConnectorKind::MetaAds,
-        "campaign",
-        &["impressions", "spend", "clicks", "ctr", "reach"],
-    )
-    .unwrap();
+    let wider = connectors::catalogue(ConnectorKind::MetaAds)
+        .performance(
+            "campaign",
+            &["impressions", "spend", "clicks", "ctr", "reach"],
+        )
+        .unwrap();
     let with_reach = |rows: Vec<Row>, reach: Option<Decimal>| -> Vec<Row> {
         rows.into_iter()
             .map(|mut row| {
@@ -405,16 +402,14 @@ pub(crate) async fn a_stale_attempt_cannot_commit_over_the_attempt_that_took_ove
 pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {
     // Arrange
     let case = Case::start::<D>(&[]).await;
-    let report = ReportSpec::parse(
-        ConnectorKind::MetaAds,
-        RawReport {
+    let report = connectors::catalogue(ConnectorKind::MetaAds)
+        .parse_report(RawReport {
             stream: Some("entities"),
             level: "campaign",
             metrics: &[],
             breakdowns: &[],
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let entity = |id: &str, name: &str, budget: &str| Row {
         date: None,
         texts: vec![

@@ -3,12 +3,12 @@
 //! warehouse (another PostgreSQL database) reached by the URL sealed in the destination's
 //! credentials.
 
+use connectors::rows::Row;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
 use shared::domain::{ConnectorKind, DestinationId, DestinationKind, ReportSpec, SyncId};
 use testkit::fixtures::SyncFixture;
 use testkit::{TestDatabase, TestWorld};
 use tokio_postgres::NoTls;
-use worker::rows::Row;
 
 use super::DestinationUnderTest;
 use testkit::warehouse;
