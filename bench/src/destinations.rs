@@ -16,9 +16,7 @@ use serde_json::json;
 use shared::crypto::KeyRing;
 use shared::db::connections::OAuthTokens;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
-use shared::domain::{
-    ConnectorKind, DateWindow, DestinationId, DestinationKind, JobId, ReportSpec,
-};
+use shared::domain::{ConnectorKind, DateWindow, DestinationId, DestinationKind, ReportSpec};
 use worker::destinations::{DestinationContext, SheetsContext, WriteTarget};
 
 use crate::large_report;
@@ -50,6 +48,8 @@ pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_js
     )?;
     let window = window_for(rows);
     let pages = pages(window, rows);
+    // The worker's own buffer setting (`ADSYNC__WORKER__WAREHOUSE_BUFFER_MB=0` measures the
+    // staging path).
     let context = DestinationContext::new(
         env.pool.clone(),
         keys,
@@ -58,7 +58,8 @@ pub(crate) async fn run(rows: usize, large_days: u32) -> anyhow::Result<serde_js
             config: env.config.destinations.google_sheets.clone(),
             budgets: Budgets::new(env.pool.clone(), &env.config.connectors),
         },
-    );
+    )
+    .with_warehouse_buffer(env.config.worker.warehouse_buffer_mb as usize * (1 << 20));
 
     let warehouse = warehouse_destination(&env, &fixture).await?;
     let mut seconds = Vec::new();
@@ -167,11 +168,17 @@ async fn write(
     window: DateWindow,
     pages: &[Vec<Row>],
 ) -> anyhow::Result<u64> {
+    let lease = testkit::fixtures::running_job(
+        &context.pool.get().await?,
+        (fixture.tenant, fixture.sync, fixture.account),
+        ConnectorKind::MetaAds,
+        "bench-destinations",
+    )
+    .await;
     let target = WriteTarget {
         tenant_id: fixture.tenant,
         sync_id: fixture.sync,
-        job_id: JobId::new(),
-        attempt: 1,
+        lease,
         connector: ConnectorKind::MetaAds,
         account_id: "1".into(),
         currency: "USD".into(),

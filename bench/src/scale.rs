@@ -166,7 +166,10 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<serde_json::Value> {
                      SELECT extract(epoch FROM e.at - {real_due})::float8 * 1000 AS queued_ms,
                             extract(epoch FROM j.created_at - {real_due})::float8 * 1000 AS created_ms
                      FROM scale_due d
-                     JOIN jobs j ON j.sync_id = d.sync_id
+                     -- The sync's first job: the run keeps the clock going until every due
+                     -- sync is published, so a few syncs fall due again the next day.
+                     JOIN LATERAL (SELECT id, created_at FROM jobs WHERE sync_id = d.sync_id
+                                   ORDER BY created_at LIMIT 1) j ON true
                      JOIN job_events e ON e.job_id = j.id AND e.to_state = 'queued'
                      WHERE d.due_at <= $4
                  )

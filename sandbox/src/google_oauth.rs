@@ -8,6 +8,13 @@
 //!   revoked.".
 //! - `grant_type=authorization_code&client_id&client_secret&code&redirect_uri` → the same plus a
 //!   `refresh_token`; any non-empty code works once, a reused one is `invalid_grant`.
+//!
+//! And `GET /oauth2/tokeninfo?access_token=…`, or `POST` with the token in a form body
+//! (Google's `https://oauth2.googleapis.com/tokeninfo`, Sheets only): who an access token belongs to — `sub`, the login's stable numeric id, which
+//! is the same for every grant of the login — with `azp`, `aud`, `scope`, `exp`, `expires_in`
+//! and `access_type` (numbers as strings, as Google sends them). An expired, revoked or missing
+//! token is 400 `invalid_token` "Invalid Value". A token the sandbox never issued is its own
+//! login.
 
 use axum::Form;
 use axum::extract::State;
@@ -196,6 +203,88 @@ fn grant(
         )),
         None => Err(invalid_request("Missing required parameter: grant_type")),
     }
+}
+
+/// The templated route of the token information endpoint, as recorded in the request log.
+pub(crate) const TOKENINFO_ROUTE: &str = "/oauth2/tokeninfo";
+
+/// The client id the sandbox reports as a token's `azp` and `aud`.
+const SANDBOX_CLIENT: &str = "sandbox-client.apps.googleusercontent.com";
+
+/// A login's `sub`: 21 digits, stable for the login, as Google's user ids look.
+pub(crate) fn subject_of(login: &str) -> String {
+    let hash = crate::rng::splitmix64(crate::rng::fnv1a64(login.as_bytes()));
+    format!("1{hash:020}")
+}
+
+/// `GET /oauth2/tokeninfo?access_token=…` for the Sheets API's tokens.
+pub(crate) async fn sheets_tokeninfo_get(
+    State(sandbox): State<Sandbox>,
+    query: Result<
+        axum::extract::Query<Vec<(String, String)>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
+    let params = query.map(|query| query.0).unwrap_or_default();
+    tokeninfo(&sandbox, params)
+}
+
+/// `POST /oauth2/tokeninfo` with a form-encoded `access_token` (keeps the token out of URLs).
+pub(crate) async fn sheets_tokeninfo_post(
+    State(sandbox): State<Sandbox>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let params = form.map(|form| form.0).unwrap_or_default();
+    tokeninfo(&sandbox, params)
+}
+
+fn tokeninfo(sandbox: &Sandbox, params: Vec<(String, String)>) -> Response {
+    let api = GoogleApi::Sheets;
+    let connector = api.connector();
+    let token = params
+        .into_iter()
+        .rev()
+        .find(|(key, value)| key == "access_token" && !value.is_empty())
+        .map(|(_, value)| value);
+    let valid = token.filter(|token| {
+        sandbox.token_status(connector, token) == crate::tokens::TokenStatus::Valid
+    });
+    let response = match valid {
+        Some(token) => {
+            let login = sandbox
+                .token_login(connector, &token)
+                .unwrap_or_else(|| format!("token:{token}"));
+            let now = sandbox.now();
+            let expires_at = sandbox
+                .token_expiry(connector, &token)
+                .unwrap_or(now + chrono::Duration::seconds(3599));
+            wire::json_with_type(
+                StatusCode::OK,
+                &json!({
+                    "azp": SANDBOX_CLIENT,
+                    "aud": SANDBOX_CLIENT,
+                    "sub": subject_of(&login),
+                    "scope": api.scope(),
+                    "exp": expires_at.timestamp().to_string(),
+                    "expires_in": (expires_at - now).num_seconds().max(0).to_string(),
+                    "access_type": "offline",
+                }),
+                CONTENT_TYPE,
+            )
+        }
+        None => wire::json_with_type(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_token", "error_description": "Invalid Value"}),
+            CONTENT_TYPE,
+        ),
+    };
+    Handled {
+        connector,
+        route: TOKENINFO_ROUTE,
+        account_id: None,
+        fault: None,
+    }
+    .attach(response)
 }
 
 /// The templated route of the revocation endpoint, as recorded in the request log.

@@ -3,7 +3,9 @@
 //!
 //! Tokens belong to a *grant* (one user's consent to one app): a refresh or exchange issues a
 //! new access token in the same grant, and revoking any token of a grant revokes all of it, so
-//! the next refresh fails with `invalid_grant`. Tokens the sandbox never issued are accepted as
+//! the next refresh fails with `invalid_grant`. Each grant belongs to a *login* (the platform
+//! account that consented): one person consenting twice (two adsync destinations on the same
+//! Google account) makes two grants of one login, and per-user quotas count per login. Tokens the sandbox never issued are accepted as
 //! valid (fixtures and the demo may use any string); revoking one registers it as revoked.
 //! Issued access tokens expire on the sandbox clock.
 
@@ -62,15 +64,25 @@ pub(crate) struct TokenRegistry {
     next_grant: u64,
     /// Grant id → revoked.
     grants: HashMap<u64, bool>,
+    /// Grant id → the login that consented.
+    logins: HashMap<u64, String>,
     access: HashMap<(Connector, String), AccessToken>,
     refresh: HashMap<(Connector, String), u64>,
 }
 
 impl TokenRegistry {
-    fn new_grant(&mut self) -> u64 {
+    /// A grant of `login`, or of a login of its own (`user-<grant>`).
+    fn new_grant_of(&mut self, login: Option<&str>) -> u64 {
         self.next_grant += 1;
-        self.grants.insert(self.next_grant, false);
-        self.next_grant
+        let grant = self.next_grant;
+        self.grants.insert(grant, false);
+        let login = login.map_or_else(|| format!("user-{grant}"), str::to_owned);
+        self.logins.insert(grant, login);
+        grant
+    }
+
+    fn new_grant(&mut self) -> u64 {
+        self.new_grant_of(None)
     }
 
     fn revoked(&self, grant: u64) -> bool {
@@ -87,8 +99,20 @@ impl Sandbox {
         lifetime: Option<Duration>,
         with_refresh: bool,
     ) -> IssuedTokens {
+        self.issue_tokens_for(connector, None, lifetime, with_refresh)
+    }
+
+    /// [`Sandbox::issue_tokens`] for a grant of `login` (a login of its own when `None`): two
+    /// grants of one login are one user for per-user quotas.
+    pub fn issue_tokens_for(
+        &self,
+        connector: Connector,
+        login: Option<&str>,
+        lifetime: Option<Duration>,
+        with_refresh: bool,
+    ) -> IssuedTokens {
         let mut registry = self.token_registry();
-        let grant = registry.new_grant();
+        let grant = registry.new_grant_of(login);
         let refresh_token = with_refresh.then(|| {
             let token = self.new_token(connector, "refresh");
             registry.refresh.insert((connector, token.clone()), grant);
@@ -222,6 +246,27 @@ impl Sandbox {
             .or_else(|| registry.refresh.get(&key).copied())
     }
 
+    /// The login whose grant an issued access or refresh token belongs to; `None` for a token
+    /// the sandbox never issued.
+    pub(crate) fn token_login(&self, connector: Connector, token: &str) -> Option<String> {
+        let registry = self.token_registry();
+        let key = (connector, token.to_owned());
+        let grant = registry
+            .access
+            .get(&key)
+            .map(|access| access.grant)
+            .or_else(|| registry.refresh.get(&key).copied())?;
+        registry.logins.get(&grant).cloned()
+    }
+
+    /// When an issued access token expires (`None`: never, or never issued).
+    pub(crate) fn token_expiry(&self, connector: Connector, token: &str) -> Option<DateTime<Utc>> {
+        self.token_registry()
+            .access
+            .get(&(connector, token.to_owned()))
+            .and_then(|access| access.expires_at)
+    }
+
     fn issue_access(
         &self,
         registry: &mut TokenRegistry,
@@ -283,11 +328,15 @@ fn connector(object: &serde_json::Map<String, Value>) -> Result<Connector, Contr
         })
 }
 
-/// `POST /_sandbox/tokens {"connector", "expires_in": seconds|null, "refresh_token": bool}`:
-/// issues tokens for a new grant (default: an hour, with a refresh token).
+/// `POST /_sandbox/tokens {"connector", "expires_in": seconds|null, "refresh_token": bool,
+/// "login": name}`: issues tokens for a new grant (default: an hour, with a refresh token, by a
+/// login of its own; grants of the same `login` are one user for per-user quotas).
 async fn issue(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let parsed = (|| {
-        let object = object(&body, &["connector", "expires_in", "refresh_token"])?;
+        let object = object(
+            &body,
+            &["connector", "expires_in", "refresh_token", "login"],
+        )?;
         let connector = connector(&object)?;
         let lifetime = match object.get("expires_in") {
             None => Some(Duration::from_secs(3600)),
@@ -305,12 +354,22 @@ async fn issue(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
                 .as_bool()
                 .ok_or_else(|| bad_request("refresh_token", "refresh_token must be a boolean"))?,
         };
-        Ok::<_, ControlError>((connector, lifetime, with_refresh))
+        let login = match object.get("login") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(login)) if !login.trim().is_empty() => Some(login.clone()),
+            Some(_) => {
+                return Err(bad_request(
+                    "login",
+                    "login must be a non-empty string naming the account that consents",
+                ));
+            }
+        };
+        Ok::<_, ControlError>((connector, login, lifetime, with_refresh))
     })();
     match parsed {
-        Ok((connector, lifetime, with_refresh)) => wire::json(
+        Ok((connector, login, lifetime, with_refresh)) => wire::json(
             StatusCode::CREATED,
-            &sandbox.issue_tokens(connector, lifetime, with_refresh),
+            &sandbox.issue_tokens_for(connector, login.as_deref(), lifetime, with_refresh),
         ),
         Err(error) => error.into_response(),
     }

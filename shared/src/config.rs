@@ -177,6 +177,9 @@ pub struct WorkerConfig {
     pub batch_size: u16,
     pub batch_linger_ms: u64,
     pub shutdown_grace_secs: u64,
+    /// A warehouse window up to this size (encoded for binary COPY) is kept in memory and
+    /// copied straight into its table at commit; a larger one goes through the staging table.
+    pub warehouse_buffer_mb: u32,
 }
 
 /// What the connectors share, and each platform's own section as the file and the environment
@@ -224,6 +227,9 @@ pub struct SheetsConfig {
     pub base_url: String,
     pub api_version: String,
     pub token_url: String,
+    /// Google's token information endpoint: which Google login (`sub`) a destination's token
+    /// belongs to, so destinations on one Google account share its per-user quota.
+    pub tokeninfo_url: String,
     pub client_id: String,
     pub client_secret: Secret,
     pub timeout_ms: u64,

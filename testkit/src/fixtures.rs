@@ -258,6 +258,45 @@ pub async fn insert_job(client: &impl GenericClient, job: &JobAt) -> JobId {
     id
 }
 
+/// A job of the sync running under `worker_id`'s lease for an hour, inserted directly (no
+/// claim, so it never counts against the tenant's cap in a claim), for tests and benchmarks
+/// that drive a destination writer by hand: its commit checks this lease.
+pub async fn running_job(
+    client: &impl GenericClient,
+    ids: (TenantId, SyncId, AccountId),
+    connector: ConnectorKind,
+    worker_id: &str,
+) -> shared::db::jobs::Lease {
+    let id = JobId::new();
+    let (tenant_id, sync_id, account_id) = ids;
+    let today = Utc::now().date_naive();
+    client
+        .execute(
+            "INSERT INTO jobs (id, tenant_id, sync_id, account_id, connector, trigger, priority,
+                 window_start, window_end, state, state_reason, attempt, max_attempts, dedup_key,
+                 worker_id, lease_expires_at, started_at)
+             VALUES ($1, $2, $3, $4, $5, 'manual', 3, $6, $6, 'running', 'test', 1, 3, $7, $8,
+                 now() + interval '1 hour', now())",
+            &[
+                &id,
+                &tenant_id,
+                &sync_id,
+                &account_id,
+                &connector.as_str(),
+                &today,
+                &format!("test:{id}"),
+                &worker_id,
+            ],
+        )
+        .await
+        .expect("insert running job");
+    shared::db::jobs::Lease {
+        job_id: id,
+        worker_id: worker_id.to_owned(),
+        attempt: 1,
+    }
+}
+
 /// The warehouse tables the tests write to directly, with the columns the worker gives every
 /// warehouse table that matter to purges and exports: a performance table (dated rows), its
 /// staging table, and an entity table (undated rows).

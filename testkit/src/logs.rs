@@ -234,7 +234,7 @@ pub fn during_broker_outage() -> Vec<ExpectedLog> {
     [
         ExpectedLog::error("error doing IO").target("lapin"),
         ExpectedLog::error("Connection error").target("lapin"),
-        // A broker stopped (not killed) closes its connections with CONNECTION_FORCED.
+        // A broker stopping cleanly closes each connection first (CONNECTION_FORCED).
         ExpectedLog::error("Connection closed").target("lapin"),
         ExpectedLog::warn("rabbitmq unreachable, retrying").target("shared::queue"),
         ExpectedLog::warn("rabbitmq session ended; reconnecting").target("worker::consumer"),

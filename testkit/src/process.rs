@@ -70,11 +70,27 @@ impl ChildProcess {
 
     /// Sends SIGTERM (graceful shutdown).
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends SIGSTOP: the process freezes where it is, as in a long pause (a stalled VM, a
+    /// network partition) — its connections stay open, it renews nothing — until
+    /// [`ChildProcess::resume`].
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Sends SIGCONT: a paused process carries on from where it stopped.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([format!("-{name}"), self.pid().to_string()])
             .status()
             .expect("running kill");
-        assert!(status.success(), "kill -TERM {} failed", self.pid());
+        assert!(status.success(), "kill -{name} {} failed", self.pid());
     }
 
     /// Waits for the process to exit, at most `timeout`.

@@ -373,6 +373,10 @@ pub fn platform_config(sandbox_url: &str) -> Vec<(String, String)> {
             [
                 ("BASE_URL", format!("{s}/google_sheets")),
                 ("TOKEN_URL", format!("{s}/google_sheets/oauth2/token")),
+                (
+                    "TOKENINFO_URL",
+                    format!("{s}/google_sheets/oauth2/tokeninfo"),
+                ),
                 ("CLIENT_ID", "sandbox-client".to_owned()),
                 ("CLIENT_SECRET", "sandbox-secret".to_owned()),
             ]

@@ -1,5 +1,6 @@
-//! Consumes job messages and hands them to the engine: deliveries are claimed in batches, each
-//! claimed job runs in its own task (at most `worker.concurrency` at once), and a message is
+//! Consumes job messages and hands them to the engine: deliveries are claimed in batches,
+//! highest message priority first among those received, each claimed job runs in its own task
+//! (at most `worker.concurrency` at once), and a message is
 //! acked only after its job's outcome is committed. A message that is not a job message, or
 //! names no job, is dead-lettered. The connection is re-established whenever it drops; on
 //! shutdown the consumer stops taking messages, lets attempts in flight finish within the grace
@@ -23,7 +24,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::acks::Acks;
-use crate::batch::recv_batch;
+use crate::batch::PriorityBuffer;
 use crate::engine::Engine;
 use crate::execute::Execute;
 
@@ -254,6 +255,8 @@ async fn claim_deliveries<E: Execute>(
     stopping: CancellationToken,
 ) {
     let settings = engine.settings();
+    // Prefetched deliveries wait here, so each free slot takes the highest-priority one.
+    let mut waiting = PriorityBuffer::default();
     loop {
         // One free slot per delivery before claiming, so no claimed job waits for a slot: wait
         // for one, take what else is free, and claim at most that many.
@@ -267,7 +270,14 @@ async fn claim_deliveries<E: Execute>(
                 Err(_) => break,
             }
         }
-        let batch = recv_batch(&mut queue, slots.len(), settings.linger).await;
+        let batch = waiting
+            .recv_batch(
+                &mut queue,
+                slots.len(),
+                settings.linger,
+                |(_, delivery, _)| delivery.properties.priority().unwrap_or(0),
+            )
+            .await;
         if batch.is_empty() {
             return;
         }

@@ -14,7 +14,7 @@ use connectors::{ConnectorError, ReportRequest, Settings};
 use futures_util::TryStreamExt as _;
 use shared::config::Config;
 use shared::crypto::KeyRing;
-use shared::db::jobs::{self, Job, JobCounts};
+use shared::db::jobs::{self, Job, JobCounts, Lease};
 use shared::db::{self, DbError, Pool, accounts, connections, syncs};
 use shared::domain::Stream;
 use shared::error::{Classify, ErrorClass};
@@ -88,7 +88,8 @@ impl SyncJob {
             budgets: budgets.clone(),
         };
         Ok(Self {
-            destinations: DestinationContext::new(pool.clone(), keys.clone(), sheets),
+            destinations: DestinationContext::new(pool.clone(), keys.clone(), sheets)
+                .with_warehouse_buffer(config.worker.warehouse_buffer_mb as usize * (1 << 20)),
             budgets,
             pool,
             keys,
@@ -134,8 +135,7 @@ impl SyncJob {
         let target = WriteTarget {
             tenant_id: job.tenant_id,
             sync_id: job.sync_id,
-            job_id: job.id,
-            attempt: job.attempt,
+            lease: job_lease(job),
             connector: job.connector,
             account_id: account.external_id.clone(),
             currency: account.currency.clone(),
@@ -190,6 +190,16 @@ impl SyncJob {
             }
         }
         Ok(())
+    }
+}
+
+/// The attempt as claimed: the job, the worker that claimed it (`Job::worker_id` of a claimed
+/// job) and the attempt, which the destination's commit checks it still holds.
+fn job_lease(job: &Job) -> Lease {
+    Lease {
+        job_id: job.id,
+        worker_id: job.worker_id.clone().unwrap_or_default(),
+        attempt: job.attempt,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `GET /v1/stats`: the figures a dashboard polls — jobs by state and connector, queue depth
-//! per queue, the oldest waiting job, throttled rate budgets, credentials needing
-//! re-authorisation, and the last hour's failures by error class. A tenant key sees its own
+//! per queue, the oldest waiting job, throttled rate budgets and the usage the platforms
+//! report, credentials needing re-authorisation, and the last hour's failures by error class. A tenant key sees its own
 //! tenant; the operator key sees every tenant and the broker's queues.
 //!
 //! How each figure stays cheap with millions of jobs is explained in `shared::db::stats`.
@@ -45,6 +45,16 @@ pub struct ThrottledView {
     usage_percent: Option<f64>,
 }
 
+/// A rate budget whose platform reported its usage in the last hour (Meta's usage headers).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UsageView {
+    key: String,
+    /// The platform's own figure for how much of this budget's quota is used, in percent; at
+    /// or above `connectors.slow_down_at_usage_percent` adsync paces requests at the refill rate.
+    usage_percent: f64,
+    reported_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReauthView {
     /// `connection` or `destination`.
@@ -72,6 +82,8 @@ pub struct StatsView {
     queues: Option<Vec<QueueView>>,
     failures_last_hour: Vec<FailureView>,
     throttled_budgets: Vec<ThrottledView>,
+    /// Rate budgets whose platform reported its usage in the last hour, busiest first.
+    budget_usage: Vec<UsageView>,
     needs_reauth: Vec<ReauthView>,
 }
 
@@ -146,6 +158,15 @@ pub async fn get(
                 key: budget.key,
                 blocked_until: budget.blocked_until,
                 usage_percent: budget.usage_percent,
+            })
+            .collect(),
+        budget_usage: figures
+            .budget_usage
+            .into_iter()
+            .map(|usage| UsageView {
+                key: usage.key,
+                usage_percent: usage.usage_percent,
+                reported_at: usage.reported_at,
             })
             .collect(),
         needs_reauth: figures

@@ -6,8 +6,11 @@
 //! Modelled: `addSheet`, `updateSheetProperties` (`title`, `index`, `gridProperties.rowCount`,
 //! `gridProperties.columnCount`, `gridProperties`, `*` in the `fields` mask; other masked fields
 //! are accepted and ignored), `deleteSheet`, `insertDimension`, `appendDimension`,
-//! `deleteDimension`, `updateCells` (`start` or `range`; only `userEnteredValue` of the cell
-//! data is stored, formats and notes are accepted and ignored; a `formulaValue` is stored as its
+//! `deleteDimension`, `updateCells` (`start` or `range`; the cell data's `userEnteredValue` is
+//! stored, and a whole `numberValue` whose `userEnteredFormat.numberFormat` is `DATE` or
+//! `DATE_TIME` — with the format in `fields` — becomes a date: its serial number, rendered as
+//! `YYYY-MM-DD` whatever the pattern; other formats and notes are accepted and ignored, and a
+//! format sent without a value leaves the cell as it is; a `formulaValue` is stored as its
 //! text, not evaluated) and `appendCells` (after the last row with a value, adding grid rows as
 //! needed). `updateCells` refuses cells beyond the grid, as Google does; add rows or columns
 //! first. Any other request kind is refused as an unknown field of `requests[i]`.
@@ -198,10 +201,45 @@ pub(crate) struct RowData {
     values: Vec<CellData>,
 }
 
-/// A `CellData`: only its `userEnteredValue` is kept, already as a stored cell (`None` when the
-/// cell data has no value, which clears the cell when `fields` covers the value).
+/// A `CellData`: its `userEnteredValue`, already as a stored cell (`None` when the cell data has
+/// no value, which clears the cell when `fields` covers the value), and whether its
+/// `userEnteredFormat.numberFormat` is a date (`DATE` or `DATE_TIME`); other formats and
+/// notes are accepted and ignored.
 #[derive(Debug)]
-pub(crate) struct CellData(Option<Cell>);
+pub(crate) struct CellData {
+    value: Option<Cell>,
+    date_format: bool,
+}
+
+impl CellData {
+    /// The cell to store: a whole number with a date format (when `fields` covers the format)
+    /// is a date, as Sheets keeps it — its serial number, shown as a date.
+    fn into_cell(self, formats: bool) -> Cell {
+        let cell = self.value.unwrap_or(Cell::Empty);
+        match cell {
+            Cell::Number(serial) if formats && self.date_format && serial.fract() == 0.0 => {
+                match i32::try_from(serial as i64) {
+                    Ok(day) if f64::from(day) == serial => Cell::Date(day),
+                    _ => cell,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A `CellFormat`: only its number format's type is read.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CellFormat {
+    number_format: Option<NumberFormat>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NumberFormat {
+    #[serde(rename = "type", default)]
+    kind: String,
+}
 
 impl<'de> Deserialize<'de> for CellData {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -216,17 +254,26 @@ impl<'de> Deserialize<'de> for CellData {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CellData, A::Error> {
                 let mut value = None;
+                let mut date_format = false;
                 while let Some(key) = map.next_key::<CellDataField>()? {
                     match key {
                         CellDataField::UserEnteredValue => {
                             value = map.next_value::<Option<ExtendedValue>>()?.map(|v| v.0);
+                        }
+                        CellDataField::UserEnteredFormat => {
+                            date_format = map
+                                .next_value::<Option<CellFormat>>()?
+                                .and_then(|format| format.number_format)
+                                .is_some_and(|number| {
+                                    matches!(number.kind.as_str(), "DATE" | "DATE_TIME")
+                                });
                         }
                         CellDataField::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
-                Ok(CellData(value))
+                Ok(CellData { value, date_format })
             }
         }
 
@@ -274,6 +321,7 @@ impl<'de> Deserialize<'de> for ExtendedValue {
 #[serde(field_identifier, rename_all = "camelCase")]
 enum CellDataField {
     UserEnteredValue,
+    UserEnteredFormat,
     #[serde(other)]
     Other,
 }
@@ -676,8 +724,23 @@ impl Draft<'_> {
         }))
     }
 
+    /// Whether the `fields` mask covers the cells' number format.
+    fn writes_number_formats(fields: Option<&str>) -> bool {
+        fields
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .any(|field| {
+                matches!(
+                    field,
+                    "*" | "userEnteredFormat" | "userEnteredFormat.numberFormat"
+                ) || field.starts_with("userEnteredFormat.numberFormat.")
+            })
+    }
+
     fn update_cells(&mut self, update: UpdateCells) -> Result<(), String> {
         let values = Self::writes_values(update.fields.as_deref())?;
+        let formats = Self::writes_number_formats(update.fields.as_deref());
         let rows = u32::try_from(update.rows.len()).unwrap_or(u32::MAX);
         let width = u32::try_from(
             update
@@ -744,7 +807,7 @@ impl Draft<'_> {
             update.rows.into_iter().map(|row| {
                 row.values
                     .into_iter()
-                    .map(|cell| Some(cell.0.unwrap_or(Cell::Empty)))
+                    .map(move |cell| Some(cell.into_cell(formats)))
             }),
         );
         Ok(())
@@ -752,6 +815,7 @@ impl Draft<'_> {
 
     fn append_cells(&mut self, append: AppendCells) -> Result<(), String> {
         let values = Self::writes_values(append.fields.as_deref())?;
+        let formats = Self::writes_number_formats(append.fields.as_deref());
         let index = self.find(append.sheet_id)?;
         let sheet = &self.sheets[index];
         let start = sheet
@@ -779,7 +843,7 @@ impl Draft<'_> {
                 append.rows.into_iter().map(|row| {
                     row.values
                         .into_iter()
-                        .map(|cell| Some(cell.0.unwrap_or(Cell::Empty)))
+                        .map(move |cell| Some(cell.into_cell(formats)))
                 }),
             );
         }
@@ -874,6 +938,38 @@ mod tests {
         );
         assert_eq!(error.status.as_u16(), 400);
         assert_eq!(sheets, before);
+    }
+
+    #[test]
+    fn a_whole_number_with_a_date_format_is_stored_as_a_date() {
+        let mut sheets = sheets();
+        let date = json!({"userEnteredValue": {"numberValue": 46082},
+                          "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}});
+        let text = json!({"userEnteredValue": {"stringValue": "46082"},
+                          "userEnteredFormat": {"numberFormat": {"type": "DATE"}}});
+        let plain = json!({"userEnteredValue": {"numberValue": 46082}});
+        let write = |row: u32, fields: &str| {
+            json!({"updateCells": {"start": {"sheetId": 0, "rowIndex": row},
+                   "rows": [{"values": [date, text, plain]}], "fields": fields}})
+        };
+        run(
+            &mut sheets,
+            json!({"requests": [
+                write(0, "userEnteredValue,userEnteredFormat.numberFormat"),
+                write(1, "userEnteredValue"),
+            ]}),
+            10_000_000,
+        )
+        .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(sheets[0].get(0, 0).value(), CellValue::Date(day));
+        assert_eq!(
+            sheets[0].get(0, 1).value(),
+            CellValue::String("46082".into())
+        );
+        assert_eq!(sheets[0].get(0, 2).value(), CellValue::Number(46082.0));
+        // Without the format in `fields`, the number stays a number.
+        assert_eq!(sheets[0].get(1, 0).value(), CellValue::Number(46082.0));
     }
 
     #[test]

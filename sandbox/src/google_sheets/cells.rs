@@ -28,7 +28,8 @@ pub(crate) enum Cell {
     Empty,
     Number(f64),
     Bool(bool),
-    /// A date typed with `USER_ENTERED`: days since 1899-12-30, Sheets' serial number.
+    /// A date (typed with `USER_ENTERED`, or a serial number written with a date format):
+    /// days since 1899-12-30, Sheets' serial number.
     Date(i32),
     ShortText {
         len: u8,
@@ -126,8 +127,9 @@ pub enum CellValue {
     Number(f64),
     /// `TRUE` or `FALSE`.
     Bool(bool),
-    /// A date typed as `YYYY-MM-DD` with `USER_ENTERED`; Sheets keeps it as a serial number
-    /// with a date format (`UNFORMATTED_VALUE` reads give the serial number).
+    /// A date: typed as `YYYY-MM-DD` with `USER_ENTERED`, or written as a serial number with a
+    /// `DATE` number format (`updateCells`); Sheets keeps it as a serial number with a date
+    /// format (`UNFORMATTED_VALUE` reads give the serial number, formatted reads the date).
     Date(NaiveDate),
 }
 

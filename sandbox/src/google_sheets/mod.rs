@@ -4,8 +4,8 @@
 //! Routes (under `/google_sheets`): `GET /v4/spreadsheets/{id}`, `POST
 //! /v4/spreadsheets/{id}:batchUpdate`, `GET|PUT /v4/spreadsheets/{id}/values/{range}`, `POST
 //! …/values/{range}:append`, `POST …/values/{range}:clear`, `GET …/values:batchGet`, `POST
-//! …/values:batchUpdate`, `POST …/values:batchClear`, and the OAuth token endpoint `POST
-//! /oauth2/token`. Spreadsheets exist only when created through the control API
+//! …/values:batchUpdate`, `POST …/values:batchClear`, the OAuth token endpoint `POST
+//! /oauth2/token` and `GET /oauth2/tokeninfo`. Spreadsheets exist only when created through the control API
 //! (`POST /_sandbox/google_sheets/spreadsheets`) or [`Sandbox::create_spreadsheet`].
 //!
 //! Every API request first goes through `Prelude`, in Google's order: injected faults, the
@@ -16,8 +16,10 @@
 //! Sharing rule: a spreadsheet created with `shared_with: None` is open to every token; with a
 //! list of tokens, only to those tokens and to every token of the same grant (an access token
 //! refreshed from a listed refresh token, or the refresh token of a listed access token).
-//! Quotas count per user, a user being a grant (or the token itself for tokens the sandbox never
-//! issued), and per project (the whole sandbox).
+//! Quotas count per user, a user being the login (Google account) that consented to the token's
+//! grant — two grants of one login share its quota — or the token itself for tokens the
+//! sandbox never issued, and per project (the whole sandbox). `GET /oauth2/tokeninfo` tells a
+//! client which login a token belongs to (`sub`).
 //!
 //! Faults: `Throttle` → 429 with the per-user quota's ErrorInfo; `ServerError` → 500
 //! `INTERNAL`; `ReduceData` → 503 `UNAVAILABLE`; `ExpiredToken` → 401 `ACCESS_TOKEN_EXPIRED`;
@@ -143,6 +145,10 @@ pub(crate) fn router() -> Router<Sandbox> {
             get(values::get_action).post(values::post_action),
         )
         .route(google_oauth::ROUTE, post(google_oauth::sheets_token))
+        .route(
+            google_oauth::TOKENINFO_ROUTE,
+            get(google_oauth::sheets_tokeninfo_get).post(google_oauth::sheets_tokeninfo_post),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -346,10 +352,11 @@ impl Prelude {
     }
 }
 
-/// Who a token belongs to, for per-user quotas: its grant, or the token itself.
+/// Who a token belongs to, for per-user quotas: the login that consented to its grant (one
+/// quota for every grant of one Google account), or the token itself.
 fn user_key(sandbox: &Sandbox, token: &str) -> String {
-    match sandbox.token_grant(Connector::GoogleSheets, token) {
-        Some(grant) => format!("grant:{grant}"),
+    match sandbox.token_login(Connector::GoogleSheets, token) {
+        Some(login) => format!("login:{login}"),
         None => format!("token:{token}"),
     }
 }

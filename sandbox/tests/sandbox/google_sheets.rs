@@ -939,3 +939,134 @@ async fn updates_can_echo_values_and_batch_clear_clears_every_range() {
         .await;
     assert_eq!(list.message(), "Invalid values[0][1]: list_value");
 }
+
+#[tokio::test]
+async fn grants_of_one_login_share_its_quota_and_tokeninfo_names_the_login() {
+    // Arrange: one user may write twice a minute; alice consented twice (two grants), bob once.
+    let sandbox = start(SandboxConfig {
+        now: Some(frozen_now()),
+        google_sheets: GoogleSheetsConfig {
+            write_requests_per_minute_per_user: 2,
+            ..GoogleSheetsConfig::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let issue = |login: &str| {
+        sandbox
+            .sandbox
+            .issue_tokens_for(Connector::GoogleSheets, Some(login), None, true)
+    };
+    let (alice_1, alice_2, bob) = (issue("alice"), issue("alice"), issue("bob"));
+    let id = sandbox
+        .sandbox
+        .create_spreadsheet(NewSpreadsheet::titled("t"));
+    let write = |token: String| {
+        let (sandbox, id) = (&sandbox, &id);
+        async move {
+            sandbox
+                .sheets(
+                    Method::PUT,
+                    &format!("/v4/spreadsheets/{id}/values/A1"),
+                    &[("valueInputOption", "RAW")],
+                    Some(json!({"values": [[1]]})),
+                    Some(&token),
+                )
+                .await
+        }
+    };
+    let info = |token: String| {
+        let sandbox = &sandbox;
+        async move {
+            let response = sandbox
+                .client
+                .get(sandbox.url("/google_sheets/oauth2/tokeninfo"))
+                .query(&[("access_token", token)])
+                .send()
+                .await
+                .unwrap();
+            Reply::read(response).await
+        }
+    };
+
+    // Act: each of alice's grants writes once, then her first grant again; bob writes.
+    let first = write(alice_1.access_token.clone()).await;
+    let second = write(alice_2.access_token.clone()).await;
+    let third = write(alice_1.access_token.clone()).await;
+    let bobs = write(bob.access_token.clone()).await;
+
+    // Assert: alice's grants drew on one quota, bob's is his own.
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(status_of(&third), (429, "RESOURCE_EXHAUSTED".into()));
+    assert_eq!(bobs.status, 200);
+    let (a1, a2, b) = (
+        info(alice_1.access_token.clone()).await,
+        info(alice_2.access_token.clone()).await,
+        info(bob.access_token.clone()).await,
+    );
+    assert_eq!((a1.status, a2.status, b.status), (200, 200, 200));
+    let sub = a1.body["sub"].as_str().unwrap();
+    assert_eq!(sub.len(), 21);
+    assert!(sub.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(a2.body["sub"], a1.body["sub"]);
+    assert_ne!(b.body["sub"], a1.body["sub"]);
+    assert_eq!(
+        a1.body["scope"],
+        "https://www.googleapis.com/auth/spreadsheets"
+    );
+    assert!(a1.body["expires_in"].is_string());
+    // A revoked grant's token, and no token, are refused.
+    sandbox
+        .sandbox
+        .revoke_token(Connector::GoogleSheets, &bob.access_token);
+    let revoked = info(bob.access_token.clone()).await;
+    assert_eq!(revoked.status, 400);
+    assert_eq!(revoked.body["error"], "invalid_token");
+    let missing = sandbox
+        .client
+        .get(sandbox.url("/google_sheets/oauth2/tokeninfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+}
+
+#[tokio::test]
+async fn a_serial_number_with_a_date_format_reads_back_as_a_date() {
+    // Arrange
+    let sandbox = start_frozen().await;
+    let id = sandbox
+        .sandbox
+        .create_spreadsheet(NewSpreadsheet::titled("t"));
+
+    // Act: Sheets' way to write a date: its serial number with a DATE number format.
+    let written = sandbox
+        .batch_update(
+            &id,
+            json!([{"updateCells": {
+                "start": {"sheetId": 0, "rowIndex": 0, "columnIndex": 0},
+                "rows": [{"values": [
+                    {"userEnteredValue": {"numberValue": 46082},
+                     "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}},
+                    {"userEnteredValue": {"numberValue": 46082}},
+                ]}],
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+            }}]),
+        )
+        .await;
+
+    // Assert: the first cell is a date (a serial number unformatted, a date formatted), the
+    // second a plain number.
+    assert_eq!(written.status, 200, "{}", written.body);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    assert_eq!(
+        sandbox.sandbox.spreadsheet_tabs(&id)[0].1[0],
+        vec![CellValue::Date(day), CellValue::Number(46082.0)]
+    );
+    let unformatted = sandbox
+        .get_values(&id, "A1:B1", &[("valueRenderOption", "UNFORMATTED_VALUE")])
+        .await;
+    assert_eq!(unformatted.body["values"], json!([[46082, 46082]]));
+    let formatted = sandbox.get_values(&id, "A1:B1", &[]).await;
+    assert_eq!(formatted.body["values"], json!([["2026-03-01", "46082"]]));
+}

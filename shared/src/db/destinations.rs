@@ -24,6 +24,9 @@ pub struct Destination {
     /// `active`, or `needs_reauth` once its credentials stopped working.
     pub status: String,
     pub status_reason: Option<String>,
+    /// A google_sheets destination's Google login (Google's `sub` for its tokens), once a
+    /// worker has asked Google; destinations with the same login share its quota.
+    pub google_subject: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +93,7 @@ fn from_row(row: &Row) -> Result<Destination, DbError> {
         access_token_expires_at: row.try_get("access_token_expires_at")?,
         status: row.try_get("status")?,
         status_reason: row.try_get("status_reason")?,
+        google_subject: row.try_get("google_subject")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -212,6 +216,22 @@ pub async fn store_tokens(
         )
         .await
         .map_err(DbError::from)?;
+    Ok(())
+}
+
+/// Records the Google login a google_sheets destination's tokens belong to.
+pub async fn set_google_subject(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: DestinationId,
+    subject: &str,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE destinations SET google_subject = $3 WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &id, &subject],
+        )
+        .await?;
     Ok(())
 }
 

@@ -105,25 +105,27 @@ pub async fn block(
 }
 
 /// Records the platform's usage figure for a bucket. At or above `slow_down_at` percent the
-/// bucket is emptied, so requests go at the refill rate until usage falls.
+/// bucket is emptied (as of now), so the next request waits a whole refill interval and
+/// requests go at the refill rate for as long as the platform keeps reporting high usage.
 pub async fn report_usage(
     client: &impl GenericClient,
     bucket: &Bucket,
     usage_percent: f64,
     slow_down_at: f64,
 ) -> Result<(), DbError> {
-    ensure(client, bucket).await?;
-    // Typed parameters: left untyped, `$2` would be deduced from both the column it is
-    // assigned to and the comparison, which PostgreSQL refuses (42P08).
-    client
-        .execute(
-            "UPDATE rate_budgets
-             SET usage_percent = $2::float8,
-                 tokens = CASE WHEN $2::float8 >= $3::float8 THEN least(tokens, 0) ELSE tokens END
-             WHERE key = $1",
-            &[&bucket.key, &usage_percent, &slow_down_at],
-        )
-        .await?;
+    // Typed parameters: `$2 >= $3` alone leaves PostgreSQL to deduce `$2` from both the
+    // column it is assigned to and the comparison, which it refuses (42P08).
+    let statement = "UPDATE rate_budgets
+         SET usage_percent = $2::float8, usage_reported_at = now(),
+             tokens = CASE WHEN $2::float8 >= $3::float8 THEN 0 ELSE tokens END,
+             updated_at = CASE WHEN $2::float8 >= $3::float8 THEN now() ELSE updated_at END
+         WHERE key = $1";
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&bucket.key, &usage_percent, &slow_down_at];
+    if client.execute(statement, &params).await? == 0 {
+        ensure(client, bucket).await?;
+        client.execute(statement, &params).await?;
+    }
     Ok(())
 }
 

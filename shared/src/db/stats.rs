@@ -46,6 +46,15 @@ pub struct ThrottledBudget {
     pub usage_percent: Option<f64>,
 }
 
+/// A rate budget whose platform reported how much of its quota is used (Meta's usage
+/// headers), within the last hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetUsage {
+    pub key: String,
+    pub usage_percent: f64,
+    pub reported_at: DateTime<Utc>,
+}
+
 /// A connection or destination whose credentials stopped working.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeedsReauth {
@@ -66,8 +75,18 @@ pub struct Stats {
     pub oldest_waiting_since: Option<DateTime<Utc>>,
     pub failures_last_hour: Vec<FailureCount>,
     pub throttled_budgets: Vec<ThrottledBudget>,
+    pub budget_usage: Vec<BudgetUsage>,
     pub needs_reauth: Vec<NeedsReauth>,
 }
+
+/// Which rate budgets a tenant (`$1`; every budget when NULL) sees: the app-wide budgets of
+/// each platform (they throttle everyone), the budgets of its own accounts, and the per-user
+/// Sheets budgets of the Google logins its destinations use, never another tenant's.
+const VISIBLE_BUDGET: &str = "($1::uuid IS NULL
+     OR key LIKE '%:app'
+     OR key IN (SELECT connector || ':account:' || external_id FROM accounts WHERE tenant_id = $1)
+     OR split_part(key, ':user:', 2) IN (SELECT google_subject FROM destinations
+                                         WHERE tenant_id = $1 AND google_subject IS NOT NULL))";
 
 /// Reads every figure for `tenant_id` (all tenants with `None`) as of `now`. The statements go
 /// out together on one connection (pipelined), so the answer costs about one round trip.
@@ -104,20 +123,19 @@ pub async fn read(
          GROUP BY 1, 2 ORDER BY 1, 2",
         &failures_params,
     );
-    // A tenant sees the app-wide budgets of each platform (they throttle everyone) and the
-    // budgets of its own accounts and destinations, never another tenant's.
-    let throttled = client.query(
+    let throttled_sql = format!(
         "SELECT key, blocked_until, usage_percent FROM rate_budgets
-         WHERE blocked_until > $2
-           AND ($1::uuid IS NULL
-                OR key LIKE '%:app'
-                OR key IN (SELECT connector || ':account:' || external_id FROM accounts
-                           WHERE tenant_id = $1)
-                OR split_part(key, ':user:', 2) IN (SELECT id::text FROM destinations
-                                                    WHERE tenant_id = $1))
-         ORDER BY blocked_until DESC, key LIMIT 100",
-        &throttled_params,
+         WHERE blocked_until > $2 AND {VISIBLE_BUDGET}
+         ORDER BY blocked_until DESC, key LIMIT 100"
     );
+    let throttled = client.query(&throttled_sql, &throttled_params);
+    // Budgets the platforms reported on within the last hour, busiest first.
+    let usage_sql = format!(
+        "SELECT key, usage_percent, usage_reported_at FROM rate_budgets
+         WHERE usage_percent IS NOT NULL AND usage_reported_at >= $2 AND {VISIBLE_BUDGET}
+         ORDER BY usage_percent DESC, key LIMIT 100"
+    );
+    let usage = client.query(&usage_sql, &failures_params);
     let reauth = client.query(
         "SELECT 'connection' AS kind, id, tenant_id, connector AS platform, name, status_reason
          FROM connections WHERE status = 'needs_reauth' AND ($1::uuid IS NULL OR tenant_id = $1)
@@ -127,8 +145,8 @@ pub async fn read(
          ORDER BY 1, 2 LIMIT 500",
         &by_tenant,
     );
-    let (active, finished, failures, throttled, reauth) =
-        futures_util::try_join!(active, finished, failures, throttled, reauth)?;
+    let (active, finished, failures, throttled, usage, reauth) =
+        futures_util::try_join!(active, finished, failures, throttled, usage, reauth)?;
 
     let mut jobs = Vec::with_capacity(active.len() + finished.len());
     let mut oldest_waiting_since: Option<DateTime<Utc>> = None;
@@ -163,6 +181,16 @@ pub async fn read(
                     key: row.try_get("key")?,
                     blocked_until: row.try_get("blocked_until")?,
                     usage_percent: row.try_get("usage_percent")?,
+                })
+            })
+            .collect::<Result<_, DbError>>()?,
+        budget_usage: usage
+            .iter()
+            .map(|row| {
+                Ok(BudgetUsage {
+                    key: row.try_get("key")?,
+                    usage_percent: row.try_get("usage_percent")?,
+                    reported_at: row.try_get("usage_reported_at")?,
                 })
             })
             .collect::<Result<_, DbError>>()?,

@@ -616,3 +616,64 @@ async fn many_jobs_are_created_in_one_statement_skipping_syncs_with_an_active_jo
     assert_eq!((job.sync_id, job.state), (other.sync.id, JobState::Pending));
     assert_eq!(history(&client, &job).await, [(None, JobState::Pending)]);
 }
+
+#[tokio::test]
+async fn a_job_deferred_at_its_tenants_cap_keeps_the_next_free_slot_from_lower_priorities() {
+    // Arrange: a tenant allowed 2 running jobs runs two backfill chunks; a third chunk and a
+    // scheduled run wait.
+    let setup = setup().await;
+    let client = setup.pool.get().await.unwrap();
+    client
+        .execute("UPDATE tenants SET max_running_jobs = 2", &[])
+        .await
+        .unwrap();
+    let today = Utc::now().date_naive();
+    let chunk = |days_ago: u64| {
+        let day = today - chrono::Days::new(days_ago);
+        let window = shared::domain::DateWindow::new(day, day).unwrap();
+        NewJob {
+            trigger: Trigger::Backfill,
+            window,
+            dedup_key: NewJob::backfill_key(setup.fixture.sync.id, window),
+            ..new_job(&setup.fixture, 0)
+        }
+    };
+    let first = insert(&client, &chunk(10)).await;
+    let second = insert(&client, &chunk(11)).await;
+    let third = insert(&client, &chunk(12)).await;
+    let scheduled = insert(
+        &client,
+        &NewJob {
+            trigger: Trigger::Scheduled,
+            ..new_job(&setup.fixture, 0)
+        },
+    )
+    .await;
+    let running = claim(&setup.pool, first.id, "w", LEASE).await.unwrap();
+    claim(&setup.pool, second.id, "w", LEASE).await.unwrap();
+
+    // Act: the scheduled run finds the tenant at its cap; then a chunk finishes, and the
+    // third chunk's message is claimed before the scheduled run's comes back.
+    let deferred = claim(&setup.pool, scheduled.id, "w", LEASE).await;
+    assert!(succeed(&client, &Lease::of(&running, "w"), JobCounts::default()).await);
+    let backfill = claim(&setup.pool, third.id, "w", LEASE).await;
+    client
+        .execute(
+            "UPDATE jobs SET run_after = now() WHERE id = $1",
+            &[&scheduled.id],
+        )
+        .await
+        .unwrap();
+    let returned = claim(&setup.pool, scheduled.id, "w", LEASE).await;
+
+    // Assert: the freed slot waited for the scheduled run, which took it.
+    assert!(deferred.is_none());
+    assert!(backfill.is_none(), "the lower priority chunk took the slot");
+    let returned = returned.expect("the scheduled run takes the slot kept for it");
+    assert_eq!(returned.priority, Trigger::Scheduled.priority());
+    let third_now = jobs::get(&client, None, third.id).await.unwrap().unwrap();
+    assert_eq!(
+        (third_now.state, third_now.state_reason.as_str()),
+        (JobState::Pending, "tenant at its running-job cap")
+    );
+}

@@ -15,9 +15,10 @@ use shared::crypto::KeyRing;
 use shared::db::destinations::{
     self as destination_rows, Credentials, CredentialsError, Destination,
 };
+use shared::db::jobs::Lease;
 use shared::db::{DbError, Pool};
 use shared::domain::destination::DestinationSettings;
-use shared::domain::{ConnectorKind, DateWindow, JobId, ReportSpec, SyncId, TenantId};
+use shared::domain::{ConnectorKind, DateWindow, ReportSpec, SyncId, TenantId};
 use shared::error::{Classify, ErrorClass};
 
 pub use google_sheets::SheetsContext;
@@ -29,9 +30,9 @@ use connectors::rows::{Layout, Row};
 pub struct WriteTarget {
     pub tenant_id: TenantId,
     pub sync_id: SyncId,
-    pub job_id: JobId,
-    /// The attempt writing: a stale attempt's staged rows never mix with a newer one's.
-    pub attempt: i32,
+    /// The job, worker and attempt writing: a stale attempt's staged rows never mix with a newer
+    /// one's, and its commit is refused once it no longer holds the job.
+    pub lease: Lease,
     pub connector: ConnectorKind,
     /// The platform's account id.
     pub account_id: String,
@@ -133,7 +134,16 @@ pub struct DestinationContext {
     pub sheets: SheetsContext,
     /// Pools of remote warehouses, by URL, made on first use.
     warehouses: Arc<Mutex<HashMap<String, Pool>>>,
+    /// The warehouse tables found complete, per database.
+    tables: warehouse::TableCache,
+    /// A warehouse window whose rows take up to this many bytes goes straight into its table
+    /// at commit; a larger one spills to the staging table.
+    warehouse_buffer: usize,
 }
+
+/// The default of [`DestinationContext::with_warehouse_buffer`]
+/// (`worker.warehouse_buffer_mb`).
+pub const DEFAULT_WAREHOUSE_BUFFER: usize = 32 << 20;
 
 impl DestinationContext {
     pub fn new(pool: Pool, keys: KeyRing, sheets: SheetsContext) -> Self {
@@ -142,7 +152,16 @@ impl DestinationContext {
             keys,
             sheets,
             warehouses: Arc::default(),
+            tables: warehouse::TableCache::default(),
+            warehouse_buffer: DEFAULT_WAREHOUSE_BUFFER,
         }
+    }
+
+    /// Keeps up to `bytes` of a warehouse window's rows in memory (0: every page goes to the
+    /// staging table as it comes).
+    pub fn with_warehouse_buffer(mut self, bytes: usize) -> Self {
+        self.warehouse_buffer = bytes;
+        self
     }
 
     /// The pool of the warehouse at `url` (a handful of connections per worker).
@@ -206,7 +225,9 @@ pub async fn open(
         .map_err(|error| DestinationError::Settings(error.to_string()))?;
     match settings {
         DestinationSettings::Warehouse(settings) => {
-            let pool = if destination.has_credentials {
+            // adsync's own database is the empty name in the table cache; a remote warehouse
+            // is named by its URL, and its commits check leases on adsync's database.
+            let (pool, database, fence) = if destination.has_credentials {
                 let client = context.pool.get().await.map_err(DbError::from)?;
                 let (credentials, _) = destination_rows::read_credentials(
                     &client,
@@ -217,16 +238,33 @@ pub async fn open(
                 )
                 .await?;
                 match credentials {
-                    Credentials::DatabaseUrl(url) => context.warehouse_pool(&url)?,
+                    Credentials::DatabaseUrl(url) => (
+                        context.warehouse_pool(&url)?,
+                        url,
+                        warehouse::Fence::Jobs(context.pool.clone()),
+                    ),
                     Credentials::OAuth(_) => {
                         return Err(CredentialsError::Malformed(destination.id).into());
                     }
                 }
             } else {
-                context.pool.clone()
+                (
+                    context.pool.clone(),
+                    String::new(),
+                    warehouse::Fence::SameTransaction,
+                )
             };
             Ok(Writer::Warehouse(Box::new(
-                warehouse::WarehouseWriter::open(&pool, &settings, target).await?,
+                warehouse::WarehouseWriter::open(
+                    &pool,
+                    &database,
+                    &context.tables,
+                    fence,
+                    context.warehouse_buffer,
+                    &settings,
+                    target,
+                )
+                .await?,
             )))
         }
         DestinationSettings::GoogleSheets(settings) => Ok(Writer::Sheets(Box::new(
@@ -235,6 +273,7 @@ pub async fn open(
                 &context.pool,
                 &context.keys,
                 destination.id,
+                destination.google_subject.clone(),
                 settings,
                 target,
             )

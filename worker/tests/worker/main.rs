@@ -4,14 +4,18 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used)]
 
+mod budgets;
+mod concurrency;
 mod conformance;
 mod consumer;
 mod destinations;
 mod failover;
 mod faults;
+mod fencing;
 mod jobs;
 mod metrics;
 mod platform_text;
+mod priorities;
 mod soak;
 
 use chrono::Utc;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Job, from_row};
 use crate::db::{DbError, GenericClient, Transaction};
-use crate::domain::{JobId, TenantId};
+use crate::domain::{JobId, TenantId, Trigger};
 
 /// Identifies one attempt of one job by one worker: only its holder may change a running job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +52,18 @@ pub struct ClaimSettings {
     pub defer: Duration,
 }
 
+impl ClaimSettings {
+    /// How long a deferred job's slot reservation lasts: its wait, then time for the relay to
+    /// publish it again and a worker to claim it. Each deferral renews it.
+    fn reservation(&self) -> Duration {
+        self.defer + RESERVATION_SLACK
+    }
+}
+
+/// What a slot reservation allows beyond the deferral itself (the relay sweeps at least every
+/// second; a delivery and a claim take milliseconds).
+const RESERVATION_SLACK: Duration = Duration::from_secs(5);
+
 /// The outcome of claiming a batch of jobs named by messages.
 #[derive(Debug, Clone, Default)]
 pub struct Claims {
@@ -78,6 +90,14 @@ const CLAIMABLE: &str = "(j.state = 'queued'
 /// Claims the jobs named by `ids` for `worker_id`, honouring each tenant's cap on running jobs
 /// (higher priority first). Tenants are locked in id order for the rest of the transaction, so
 /// concurrent claimers cannot together exceed a cap.
+///
+/// A job deferred because its tenant is at its cap reserves a slot for its priority (table
+/// `slot_reservations`, renewed by each deferral, lapsing [`ClaimSettings::reservation`] after
+/// the last): while the reservation lasts, jobs of a lower priority leave one slot of the cap
+/// free, so the next slot that frees goes to the waiting job when its message comes back
+/// rather than to whichever backfill message happens to be claimed first. Without it a
+/// rescued or scheduled job among thousands of backfill jobs of its tenant waits in a lottery
+/// it almost always loses.
 pub async fn claim_many(
     transaction: &Transaction<'_>,
     ids: &[JobId],
@@ -132,7 +152,7 @@ pub async fn claim_many(
                      GROUP BY tenant_id
                  ), admitted AS (
                      SELECT j.id, j.waiting_since FROM (
-                         SELECT j.id, j.tenant_id,
+                         SELECT j.id, j.tenant_id, j.priority,
                                 CASE WHEN j.state = 'queued' THEN j.updated_at
                                      WHEN j.state = 'pending' THEN j.run_after
                                 END AS waiting_since,
@@ -142,7 +162,10 @@ pub async fn claim_many(
                      ) j
                      JOIN tenants t ON t.id = j.tenant_id
                      LEFT JOIN running r ON r.tenant_id = j.tenant_id
+                     LEFT JOIN slot_reservations s
+                            ON s.tenant_id = j.tenant_id AND s.until > now()
                      WHERE j.rank <= t.max_running_jobs - coalesce(r.n, 0)
+                                     - CASE WHEN j.priority < s.priority THEN 1 ELSE 0 END
                  )
                  UPDATE jobs j SET state = 'running', state_reason = 'claimed by ' || $3,
                      attempt = j.attempt + 1, worker_id = $3,
@@ -183,6 +206,10 @@ pub async fn claim_many(
             .iter()
             .map(|row| row.try_get("id"))
             .collect::<Result<_, _>>()?;
+        if !deferred.is_empty() {
+            let ids: Vec<JobId> = deferred.iter().copied().collect();
+            reserve_slots(transaction, &ids, settings.reservation()).await?;
+        }
         for id in waiting {
             if deferred.contains(&id) {
                 claims.deferred.push(id);
@@ -192,6 +219,44 @@ pub async fn claim_many(
         }
     }
     Ok(claims)
+}
+
+/// Reserves a slot of each deferred job's tenant for the highest priority deferred (keeping a
+/// live reservation of a higher priority), unless that is the lowest priority there is.
+async fn reserve_slots(
+    transaction: &Transaction<'_>,
+    deferred: &[JobId],
+    duration: Duration,
+) -> Result<(), DbError> {
+    let lowest = i16::from(Trigger::Backfill.priority());
+    transaction
+        .execute(
+            "INSERT INTO slot_reservations AS s (tenant_id, priority, until)
+             SELECT tenant_id, max(priority), now() + $2 * interval '1 millisecond'
+             FROM jobs WHERE id = ANY($1) GROUP BY tenant_id HAVING max(priority) > $3
+             ON CONFLICT (tenant_id) DO UPDATE
+                 SET priority = EXCLUDED.priority, until = EXCLUDED.until
+                 WHERE s.until <= now() OR s.priority <= EXCLUDED.priority",
+            &[&deferred, &millis(duration), &lowest],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether `lease` holds its job at this very moment: the job is running under this worker and
+/// attempt, and the lease has not expired on the database's clock (`clock_timestamp()`, not the
+/// transaction's start). A destination commit checks it while holding the turn every writer of
+/// the same rows takes, so an attempt that lost its job can never commit over a newer one.
+pub async fn holds(client: &impl GenericClient, lease: &Lease) -> Result<bool, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM jobs
+                            WHERE id = $1 AND state = 'running' AND worker_id = $2
+                              AND attempt = $3 AND lease_expires_at > clock_timestamp())",
+            &[&lease.job_id, &lease.worker_id, &lease.attempt],
+        )
+        .await?
+        .try_get(0)?)
 }
 
 /// Extends the leases of this worker's running jobs. Jobs missing from the answer are no

@@ -19,7 +19,7 @@ pub use dispatch::{
 };
 pub use leases::{
     ClaimSettings, Claims, Failure, JobCounts, Lease, claim_many, fail_attempt, heartbeat_many,
-    release, succeed_many,
+    holds, release, succeed_many,
 };
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -9,9 +9,14 @@
 //! a retry or redelivery writes the same block again, a window that shrank leaves no stale rows.
 //! When the tab's header differs from the sync's columns (a field was added) or its rows are out
 //! of order, the whole tab is rewritten in the same single request, existing rows carried over
-//! by column name. The tab is created on first use. Every request takes its turn in the shared
-//! rate budgets for Google's per-user and per-project quotas, reads and writes apart; the cell
-//! limit is checked before writing.
+//! by column name. The tab is created on first use. Dates are written as dates — Sheets' serial
+//! number with a `DATE` number format — so charts and filters treat them as dates; a tab whose
+//! dates are text is rewritten once. Every request takes its turn in the shared rate budgets
+//! for Google's per-user and per-project quotas, reads and writes apart; the per-user quota is
+//! the Google login's (learned from Google's token information on first use and kept on the
+//! destination), shared by every destination on that account. The cell limit is checked
+//! before writing. The write goes out only if the attempt still holds the
+//! job's lease, checked in the spreadsheet's turn (see `warehouse` on fencing).
 
 mod wire;
 
@@ -21,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use shared::config::SheetsConfig;
 use shared::crypto::KeyRing;
+use shared::db::jobs;
 use shared::db::rate_budgets::Bucket;
 use shared::db::{DbError, Pool};
 use shared::domain::DestinationId;
@@ -82,6 +88,11 @@ pub enum SheetsError {
     },
     #[error("google_sheets: the answer to {what} is malformed: {detail}")]
     Malformed { what: &'static str, detail: String },
+    /// The attempt no longer holds the job: writing could overwrite a newer attempt's rows.
+    #[error(
+        "google_sheets: attempt {attempt} lost the job's lease before writing; nothing was written"
+    )]
+    LeaseLost { attempt: i32 },
 }
 
 impl Classify for SheetsError {
@@ -94,7 +105,8 @@ impl Classify for SheetsError {
             },
             SheetsError::Budget(BudgetError::Db(_))
             | SheetsError::Transport(_)
-            | SheetsError::Db(_) => ErrorClass::Transient { retry_after: None },
+            | SheetsError::Db(_)
+            | SheetsError::LeaseLost { .. } => ErrorClass::Transient { retry_after: None },
             SheetsError::Throttled { quota, until } => ErrorClass::Throttled {
                 until: *until,
                 scope: quota.clone(),
@@ -159,9 +171,11 @@ fn quota_bucket(key: String, per_minute: u32) -> Bucket {
 pub struct SheetsWriter {
     context: SheetsContext,
     pool: Pool,
-    destination: DestinationId,
     settings: SheetsSettings,
     tokens: TokenSource,
+    /// The destination's Google login (Google's `sub`): its per-user quota is this login's,
+    /// shared with every destination on the same Google account.
+    login: String,
     layout: Layout,
     target: WriteTarget,
     rows: Vec<Row>,
@@ -173,6 +187,7 @@ impl SheetsWriter {
         pool: &Pool,
         keys: &KeyRing,
         destination: DestinationId,
+        google_subject: Option<String>,
         settings: SheetsSettings,
         target: WriteTarget,
     ) -> Result<Self, SheetsError> {
@@ -186,13 +201,28 @@ impl SheetsWriter {
             REFRESH_MARGIN,
         )
         .await?;
+        let login = match google_subject {
+            Some(login) => login,
+            None => {
+                let login = google_login(&context, &tokens).await?;
+                let client = pool.get().await.map_err(DbError::from)?;
+                shared::db::destinations::set_google_subject(
+                    &client,
+                    target.tenant_id,
+                    destination,
+                    &login,
+                )
+                .await?;
+                login
+            }
+        };
         Ok(Self {
             layout: Layout::stored(&target.report),
             context,
             pool: pool.clone(),
-            destination,
             settings,
             tokens,
+            login,
             target,
             rows: Vec::new(),
         })
@@ -341,6 +371,14 @@ impl SheetsWriter {
             detail: error.to_string(),
         })?;
         drop(requests);
+        // The fence: write only if this attempt still holds the job. Every writer of this
+        // spreadsheet holds its turn while it checks and writes, so a newer attempt writes
+        // after us, and we fail the check if it wrote first.
+        if !jobs::holds(&turn, &self.target.lease).await? {
+            return Err(SheetsError::LeaseLost {
+                attempt: self.target.lease.attempt,
+            });
+        }
         self.call(
             Quota::Write,
             reqwest::Method::POST,
@@ -384,6 +422,11 @@ impl SheetsWriter {
         }
         if !self.layout.dated {
             return Some((0, len(first_column.len())));
+        }
+        // Dates written as text (by adsync before it wrote dates as dates): rewrite the tab,
+        // so every row's date becomes a date.
+        if first_column.iter().any(serde_json::Value::is_string) {
+            return None;
         }
         let dates: Option<Vec<NaiveDate>> = first_column.iter().map(cell_date).collect();
         let dates = dates?;
@@ -568,7 +611,7 @@ impl SheetsWriter {
                 config.requests_per_minute_per_project,
             ),
             quota_bucket(
-                format!("google_sheets:{}:user:{}", quota.name(), self.destination),
+                format!("google_sheets:{}:user:{}", quota.name(), self.login),
                 config.requests_per_minute_per_user,
             ),
         ]
@@ -697,8 +740,62 @@ fn cell_text(cell: &serde_json::Value) -> String {
     }
 }
 
+/// A date cell read unformatted: Sheets' serial number (how adsync writes dates), or the text
+/// `YYYY-MM-DD` of a tab written before dates were written as dates.
 fn cell_date(cell: &serde_json::Value) -> Option<NaiveDate> {
-    cell.as_str()?.parse().ok()
+    match cell {
+        serde_json::Value::Number(serial) => wire::date_of_serial(serial.as_f64()?),
+        serde_json::Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Which Google login the destination's tokens belong to: the `sub` of Google's token
+/// information (the access token refreshed once if Google refuses it).
+async fn google_login(
+    context: &SheetsContext,
+    tokens: &TokenSource,
+) -> Result<String, SheetsError> {
+    #[derive(serde::Deserialize)]
+    struct TokenInfo {
+        sub: String,
+    }
+    let ask = |token: String| async move {
+        let response = context
+            .client
+            .post(&context.config.tokeninfo_url)
+            .form(&[("access_token", token.as_str())])
+            .timeout(Duration::from_millis(context.config.timeout_ms))
+            .send()
+            .await
+            .map_err(|error| SheetsError::Transport(error.without_url()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| SheetsError::Transport(error.without_url()))?;
+        match status {
+            200 => Ok(parse::<TokenInfo>(&body, "tokeninfo")?.sub),
+            // Google answers an expired or revoked token 400 `invalid_token`.
+            400 | 401 => Err(SheetsError::Unauthorized {
+                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }),
+            _ => Err(SheetsError::Api {
+                spreadsheet: String::new(),
+                status,
+                code: "tokeninfo".into(),
+                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }),
+        }
+    };
+    let token = tokens.access_token().await?;
+    match ask(token.clone()).await {
+        Err(SheetsError::Unauthorized { .. }) => {
+            let token = tokens.refresh_rejected(&token).await?;
+            ask(token).await
+        }
+        answer => answer,
+    }
 }
 
 fn cell_number(cell: &serde_json::Value) -> Option<Decimal> {
@@ -747,7 +844,9 @@ mod tests {
     fn cells_are_read_back_as_text_dates_and_numbers() {
         use serde_json::json;
         assert_eq!(cell_date(&json!("2026-03-01")), "2026-03-01".parse().ok());
-        assert_eq!(cell_date(&json!(46000)), None);
+        assert_eq!(cell_date(&json!(46082)), "2026-03-01".parse().ok());
+        assert_eq!(cell_date(&json!(46082.25)), None);
+        assert_eq!(cell_date(&json!(true)), None);
         assert_eq!(cell_number(&json!(1.5)), "1.5".parse().ok());
         assert_eq!(
             cell_number(&json!("12345678901234567.89")),

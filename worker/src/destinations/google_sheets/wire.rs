@@ -93,14 +93,18 @@ pub(super) enum Cell<'a> {
 }
 
 impl Serialize for Cell<'_> {
-    /// `{"userEnteredValue": {...}}`; an empty cell is `{}`, which clears it.
+    /// `{"userEnteredValue": {...}}` (and a date's `userEnteredFormat`); an empty cell is `{}`,
+    /// which clears it.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut cell = serializer.serialize_map(Some(1))?;
+        let mut cell = serializer.serialize_map(None)?;
         match self {
             Cell::Empty => {}
             Cell::Text(text) => cell.serialize_entry("userEnteredValue", &Text(text))?,
             Cell::Date(date) => {
-                cell.serialize_entry("userEnteredValue", &Text(&date.to_string()))?;
+                // A date is a serial number with a date format, as Sheets stores one typed in:
+                // charts, filters and formulas treat it as a date, not as text.
+                cell.serialize_entry("userEnteredValue", &Number(f64::from(serial(*date))))?;
+                cell.serialize_entry("userEnteredFormat", &DateFormat)?;
             }
             Cell::Number(number) => match exact_f64(*number) {
                 Some(value) => cell.serialize_entry("userEnteredValue", &Number(value))?,
@@ -109,6 +113,39 @@ impl Serialize for Cell<'_> {
             },
         }
         cell.end()
+    }
+}
+
+/// Days since 1899-12-30: Sheets' serial number of a date.
+pub(super) fn serial(date: chrono::NaiveDate) -> i32 {
+    i32::try_from((date - SERIAL_EPOCH).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The date of a Sheets serial number (whole days; a time of day is dropped).
+pub(super) fn date_of_serial(serial: f64) -> Option<chrono::NaiveDate> {
+    if !serial.is_finite() || serial.fract() != 0.0 || serial.abs() > 3_000_000.0 {
+        return None;
+    }
+    SERIAL_EPOCH.checked_add_signed(chrono::TimeDelta::try_days(serial as i64)?)
+}
+
+/// The epoch of Sheets' date serial numbers.
+const SERIAL_EPOCH: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(1899, 12, 30) {
+    Some(date) => date,
+    None => chrono::NaiveDate::MIN,
+};
+
+/// The number format of a date cell: `DATE`, shown as `yyyy-mm-dd`.
+struct DateFormat;
+
+impl Serialize for DateFormat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(
+            "numberFormat",
+            &serde_json::json!({"type": "DATE", "pattern": "yyyy-mm-dd"}),
+        )?;
+        map.end()
     }
 }
 
@@ -274,7 +311,8 @@ impl Serialize for UpdateCells<'_> {
             &serde_json::json!({"sheetId": self.sheet_id, "rowIndex": self.start, "columnIndex": 0}),
         )?;
         map.serialize_entry("rows", self.rows)?;
-        map.serialize_entry("fields", "userEnteredValue")?;
+        // The number format too: date cells get theirs, every other cell loses any it had.
+        map.serialize_entry("fields", "userEnteredValue,userEnteredFormat.numberFormat")?;
         map.end()
     }
 }
@@ -349,15 +387,30 @@ mod tests {
             serde_json::json!({"userEnteredValue": {"stringValue": "name"}})
         );
         assert_eq!(
+            value["requests"][1]["updateCells"]["fields"],
+            "userEnteredValue,userEnteredFormat.numberFormat"
+        );
+        assert_eq!(
             rows[1]["values"],
             serde_json::json!([
-                {"userEnteredValue": {"stringValue": "2026-03-01"}},
+                {"userEnteredValue": {"numberValue": 46082.0},
+                 "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}},
                 {"userEnteredValue": {"stringValue": "Été"}},
                 {},
                 {"userEnteredValue": {"numberValue": 1.5}},
                 {},
             ])
         );
+    }
+
+    #[test]
+    fn dates_are_sheets_serial_numbers() {
+        let day = |text: &str| text.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(serial(day("1899-12-30")), 0);
+        assert_eq!(serial(day("2025-06-01")), 45809);
+        assert_eq!(date_of_serial(45809.0), Some(day("2025-06-01")));
+        assert_eq!(date_of_serial(45809.5), None);
+        assert_eq!(date_of_serial(f64::NAN), None);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The google_sheets destination against the sandbox's Sheets API, read back from the sandbox's
 //! cells; and what only Sheets has: sharing, quotas, the cell limit, the number of writes.
 
-use chrono::NaiveDate;
 use connectors::rows::{Layout, Row};
 use rust_decimal::Decimal;
 use sandbox::google_sheets::{CellValue, NewSpreadsheet};
@@ -91,8 +90,9 @@ impl DestinationUnderTest for GoogleSheets {
         )
     }
 
-    /// Reads the tab: the header names the columns; dates and texts are text cells, numbers are
-    /// number cells (or text when a double cannot carry them exactly).
+    /// Reads the tab: the header names the columns; dates are date cells (a serial number with
+    /// a date format), texts are text cells, numbers are number cells (or text when a double
+    /// cannot carry them exactly).
     async fn read(
         world: &TestWorld,
         destination: &Destination,
@@ -123,10 +123,12 @@ impl DestinationUnderTest for GoogleSheets {
         sorted(
             rows.iter()
                 .map(|row| Row {
-                    date: layout.dated.then(|| {
-                        let date = text(row, "date").expect("every row has a date");
-                        date.parse::<NaiveDate>().unwrap()
-                    }),
+                    date: layout
+                        .dated
+                        .then(|| match position("date").and_then(|i| row.get(i)) {
+                            Some(CellValue::Date(date)) => *date,
+                            other => panic!("the date column holds {other:?}, not a date"),
+                        }),
                     texts: layout.texts.iter().map(|name| text(row, name)).collect(),
                     numbers: layout
                         .numbers
@@ -250,6 +252,128 @@ mod sheets {
             .unwrap()
             .get(0);
         assert_eq!(blocked, 1);
+    }
+
+    /// A destination on a spreadsheet of its own, with tokens of a new grant of `login`.
+    async fn destination_of(case: &Case, login: &str) -> Destination {
+        let issued =
+            case.world
+                .sandbox
+                .issue_tokens_for(Connector::GoogleSheets, Some(login), None, true);
+        let tokens = OAuthTokens {
+            access_token: issued.access_token.clone(),
+            refresh_token: issued.refresh_token,
+        };
+        let shared_with = [issued.access_token.as_str()];
+        sheets_destination_with(&case.world, &case.fixture, &shared_with, tokens, None)
+            .await
+            .0
+    }
+
+    #[tokio::test]
+    async fn destinations_on_one_google_login_share_its_per_user_quota() {
+        // Arrange: 4 requests a minute per user, so one job (two reads, two writes) spends a
+        // login's whole budget; alice consented twice (two destinations, two grants), bob once.
+        let mut case = Case::start::<GoogleSheets>(&[(
+            "ADSYNC__DESTINATIONS__GOOGLE_SHEETS__REQUESTS_PER_MINUTE_PER_USER",
+            "4",
+        )])
+        .await;
+        let alice_first = destination_of(&case, "alice@example.com").await;
+        let alice_second = destination_of(&case, "alice@example.com").await;
+        let bob = destination_of(&case, "bob@example.com").await;
+        // Act
+        let mut outcomes = Vec::new();
+        for destination in [&alice_first, &alice_second, &bob] {
+            case.destination = destination.clone();
+            outcomes.push(case.job(&report(), window(0, 1), &[rows(0..=1, 1)]).await);
+        }
+        let [first, second, other]: [_; 3] = outcomes.try_into().unwrap();
+
+        // Assert: alice's second destination waits for the budget her first one used; bob's
+        // has his own. Each destination knows its login.
+        first.unwrap();
+        let error = second.unwrap_err();
+        let ErrorClass::Throttled { scope, .. } = error.class() else {
+            panic!("{error} is not throttling");
+        };
+        other.unwrap();
+        let client = case.world.pool.get().await.unwrap();
+        let subject = |destination: &Destination| {
+            let (client, destination) = (&client, destination.clone());
+            async move {
+                destinations::get(client, destination.tenant_id, destination.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .google_subject
+                    .expect("the destination's Google login is known")
+            }
+        };
+        let alice = subject(&alice_first).await;
+        assert_eq!(subject(&alice_second).await, alice);
+        assert_ne!(subject(&bob).await, alice);
+        assert!(
+            scope.ends_with(&format!(":user:{alice}")),
+            "{scope} is not alice's budget"
+        );
+        let users: Vec<String> = client
+            .query(
+                "SELECT key FROM rate_budgets WHERE key LIKE 'google_sheets:write:user:%' ORDER BY key",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(users.len(), 2, "one write budget per login: {users:?}");
+    }
+
+    #[tokio::test]
+    async fn a_tab_with_dates_written_as_text_is_rewritten_with_dates() {
+        // Arrange: a tab as adsync wrote it before it wrote dates as dates: the same columns,
+        // every date a text.
+        let case = Case::start::<GoogleSheets>(&[]).await;
+        case.job(&report(), window(0, 4), &[rows(0..=4, 1)])
+            .await
+            .unwrap();
+        let id = spreadsheet(&case);
+        let text_dates: Vec<Vec<serde_json::Value>> = tab_cells(&case.world, &case.destination)
+            .iter()
+            .skip(1)
+            .map(|row| match &row[0] {
+                CellValue::Date(date) => vec![serde_json::Value::String(date.to_string())],
+                other => panic!("{other:?} is not a date"),
+            })
+            .collect();
+        let range = format!("'{}'!A2", TAB.replace('\'', "''"));
+        let written = reqwest::Client::new()
+            .put(format!(
+                "{}/google_sheets/v4/spreadsheets/{id}/values/{range}",
+                case.world.sandbox_url
+            ))
+            .query(&[("valueInputOption", "RAW")])
+            .bearer_auth(ACCESS_TOKEN)
+            .json(&serde_json::json!({ "values": text_dates }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(written.status(), 200);
+        assert!(matches!(
+            tab_cells(&case.world, &case.destination)[1][0],
+            CellValue::String(_)
+        ));
+
+        // Act: a job rewrites two of the five days.
+        case.job(&report(), window(3, 4), &[rows(3..=4, 2)])
+            .await
+            .unwrap();
+
+        // Assert: every day's date is a date now, the days outside the window kept.
+        let mut expected = rows(0..=2, 1);
+        expected.extend(rows(3..=4, 2));
+        assert_eq!(case.read::<GoogleSheets>(&report()).await, sorted(expected));
     }
 
     #[tokio::test]

@@ -13,8 +13,10 @@ use connectors::budget::Budgets;
 use connectors::rows::Row;
 use rust_decimal::Decimal;
 use shared::db::destinations::Destination;
-use shared::domain::{ConnectorKind, DateWindow, JobId, RawReport, ReportSpec, SyncId};
-use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync};
+use shared::db::jobs::{self, ClaimSettings, Lease};
+use shared::domain::{ConnectorKind, DateWindow, RawReport, ReportSpec, SyncId};
+use shared::error::{Classify, ErrorClass};
+use testkit::fixtures::{MetaSyncOptions, SyncFixture, meta_sync, running_job};
 use testkit::{TestDatabase, TestWorld};
 use worker::destinations::{self, DestinationContext, SheetsContext, WriteTarget};
 
@@ -28,6 +30,11 @@ pub(crate) trait DestinationUnderTest {
         world: &TestWorld,
         fixture: &SyncFixture,
     ) -> (Destination, Option<TestDatabase>);
+    /// The worker's warehouse buffer for this case (`None`: the default): 0 sends every page
+    /// through the staging table.
+    fn warehouse_buffer() -> Option<usize> {
+        None
+    }
     /// What the destination holds for `sync`, in the stored layout of `report`, sorted.
     async fn read(
         world: &TestWorld,
@@ -62,6 +69,10 @@ macro_rules! destination_suite {
             $crate::destinations::a_new_field_adds_a_column_and_keeps_the_rows::<$destination>().await;
         }
         #[tokio::test]
+        async fn a_stale_attempt_cannot_commit_over_the_attempt_that_took_over() {
+            $crate::destinations::a_stale_attempt_cannot_commit_over_the_attempt_that_took_over::<$destination>().await;
+        }
+        #[tokio::test]
         async fn entities_are_replaced_whole() {
             $crate::destinations::entities_are_replaced_whole::<$destination>().await;
         }
@@ -87,7 +98,10 @@ impl Case {
             config: world.config.destinations.google_sheets.clone(),
             budgets: Budgets::new(world.pool.clone(), &world.config.connectors),
         };
-        let context = DestinationContext::new(world.pool.clone(), world.keys.clone(), sheets);
+        let mut context = DestinationContext::new(world.pool.clone(), world.keys.clone(), sheets);
+        if let Some(bytes) = D::warehouse_buffer() {
+            context = context.with_warehouse_buffer(bytes);
+        }
         Self {
             world,
             fixture,
@@ -97,12 +111,24 @@ impl Case {
         }
     }
 
-    pub(crate) fn target(&self, report: &ReportSpec, window: DateWindow) -> WriteTarget {
+    /// A write of `window` by a new job running under a lease of its own.
+    pub(crate) async fn target(&self, report: &ReportSpec, window: DateWindow) -> WriteTarget {
+        let client = self.world.pool.get().await.unwrap();
+        let lease = running_job(
+            &client,
+            (
+                self.fixture.tenant.id,
+                self.fixture.sync.id,
+                self.fixture.account.id,
+            ),
+            ConnectorKind::MetaAds,
+            "destination-suite",
+        )
+        .await;
         WriteTarget {
             tenant_id: self.fixture.tenant.id,
             sync_id: self.fixture.sync.id,
-            job_id: JobId::new(),
-            attempt: 1,
+            lease,
             connector: ConnectorKind::MetaAds,
             account_id: self.fixture.account.external_id.clone(),
             currency: "EUR".into(),
@@ -110,6 +136,34 @@ impl Case {
             report: report.clone(),
             window,
         }
+    }
+
+    /// Another worker takes the job over from `lease`, as after the lease expired: the rescuer
+    /// (or a redelivery) and a claim give it the next attempt. Returns the new lease.
+    pub(crate) async fn take_over(&self, lease: &Lease) -> Lease {
+        let mut client = self.world.pool.get().await.unwrap();
+        client
+            .execute(
+                "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+                &[&lease.job_id],
+            )
+            .await
+            .unwrap();
+        let transaction = client.transaction().await.unwrap();
+        let settings = ClaimSettings {
+            lease: std::time::Duration::from_secs(60),
+            defer: std::time::Duration::from_secs(1),
+        };
+        let mut claims = jobs::claim_many(&transaction, &[lease.job_id], "newer", settings)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+        let job = claims
+            .claimed
+            .pop()
+            .expect("the expired job is claimed again");
+        assert_eq!(job.attempt, lease.attempt + 1);
+        Lease::of(&job, "newer")
     }
 
     /// One job: opens a write, stages `pages`, commits. Returns rows written.
@@ -122,7 +176,7 @@ impl Case {
         let mut writer = destinations::open(
             &self.context,
             &self.destination,
-            self.target(report, window),
+            self.target(report, window).await,
         )
         .await?;
         for page in pages {
@@ -308,6 +362,41 @@ pub(crate) async fn a_new_field_adds_a_column_and_keeps_the_rows<D: DestinationU
     let mut expected = with_reach(rows(0..=2, 1), None);
     expected.extend(with_reach(rows(3..=4, 2), d("750")));
     assert_eq!(case.read::<D>(&wider).await, sorted(expected));
+}
+
+pub(crate) async fn a_stale_attempt_cannot_commit_over_the_attempt_that_took_over<
+    D: DestinationUnderTest,
+>() {
+    // Arrange: attempt 1 staged its rows, then stalled past its lease; attempt 2 took the job
+    // over and committed newer numbers.
+    let case = Case::start::<D>(&[]).await;
+    let report = report();
+    let stale_target = case.target(&report, window(0, 4)).await;
+    let mut stale = destinations::open(&case.context, &case.destination, stale_target.clone())
+        .await
+        .unwrap();
+    stale.write(&rows(0..=4, 1)).await.unwrap();
+    let newer_target = WriteTarget {
+        lease: case.take_over(&stale_target.lease).await,
+        ..stale_target
+    };
+    let mut newer = destinations::open(&case.context, &case.destination, newer_target)
+        .await
+        .unwrap();
+    newer.write(&rows(0..=4, 2)).await.unwrap();
+    newer.commit().await.unwrap();
+
+    // Act: the stale attempt resumes and commits.
+    let refused = stale.commit().await.unwrap_err();
+
+    // Assert: refused as a retryable failure (the engine then finds the lease gone), and the
+    // newer attempt's rows stand.
+    assert!(
+        refused.to_string().contains("lost the job's lease"),
+        "{refused}"
+    );
+    assert!(matches!(refused.class(), ErrorClass::Transient { .. }));
+    assert_eq!(case.read::<D>(&report).await, sorted(rows(0..=4, 2)));
 }
 
 pub(crate) async fn entities_are_replaced_whole<D: DestinationUnderTest>() {

@@ -1,5 +1,7 @@
-//! The warehouse destination: a schema in adsync's own database, and a remote warehouse (another
-//! PostgreSQL database) reached by the URL sealed in the destination's credentials.
+//! The warehouse destination: a schema in adsync's own database (windows copied straight in at
+//! commit, and windows larger than the buffer going through the staging table), and a remote
+//! warehouse (another PostgreSQL database) reached by the URL sealed in the destination's
+//! credentials.
 
 use connectors::rows::Row;
 use shared::db::destinations::{self, Credentials, Destination, NewDestination};
@@ -63,6 +65,64 @@ impl DestinationUnderTest for OwnDatabase {
     }
 }
 
+/// adsync's own database, every page through the staging table (a window larger than the
+/// worker's buffer).
+pub(crate) struct OwnDatabaseStaged;
+
+impl DestinationUnderTest for OwnDatabaseStaged {
+    async fn create(
+        world: &TestWorld,
+        fixture: &SyncFixture,
+    ) -> (Destination, Option<TestDatabase>) {
+        OwnDatabase::create(world, fixture).await
+    }
+
+    fn warehouse_buffer() -> Option<usize> {
+        Some(0)
+    }
+
+    async fn read(
+        world: &TestWorld,
+        destination: &Destination,
+        sync: SyncId,
+        report: &ReportSpec,
+    ) -> Vec<Row> {
+        OwnDatabase::read(world, destination, sync, report).await
+    }
+}
+
+/// adsync's own database with a buffer of 1,000 bytes: a window's first page is buffered, the
+/// next ones make it spill to the staging table midway.
+pub(crate) struct OwnDatabaseSmallBuffer;
+
+impl DestinationUnderTest for OwnDatabaseSmallBuffer {
+    async fn create(
+        world: &TestWorld,
+        fixture: &SyncFixture,
+    ) -> (Destination, Option<TestDatabase>) {
+        OwnDatabase::create(world, fixture).await
+    }
+
+    fn warehouse_buffer() -> Option<usize> {
+        Some(1000)
+    }
+
+    async fn read(
+        world: &TestWorld,
+        destination: &Destination,
+        sync: SyncId,
+        report: &ReportSpec,
+    ) -> Vec<Row> {
+        OwnDatabase::read(world, destination, sync, report).await
+    }
+}
+
+#[tokio::test]
+async fn a_window_that_outgrows_the_buffer_midway_is_staged_whole() {
+    super::the_same_job_written_twice_leaves_the_same_rows::<OwnDatabaseSmallBuffer>().await;
+    super::a_failure_midway_leaves_the_previous_rows_intact::<OwnDatabaseSmallBuffer>().await;
+}
+
 pub(crate) struct RemoteDatabase;
 
 impl DestinationUnderTest for RemoteDatabase {
@@ -108,6 +168,10 @@ impl DestinationUnderTest for RemoteDatabase {
 
 mod own_database {
     crate::destination_suite!(super::OwnDatabase);
+}
+
+mod own_database_staged {
+    crate::destination_suite!(super::OwnDatabaseStaged);
 }
 
 mod remote_database {
