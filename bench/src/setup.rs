@@ -133,6 +133,7 @@ impl BenchEnv {
                 name: "bench",
                 time_zone: "UTC",
                 currency: "USD",
+                reached_through: None,
             },
         )
         .await?

@@ -125,6 +125,9 @@ pub struct AccountInfo {
     pub time_zone: String,
     /// ISO 4217 currency code.
     pub currency: String,
+    /// The platform id of the account requests for this one must go through (Google Ads: the
+    /// manager to send as `login-customer-id`); `None` where the platform needs none.
+    pub reached_through: Option<String>,
 }
 
 /// A failure to read from a platform: the platform's own error, which says what happened in its

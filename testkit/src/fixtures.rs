@@ -34,6 +34,8 @@ pub struct SyncOptions {
     pub token_expires_at: Option<DateTime<Utc>>,
     /// The connection's platform settings (Google Ads' `login_customer_id`).
     pub connection_settings: serde_json::Value,
+    /// The account's `reached_through`, as discovery records it (Google Ads: its manager).
+    pub reached_through: Option<String>,
     pub report: ReportSpec,
     pub lookback_days: i32,
 }
@@ -58,6 +60,7 @@ impl SyncOptions {
             },
             token_expires_at: None,
             connection_settings: serde_json::json!({}),
+            reached_through: None,
             report,
             lookback_days: 3,
         }
@@ -141,6 +144,7 @@ pub async fn sync_fixture(pool: &Pool, keys: &KeyRing, options: SyncOptions) -> 
             name: "Fixture account",
             time_zone: &options.time_zone,
             currency: &options.currency,
+            reached_through: options.reached_through.as_deref(),
         },
     )
     .await

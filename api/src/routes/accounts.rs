@@ -46,6 +46,10 @@ pub struct AccountView {
     name: String,
     time_zone: String,
     currency: String,
+    /// The platform account requests for this one go through, as discovery found it (Google
+    /// Ads: the manager sent as `login-customer-id`); `null` when none, or when the connection's
+    /// settings name it.
+    reached_through: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -59,6 +63,7 @@ impl From<Account> for AccountView {
             name: account.name,
             time_zone: account.time_zone,
             currency: account.currency,
+            reached_through: account.reached_through,
             created_at: account.created_at,
         }
     }
@@ -109,6 +114,7 @@ pub async fn create(
             name: name.as_str(),
             time_zone: &body.time_zone,
             currency: &body.currency,
+            reached_through: None,
         },
     )
     .await?

@@ -234,6 +234,9 @@ pub struct DiscoveredAccount {
     name: String,
     time_zone: String,
     currency: String,
+    /// The platform account requests for it must go through (Google Ads: the manager sent as
+    /// `login-customer-id`, found by walking the managers' hierarchies); `null` when none.
+    reached_through: Option<String>,
     /// The adsync account for it; `null` when none exists.
     #[schema(value_type = Option<uuid::Uuid>)]
     account_id: Option<shared::domain::AccountId>,
@@ -295,10 +298,24 @@ pub async fn discover(
     let existing = shared::db::accounts::list(&client, tenant).await?;
     let mut answer = Vec::with_capacity(found.len());
     for info in found {
-        let mut account_id = existing
+        let known = existing
             .iter()
-            .find(|account| account.connection_id == id && account.external_id == info.external_id)
-            .map(|account| account.id);
+            .find(|account| account.connection_id == id && account.external_id == info.external_id);
+        let mut account_id = known.map(|account| account.id);
+        // An account created earlier learns where the platform now says it is reached through
+        // (a client moved to another manager, or created before discovery recorded it).
+        if create
+            && let Some(account) = known
+            && account.reached_through != info.reached_through
+        {
+            shared::db::accounts::set_reached_through(
+                &client,
+                tenant,
+                account.id,
+                info.reached_through.as_deref(),
+            )
+            .await?;
+        }
         let mut created = false;
         let creatable = creatable(connection.connector, &info);
         if create
@@ -314,6 +331,7 @@ pub async fn discover(
                     name: name.as_str(),
                     time_zone: &info.time_zone,
                     currency: &info.currency,
+                    reached_through: info.reached_through.as_deref(),
                 },
             )
             .await?
@@ -327,6 +345,7 @@ pub async fn discover(
             name: info.name,
             time_zone: info.time_zone,
             currency: info.currency,
+            reached_through: info.reached_through,
             account_id,
             created,
         });

@@ -66,6 +66,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Country],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: &[],
     default_lookback_days: 7,
     max_days_per_request: 31,
@@ -486,6 +487,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, Appsflye
             name: app.attributes.name,
             time_zone: app.attributes.time_zone,
             currency: app.attributes.currency,
+            reached_through: None,
         }));
         if !more || empty {
             break;

@@ -5,15 +5,27 @@
 //! with `{"query": "SELECT … FROM campaign WHERE segments.date BETWEEN …"}`. The answer is one
 //! JSON array of batches of up to 10,000 rows; it is cut into batches as the bytes arrive
 //! (`stream`) and each batch becomes one page of rows, so a long stream never sits in memory.
-//! Requests carry `Authorization: Bearer`, the `developer-token` when one is configured, and the
-//! connection's `login-customer-id` (the manager through which a client account is reached).
+//! Requests carry `Authorization: Bearer`, the `developer-token` when one is configured, and a
+//! `login-customer-id`: the manager discovery found the account under (kept on the account as
+//! `reached_through`), else the connection's `login_customer_id` setting.
 //!
-//! Errors are `google.rpc.Status` bodies with a `GoogleAdsFailure`: HTTP 429 `quotaError`
-//! (with a `retryDelay` for short-term limits, often none for the daily quota) blocks the rate
-//! budget of the scope Google names; a 401 refusing the token refreshes it once (then it is an
-//! auth failure); 403 `PERMISSION_DENIED` (`USER_PERMISSION_DENIED`: a missing or wrong
-//! `login-customer-id`) and 400 `INVALID_ARGUMENT` are permanent; 5xx and errors inside the
-//! stream are transient. Money arrives in micros of the account's currency.
+//! Discovery walks each accessible manager's `customer_client` hierarchy, which lists every
+//! account below it at any depth (sub-managers' clients included); each client is recorded
+//! with the accessible manager as its login, since a sub-manager the user cannot reach directly
+//! is refused as one.
+//!
+//! Errors are `google.rpc.Status` bodies with a `GoogleAdsFailure`, either as `{"error":…}` or,
+//! on `searchStream` (which frames every answer as a JSON array), as `[{"error":…}]` — at the
+//! start with the error's HTTP status, or as the last element of a stream begun on 200; both
+//! are read alike and classified by the failure's error codes. HTTP 429 `quotaError` waits the
+//! `retryDelay` Google names (in `quotaErrorDetails`, or a `google.rpc.RetryInfo` detail; the
+//! daily quota often has none) and blocks the budget of its `rateScope`: `DEVELOPER` is the
+//! developer token's (the app's budget, every account), `ACCOUNT` the customer's. A 401
+//! refusing the token (`authenticationError OAUTH_TOKEN_*`) refreshes it once, then needs the
+//! user to authorise again; 403 `PERMISSION_DENIED` (`USER_PERMISSION_DENIED`: a missing or
+//! wrong `login-customer-id`, which a new authorisation does not fix) and 400
+//! `INVALID_ARGUMENT` (a `queryError`, kept with its message and trigger) are permanent; 5xx
+//! and `internalError` are transient. Money arrives in micros of the account's currency.
 
 mod oauth;
 mod stream;
@@ -43,7 +55,7 @@ use crate::rows::Row;
 use crate::tokens::TokenError;
 use stream::{ElementReader, ReadError};
 pub use wire::{AdsError, ErrorCode, Failure};
-use wire::{ErrorEnvelope, GoogleAdsRow, StreamElement};
+use wire::{GoogleAdsRow, StreamElement};
 
 /// Google Ads, as the registry knows it.
 pub struct GoogleAds;
@@ -63,6 +75,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Platform],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 30,
     max_days_per_request: 31,
@@ -312,13 +325,15 @@ fn throttle_of(
         _ => return None,
     };
     let daily = code == "RESOURCE_EXHAUSTED";
-    let wait = error
-        .and_then(|error| error.retry_delay)
-        .unwrap_or(if daily {
-            DAILY_QUOTA_WAIT
-        } else {
-            TEMPORARY_QUOTA_WAIT
-        });
+    let wait = failure.retry_delay().unwrap_or(if daily {
+        DAILY_QUOTA_WAIT
+    } else {
+        TEMPORARY_QUOTA_WAIT
+    });
+    // Google's `QuotaRateScope` has two values: `DEVELOPER` (the developer token, or the
+    // Cloud project that replaced it: every request adsync makes, the app's budget) and
+    // `ACCOUNT` (the customer the request is about). A quota with no scope is the
+    // developer's when it is the daily one, else the account's.
     let bucket = match error.and_then(|error| error.rate_scope.as_deref()) {
         Some("DEVELOPER") => app,
         Some("ACCOUNT") => account.unwrap_or(app),
@@ -358,10 +373,10 @@ async fn api_error(
         Ok(Err(error)) => return HttpError::Transport(error.without_url()).into(),
         Err(_) => return HttpError::Timeout(timeout).into(),
     };
-    let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&body) else {
+    let Some(error) = wire::error_status(&body) else {
         return GoogleAdsError::UnexpectedBody { status };
     };
-    let failure = envelope.error.failure(request_id);
+    let failure = error.failure(request_id);
     let throttle = match throttle_of(status, &failure, app, account) {
         Some((throttle, bucket)) => {
             platform.block(&bucket, throttle.until).await;
@@ -576,7 +591,12 @@ fn report_pages(
             let mut batches = match cursor {
                 Cursor::Reading(batches) => batches,
                 Cursor::Start => {
-                    let login = login_customer_id(&platform);
+                    // The manager discovery found the account under, else the connection's.
+                    let login = request
+                        .account
+                        .reached_through
+                        .clone()
+                        .or_else(|| login_customer_id(&platform));
                     Box::new(
                         Batches::open(
                             &platform,
@@ -675,11 +695,12 @@ async fn accessible_customers(platform: &Platform) -> Result<Vec<String>, Google
 fn account_info(
     object: wire::CustomerObject,
     what: &'static str,
+    index: usize,
 ) -> Result<(AccountInfo, bool), GoogleAdsError> {
     let missing = |field: &str| GoogleAdsError::Malformed {
         what,
         batch: 1,
-        detail: format!("results[0].{field}: missing"),
+        detail: format!("results[{index}].{field}: missing"),
     };
     let id = object.id.ok_or_else(|| missing("id"))?.0;
     Ok((
@@ -690,16 +711,40 @@ fn account_info(
             currency: object
                 .currency_code
                 .ok_or_else(|| missing("currencyCode"))?,
+            reached_through: None,
         },
         object.manager.unwrap_or(false),
     ))
 }
 
-/// The accounts the login reaches: the accessible customers, and the direct clients of the
-/// accessible managers (managers themselves have no reports). A customer the login may not
-/// query (an authorization error) is left out.
+/// One account found, and how directly: 0 for a customer the login reaches itself, else its
+/// level below the manager it was found under.
+struct Found {
+    info: AccountInfo,
+    distance: i64,
+}
+
+/// Keeps the most direct way to each account: its own access before a manager's, a nearer
+/// manager before a farther one, and otherwise the first found.
+fn keep(accounts: &mut BTreeMap<String, Found>, found: Found) {
+    match accounts.get(&found.info.external_id) {
+        Some(known) if known.distance <= found.distance => {}
+        _ => {
+            accounts.insert(found.info.external_id.clone(), found);
+        }
+    }
+}
+
+/// The accounts the login reaches, each with the `login-customer-id` its requests need
+/// (`AccountInfo::reached_through`): every accessible customer that is not a manager (reached
+/// as itself), and every account anywhere below an accessible manager — through sub-managers,
+/// at any level — that serves ads, reached through that manager (the one the user has access
+/// to; a sub-manager below it would be refused as the login). Managers have no reports of
+/// their own; a cancelled, suspended or closed client refuses every query, so it is left out; a
+/// hidden link is only hidden in Google's UI and its account is listed. A customer the login
+/// may not query (an authorization error) is left out.
 async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, GoogleAdsError> {
-    let mut accounts: BTreeMap<String, AccountInfo> = BTreeMap::new();
+    let mut accounts: BTreeMap<String, Found> = BTreeMap::new();
     for id in accessible_customers(platform).await? {
         let rows = match search_all(platform, &id, Some(&id), wire::CUSTOMER_QUERY).await {
             Err(GoogleAdsError::Api { failure, .. })
@@ -713,25 +758,40 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, GoogleAd
         let Some(customer) = rows.into_iter().find_map(|row| row.customer) else {
             continue;
         };
-        let (info, manager) = account_info(customer, "customer")?;
+        let (mut info, manager) = account_info(customer, "customer", 0)?;
         if !manager {
-            accounts.insert(info.external_id.clone(), info);
+            info.reached_through = Some(id.clone());
+            keep(&mut accounts, Found { info, distance: 0 });
             continue;
         }
-        for row in search_all(platform, &id, Some(&id), wire::CLIENTS_QUERY).await? {
+        let rows = search_all(platform, &id, Some(&id), wire::CLIENTS_QUERY).await?;
+        for (index, row) in rows.into_iter().enumerate() {
             let Some(client) = row.customer_client else {
                 continue;
             };
-            if client.level.map(|level| level.0) != Some(1) {
+            let level = client.level.map_or(0, |level| level.0);
+            let serves = client
+                .status
+                .as_deref()
+                .is_none_or(|status| status == "ENABLED");
+            if level < 1 || !serves {
                 continue;
             }
-            let (info, manager) = account_info(client, "customer_client")?;
-            if !manager {
-                accounts.insert(info.external_id.clone(), info);
+            let (mut info, manager) = account_info(client, "customer_client", index)?;
+            if manager {
+                continue;
             }
+            info.reached_through = Some(id.clone());
+            keep(
+                &mut accounts,
+                Found {
+                    info,
+                    distance: level,
+                },
+            );
         }
     }
-    Ok(accounts.into_values().collect())
+    Ok(accounts.into_values().map(|found| found.info).collect())
 }
 
 #[cfg(test)]
@@ -745,9 +805,11 @@ mod tests {
             errors: vec![AdsError {
                 code,
                 message: "m".into(),
+                trigger: None,
                 rate_scope: None,
                 retry_delay: None,
             }],
+            retry_info: None,
             request_id: None,
         }
     }
@@ -860,6 +922,16 @@ mod tests {
         assert!((throttle.until - Utc::now()).num_minutes() >= 59);
         let internal = failure(ErrorCode::Internal("INTERNAL_ERROR".into()));
         assert!(throttle_of(500, &internal, &app, Some(&account)).is_none());
+        // The developer token's quota blocks every request adsync makes, for the delay of a
+        // RetryInfo detail when the quota details give none.
+        let mut developer = failure(ErrorCode::Quota("RESOURCE_TEMPORARILY_EXHAUSTED".into()));
+        developer.errors[0].rate_scope = Some("DEVELOPER".into());
+        developer.retry_info = Some(Duration::from_secs(4));
+        let before = Utc::now();
+        let (throttle, blocked) = throttle_of(429, &developer, &app, Some(&account)).unwrap();
+        assert_eq!(blocked.key, "google_ads:app");
+        let wait = (throttle.until - before).num_milliseconds();
+        assert!((3_900..=4_500).contains(&wait), "{wait} ms");
     }
 
     #[test]
@@ -897,6 +969,33 @@ mod tests {
         assert_eq!(http_status_of(&status(Some(4), "DEADLINE_EXCEEDED")), 504);
         assert_eq!(http_status_of(&status(None, "UNAVAILABLE")), 503);
         assert_eq!(http_status_of(&status(None, "SOMETHING")), 500);
+    }
+
+    #[test]
+    fn an_account_found_several_ways_keeps_the_most_direct() {
+        let found = |via: &str, distance| Found {
+            info: AccountInfo {
+                external_id: "8123451001".into(),
+                name: String::new(),
+                time_zone: "UTC".into(),
+                currency: "USD".into(),
+                reached_through: Some(via.into()),
+            },
+            distance,
+        };
+        let via = |accounts: &BTreeMap<String, Found>| {
+            accounts["8123451001"].info.reached_through.clone().unwrap()
+        };
+        let mut accounts = BTreeMap::new();
+        keep(&mut accounts, found("9123450000", 2));
+        keep(&mut accounts, found("9123451000", 1));
+        assert_eq!(via(&accounts), "9123451000", "the nearer manager");
+        keep(&mut accounts, found("9999990000", 1));
+        assert_eq!(via(&accounts), "9123451000", "the first of equals");
+        keep(&mut accounts, found("8123451001", 0));
+        assert_eq!(via(&accounts), "8123451001", "its own access first");
+        keep(&mut accounts, found("9123450000", 2));
+        assert_eq!(via(&accounts), "8123451001");
     }
 
     #[test]

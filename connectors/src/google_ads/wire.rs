@@ -153,6 +153,9 @@ pub(super) struct CustomerObject {
     pub(super) manager: Option<bool>,
     #[serde(default)]
     pub(super) level: Option<Int64>,
+    /// `customer_client.status` (`ENABLED`, `CANCELED`, `SUSPENDED`, `CLOSED`).
+    #[serde(default)]
+    pub(super) status: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,10 +242,27 @@ pub(super) struct AccessibleCustomers {
     pub(super) resource_names: Vec<String>,
 }
 
-/// `{"error": Status}`.
-#[derive(Debug, Deserialize)]
-pub(super) struct ErrorEnvelope {
-    pub(super) error: Status,
+/// The `google.rpc.Status` of an error answer, in either of the forms Google sends: the plain
+/// `{"error": Status}` object, or — on `searchStream`, which frames every answer as a JSON
+/// array — `[{"error": Status}]`. `None` when the body is neither (an HTML page from a proxy,
+/// a truncated body): serde's derive would read an array as a sequence of a struct's fields,
+/// so the shape is checked by hand before the status is read.
+pub(super) fn error_status(body: &[u8]) -> Option<Status> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let envelope = match value {
+        Value::Array(elements) => elements.into_iter().find(|element| {
+            element
+                .as_object()
+                .is_some_and(|object| object.contains_key("error"))
+        })?,
+        object @ Value::Object(_) => object,
+        _ => return None,
+    };
+    let status = envelope.get("error")?;
+    if !status.is_object() {
+        return None;
+    }
+    serde_json::from_value(status.clone()).ok()
 }
 
 /// A `google.rpc.Status`.
@@ -293,6 +313,8 @@ impl fmt::Display for ErrorCode {
 pub struct AdsError {
     pub code: ErrorCode,
     pub message: String,
+    /// `trigger.stringValue`: the part of the request Google refused (a query's bad field).
+    pub trigger: Option<String>,
     /// `quotaErrorDetails.rateScope` (`ACCOUNT`, `DEVELOPER`).
     pub rate_scope: Option<String>,
     /// `quotaErrorDetails.retryDelay`.
@@ -307,6 +329,8 @@ pub struct Failure {
     pub message: String,
     /// The `GoogleAdsFailure` errors; empty when the front end answered.
     pub errors: Vec<AdsError>,
+    /// The `retryDelay` of a `google.rpc.RetryInfo` detail, when the status carries one.
+    pub retry_info: Option<Duration>,
     pub request_id: Option<String>,
 }
 
@@ -315,14 +339,29 @@ impl Failure {
     pub fn code(&self) -> Option<&ErrorCode> {
         self.errors.first().map(|error| &error.code)
     }
+
+    /// How long Google asks to wait: the first error's `quotaErrorDetails.retryDelay`, else a
+    /// `RetryInfo` detail's.
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.errors
+            .first()
+            .and_then(|error| error.retry_delay)
+            .or(self.retry_info)
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.status)?;
-        match self.errors.first() {
-            Some(error) => write!(f, " ({}): {}", error.code, error.message)?,
-            None => write!(f, ": {}", self.message)?,
+        if self.errors.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        for (index, error) in self.errors.iter().enumerate() {
+            let separator = if index == 0 { " " } else { "; " };
+            write!(f, "{separator}({}): {}", error.code, error.message)?;
+            if let Some(trigger) = &error.trigger {
+                write!(f, " (at {trigger:?})")?;
+            }
         }
         if let Some(id) = &self.request_id {
             write!(f, " (request-id {id})")?;
@@ -365,12 +404,20 @@ impl Status {
     pub(super) fn failure(&self, request_id: Option<String>) -> Failure {
         let mut errors = Vec::new();
         let mut failure_request_id = None;
+        let mut retry_info = None;
         for detail in &self.details {
-            let is_failure = detail
+            let kind = detail
                 .get("@type")
                 .and_then(Value::as_str)
-                .is_some_and(|kind| kind.ends_with(".errors.GoogleAdsFailure"));
-            if !is_failure {
+                .unwrap_or_default();
+            if kind.ends_with("/google.rpc.RetryInfo") {
+                retry_info = detail
+                    .get("retryDelay")
+                    .and_then(Value::as_str)
+                    .and_then(parse_duration);
+                continue;
+            }
+            if !kind.ends_with(".errors.GoogleAdsFailure") {
                 continue;
             }
             failure_request_id = detail
@@ -397,6 +444,10 @@ impl Status {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_owned(),
+                    trigger: error
+                        .pointer("/trigger/stringValue")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     rate_scope: quota
                         .and_then(|q| q.get("rateScope"))
                         .and_then(Value::as_str)
@@ -415,6 +466,7 @@ impl Status {
                 .unwrap_or_else(|| format!("HTTP {}", self.code.unwrap_or_default())),
             message: self.message.clone().unwrap_or_default(),
             errors,
+            retry_info,
             request_id: request_id.or(failure_request_id),
         }
     }
@@ -510,8 +562,9 @@ pub(super) fn entity_query(level: ReportLevel) -> &'static str {
 /// The customer's own facts.
 pub(super) const CUSTOMER_QUERY: &str = "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, customer.manager FROM customer";
 
-/// A manager's direct clients.
-pub(super) const CLIENTS_QUERY: &str = "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, customer_client.time_zone, customer_client.manager, customer_client.level FROM customer_client WHERE customer_client.level <= 1";
+/// Everything below a manager: `customer_client` lists the manager itself (level 0) and every
+/// client and sub-manager under it, direct (level 1) or not (levels 2 and more).
+pub(super) const CLIENTS_QUERY: &str = "SELECT customer_client.id, customer_client.descriptive_name, customer_client.currency_code, customer_client.time_zone, customer_client.manager, customer_client.level, customer_client.status FROM customer_client";
 
 /// A row that does not have what its query selected: `(row index, field path, problem)`.
 pub(super) type RowProblem = (usize, &'static str, &'static str);
@@ -836,15 +889,15 @@ mod tests {
 
     #[test]
     fn failures_are_read_from_the_google_ads_failure_details() {
-        let envelope: ErrorEnvelope = serde_json::from_str(
-            r#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED",
+        let status = error_status(
+            br#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED",
               "details":[{"@type":"type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
                 "errors":[{"errorCode":{"quotaError":"RESOURCE_TEMPORARILY_EXHAUSTED"},"message":"Too many requests. Retry in 30 seconds.",
                   "details":{"quotaErrorDetails":{"rateScope":"ACCOUNT","rateName":"Requests per account","retryDelay":"30s"}}}],
                 "requestId":"abc"}]}}"#,
         )
         .unwrap();
-        let failure = envelope.error.failure(None);
+        let failure = status.failure(None);
         assert_eq!(failure.status, "RESOURCE_EXHAUSTED");
         assert_eq!(
             failure.code(),
@@ -859,5 +912,69 @@ mod tests {
         );
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("30"), None);
+    }
+
+    #[test]
+    fn the_stream_s_array_form_of_an_error_is_read_like_the_object_form() {
+        let inner = r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED",
+            "details":[{"@type":"type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
+              "errors":[{"errorCode":{"authorizationError":"USER_PERMISSION_DENIED"},"message":"User doesn't have permission to access customer."}],
+              "requestId":"r1"}]}}"#;
+        let array = format!("[{inner}]");
+        for body in [
+            inner.to_owned(),
+            array,
+            format!("[ {inner} ,{{\"requestId\":\"r1\"}}]"),
+        ] {
+            let failure = error_status(body.as_bytes()).unwrap().failure(None);
+            assert_eq!(failure.status, "PERMISSION_DENIED", "{body}");
+            assert_eq!(
+                failure.code(),
+                Some(&ErrorCode::Authorization("USER_PERMISSION_DENIED".into()))
+            );
+            assert_eq!(failure.request_id.as_deref(), Some("r1"));
+        }
+        // Neither form: no status rather than an empty one.
+        for body in [
+            &b"[]"[..],
+            b"[1]",
+            b"[{\"results\":[]}]",
+            b"{\"error\":\"invalid_grant\"}",
+            b"{\"error\":[{\"code\":1}]}",
+            b"<html>",
+        ] {
+            assert!(
+                error_status(body).is_none(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_info_detail_gives_the_delay_and_query_errors_keep_message_and_trigger() {
+        let status = error_status(
+            br#"[{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED",
+              "details":[{"@type":"type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
+                "errors":[{"errorCode":{"quotaError":"RESOURCE_TEMPORARILY_EXHAUSTED"},"message":"Too many requests.",
+                  "details":{"quotaErrorDetails":{"rateScope":"DEVELOPER","rateName":"Requests per developer token"}}}]},
+                {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"4s"}]}}]"#,
+        )
+        .unwrap();
+        let failure = status.failure(None);
+        assert_eq!(failure.retry_delay(), Some(Duration::from_secs(4)));
+        assert_eq!(failure.errors[0].rate_scope.as_deref(), Some("DEVELOPER"));
+        let query = error_status(
+            br#"[{"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT",
+              "details":[{"@type":"type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
+                "errors":[{"errorCode":{"queryError":"UNRECOGNIZED_FIELD"},"message":"Unrecognized field in the query: 'campaign.nonsense'.","trigger":{"stringValue":"campaign.nonsense"}},
+                          {"errorCode":{"queryError":"PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"},"message":"Metrics cannot be requested here."}]}]}}]"#,
+        )
+        .unwrap()
+        .failure(Some("req".into()));
+        assert_eq!(
+            query.to_string(),
+            "INVALID_ARGUMENT (queryError UNRECOGNIZED_FIELD): Unrecognized field in the query: 'campaign.nonsense'. (at \"campaign.nonsense\"); (queryError PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE): Metrics cannot be requested here. (request-id req)"
+        );
     }
 }

@@ -63,6 +63,7 @@ static CATALOGUE: Catalogue = Catalogue {
         Breakdown::Placement,
     ],
     max_breakdowns: 2,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 28,
     max_days_per_request: 31,
@@ -513,6 +514,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, MetaErro
             name: account.name,
             time_zone: account.timezone_name,
             currency: account.currency,
+            reached_through: None,
         }));
         if next.is_none() || empty || next == after {
             break;

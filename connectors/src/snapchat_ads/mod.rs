@@ -75,6 +75,7 @@ static CATALOGUE: Catalogue = Catalogue {
     ],
     breakdowns: &[Breakdown::Country],
     max_breakdowns: 1,
+    report_types: &[],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 28,
     max_days_per_request: 30,
@@ -627,6 +628,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, Snapchat
                         name: account.name,
                         time_zone: account.timezone,
                         currency: account.currency,
+                        reached_through: None,
                     });
                 }
             }

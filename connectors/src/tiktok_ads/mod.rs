@@ -4,7 +4,11 @@
 //! Reports: `GET /report/integrated/get/?advertiser_id&report_type=BASIC|AUDIENCE&data_level=…
 //! &dimensions=[…]&metrics=[…]&start_date&end_date&page&page_size` (windows of at most 30 days,
 //! `Catalogue::max_days_per_request`), paged until `page >= page_info.total_page`. Every path
-//! ends with a slash, and the token travels in the `Access-Token` header.
+//! ends with a slash, and the token travels in the `Access-Token` header. The `report_type` is
+//! the catalogue's report type for the report's breakdowns: `BASIC` without any, `AUDIENCE`
+//! with age, gender, country or platform — which TikTok refuses `reach` in (40002 `Invalid
+//! metric fields`), so the catalogue refuses it there and a stored report asking for it fails
+//! before anything is sent.
 //!
 //! TikTok answers nearly everything on HTTP 200 and says what happened in the body's `code`,
 //! so the status alone tells nothing: 40100 (the app's QPS or QPM limit) and 40133 (the
@@ -37,7 +41,7 @@ use shared::domain::{
 };
 use shared::error::{Classify, ErrorClass, class_of_http_status};
 
-use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS};
+use crate::catalogue::{ALL_LEVELS, Catalogue, ENTITY_LEVELS, ReportType};
 use crate::connector::{
     AccountInfo, Connector, ConnectorError, ReportRequest, boxed_accounts, boxed_pages,
     class_of_http, invalid_account_id, is_digits,
@@ -71,6 +75,37 @@ static CATALOGUE: Catalogue = Catalogue {
         Breakdown::Platform,
     ],
     max_breakdowns: 2,
+    report_types: &[
+        // The integrated report without audience dimensions.
+        ReportType {
+            name: "BASIC",
+            breakdowns: &[],
+            metrics: &[
+                Metric::Impressions,
+                Metric::Clicks,
+                Metric::Spend,
+                Metric::Reach,
+                Metric::Conversions,
+            ],
+        },
+        // Split by audience: TikTok refuses `reach` (and `frequency`) here with 40002
+        // "Invalid metric fields", since unique people cannot be split across segments.
+        ReportType {
+            name: "AUDIENCE",
+            breakdowns: &[
+                Breakdown::Age,
+                Breakdown::Gender,
+                Breakdown::Country,
+                Breakdown::Platform,
+            ],
+            metrics: &[
+                Metric::Impressions,
+                Metric::Clicks,
+                Metric::Spend,
+                Metric::Conversions,
+            ],
+        },
+    ],
     entity_levels: ENTITY_LEVELS,
     default_lookback_days: 7,
     max_days_per_request: 30,
@@ -175,6 +210,10 @@ pub enum TiktokError {
     /// The report asks for something TikTok cannot report (the catalogue should prevent it).
     #[error("tiktok_ads cannot report {0}")]
     Unsupported(String),
+    /// The report combines what TikTok refuses together (a sync stored before the catalogue
+    /// said so); nothing was sent.
+    #[error("the report is not one TikTok accepts ({field}): {message}")]
+    NotAccepted { field: String, message: String },
 }
 
 impl Classify for TiktokError {
@@ -188,7 +227,9 @@ impl Classify for TiktokError {
             },
             TiktokError::Api { code, .. } => class_of_code(*code),
             TiktokError::Status { status, .. } => class_of_http_status(*status, None),
-            TiktokError::Malformed { .. } | TiktokError::Unsupported(_) => ErrorClass::Permanent,
+            TiktokError::Malformed { .. }
+            | TiktokError::Unsupported(_)
+            | TiktokError::NotAccepted { .. } => ErrorClass::Permanent,
         }
     }
 }
@@ -400,11 +441,18 @@ impl Source {
                 })?;
                 let metrics = wire::report_metrics(report)
                     .map_err(|metric| TiktokError::Unsupported(format!("{metric}")))?;
-                let report_type = if report.breakdowns.is_empty() {
-                    "BASIC"
-                } else {
-                    "AUDIENCE"
-                };
+                // A report stored before the catalogue knew TikTok's rules is refused here,
+                // without a request TikTok would refuse on every run.
+                CATALOGUE
+                    .check(report)
+                    .map_err(|invalid| TiktokError::NotAccepted {
+                        field: invalid.field,
+                        message: invalid.message,
+                    })?;
+                let report_type = CATALOGUE
+                    .report_type(report)
+                    .map(|kind| kind.name)
+                    .ok_or_else(|| TiktokError::Unsupported("these breakdowns together".into()))?;
                 Ok(Source::Report(vec![
                     ("advertiser_id", advertiser),
                     ("service_type", "AUCTION".to_owned()),
@@ -559,6 +607,7 @@ async fn list_accounts(platform: &Platform) -> Result<Vec<AccountInfo>, TiktokEr
             name: advertiser.name,
             time_zone: advertiser.timezone,
             currency: advertiser.currency,
+            reached_through: None,
         }));
     }
     Ok(accounts)

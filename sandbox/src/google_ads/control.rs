@@ -37,6 +37,10 @@ struct CustomerView {
     manager_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     clients: Vec<String>,
+    /// `ENABLED` or `CANCELED`.
+    status: &'static str,
+    /// Whether its link to its manager is hidden.
+    hidden: bool,
     delivers: bool,
     today: NaiveDate,
     campaigns: Vec<CampaignView>,
@@ -80,11 +84,13 @@ fn view(customer: &CustomerFacts, today: NaiveDate) -> CustomerView {
         currency: customer.currency.code(),
         kind: match customer.kind {
             CustomerKind::Standalone => "standalone",
-            CustomerKind::Manager => "manager",
+            CustomerKind::Manager { .. } => "manager",
             CustomerKind::Client { .. } => "client",
         },
         manager_id: customer.manager_id().map(str::to_owned),
         clients: customer.clients(),
+        status: customer.status.as_str(),
+        hidden: customer.hidden,
         delivers: customer.delivers,
         today,
         campaigns: customer

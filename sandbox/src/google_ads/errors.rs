@@ -3,7 +3,9 @@
 //! `GoogleAdsFailure` (`errors[].errorCode.<kind>Error`, `message`, optional `trigger` and
 //! `details.quotaErrorDetails`, and the `requestId`). Errors raised before the request reaches
 //! the Ads backend (a missing credential, a JSON payload that does not parse, an unavailable
-//! front end) carry no `GoogleAdsFailure`.
+//! front end) carry no `GoogleAdsFailure`. `searchStream` frames the backend's errors as it
+//! frames every answer, in a JSON array: `[{"error":{…}}]` with the error's HTTP status, or an
+//! `{"error":{…}}` element ending a stream that had started on 200.
 
 use std::time::Duration;
 
@@ -48,6 +50,15 @@ pub(crate) struct AdsError {
     pub(crate) errors: Vec<AdsErrorEntry>,
     /// A `google.rpc.BadRequest` field violation, for payloads that do not parse.
     pub(crate) bad_request: Option<String>,
+}
+
+/// How an error body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `{"error":{…}}`.
+    Object,
+    /// `[{"error":{…}}]`, as `searchStream` sends it.
+    StreamArray,
 }
 
 const INVALID_ARGUMENT: &str = "Request contains an invalid argument.";
@@ -236,6 +247,20 @@ impl AdsError {
         )
     }
 
+    /// HTTP 403 `CUSTOMER_NOT_ENABLED`: the customer is cancelled (or not yet enabled).
+    pub(crate) fn customer_not_enabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        )
+        .with(
+            "authorizationError",
+            "CUSTOMER_NOT_ENABLED",
+            "The customer account can't be accessed because it is not yet enabled or has been deactivated.",
+        )
+    }
+
     fn quota(code: &'static str, message: String, quota: QuotaDetails) -> Self {
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -374,7 +399,27 @@ impl AdsError {
 
     /// The HTTP answer, with the `request-id` header.
     pub(crate) fn into_response(self, version: u32, request_id: &str) -> Response {
-        let body = self.to_json(version, request_id);
+        self.into_framed_response(version, request_id, Framing::Object)
+    }
+
+    /// The HTTP answer of a `searchStream` request: an error the Ads backend raised (one with a
+    /// `GoogleAdsFailure`) comes as the stream frames every answer, a JSON array holding the
+    /// error object (`[{"error":{…}}]`); an error of the front end in front of it (a missing
+    /// credential, a payload that does not parse, an unknown path) stays a plain object.
+    pub(crate) fn into_stream_response(self, version: u32, request_id: &str) -> Response {
+        let framing = if self.errors.is_empty() {
+            Framing::Object
+        } else {
+            Framing::StreamArray
+        };
+        self.into_framed_response(version, request_id, framing)
+    }
+
+    fn into_framed_response(self, version: u32, request_id: &str, framing: Framing) -> Response {
+        let body = match framing {
+            Framing::Object => self.to_json(version, request_id),
+            Framing::StreamArray => Value::Array(vec![self.to_json(version, request_id)]),
+        };
         let mut response = wire::json_with_type(self.status, &body, super::CONTENT_TYPE);
         if let Ok(value) = HeaderValue::from_str(request_id) {
             response

@@ -189,6 +189,7 @@ fields! {
     ClientManager => "customer_client.manager", CustomerClient, "manager", Bool;
     ClientLevel => "customer_client.level", CustomerClient, "level", Int64;
     ClientStatus => "customer_client.status", CustomerClient, "status", Enum;
+    ClientHidden => "customer_client.hidden", CustomerClient, "hidden", Bool;
     CampaignResourceName => "campaign.resource_name", Campaign, "resourceName", Text;
     CampaignId => "campaign.id", Campaign, "id", Int64;
     CampaignName => "campaign.name", Campaign, "name", Text;

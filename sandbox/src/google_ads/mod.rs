@@ -5,8 +5,11 @@
 //! Every API request first goes through `Prelude`, which applies the checks common to all calls
 //! in this order: injected faults, the API version, the bearer token, the `developer-token`
 //! (when the sandbox is configured to require one), the customer id, the `login-customer-id`
-//! header and the customer's manager, and the rate limits (per developer token, per customer,
+//! header (a manager above the customer, at any level, that the user reaches directly), the
+//! customer's status (a cancelled one refuses queries), and the rate limits (per developer token, per customer,
 //! and the daily operations quota). The endpoint handlers only deal with their own input.
+//! `searchStream` sends the errors of the Ads backend in the array framing of the stream
+//! (`[{"error":{…}}]`), as Google does; the other routes send `{"error":{…}}`.
 //!
 //! Layout: `vocabulary` (its words, currencies and special ids), `world` (deterministic customers
 //! and metrics), `truth` (what tests compare against),
@@ -36,8 +39,8 @@ pub use crate::facts::{CampaignStart, Currency};
 pub use search::BATCH_ROWS;
 pub use truth::{TruthRow, report_truth};
 pub use vocabulary::{
-    Channel, CustomerKind, Device, Level, NO_DELIVERY_CUSTOMER_ID, RESTATEMENT_HORIZON_DAYS,
-    Status, TIME_ZONES,
+    Channel, CustomerKind, CustomerStatus, Device, Level, NO_DELIVERY_CUSTOMER_ID,
+    RESTATEMENT_HORIZON_DAYS, Status, TIME_ZONES,
 };
 pub use world::{
     AdFacts, AdGroupFacts, CampaignFacts, CustomerFacts, Metrics, customer, numbered_account,
@@ -85,7 +88,8 @@ pub struct GoogleAdsConfig {
     pub rate_window: Duration,
     /// Operations one developer token may make per rolling 24 hours (Basic access: 15,000).
     pub daily_operations: u32,
-    /// The `retryDelay` of an injected throttle fault.
+    /// The `retryDelay` of an injected throttle fault: a few seconds, as Google often asks,
+    /// and unlike the wait a client falls back on when it misses the delay.
     pub throttle_retry_delay: Duration,
     /// The customers `listAccessibleCustomers` returns (the user's direct accesses).
     pub accessible_customers: Vec<String>,
@@ -101,7 +105,7 @@ impl Default for GoogleAdsConfig {
             requests_per_window_per_customer: 40,
             rate_window: Duration::from_secs(10),
             daily_operations: 15_000,
-            throttle_retry_delay: Duration::from_secs(30),
+            throttle_retry_delay: Duration::from_secs(4),
             accessible_customers: vec![
                 "1234567890".to_owned(),
                 "2345678901".to_owned(),
@@ -324,14 +328,22 @@ impl Prelude {
                 }
                 let customer =
                     world::customer(id).ok_or_else(|| AdsError::customer_not_found(id))?;
-                let allowed = match (customer.manager_id(), login.as_deref()) {
-                    (Some(manager), Some(login)) => login == manager,
-                    (Some(_), None) => false,
-                    (None, None) => true,
-                    (None, Some(login)) => login == customer.id,
+                // An account below a manager is reached through a manager above it (at any
+                // level) that the user reaches directly; an account of its own, directly or
+                // with itself as the login.
+                let allowed = match login.as_deref() {
+                    None => customer.manager_id().is_none(),
+                    Some(login) if login == customer.id => customer.manager_id().is_none(),
+                    Some(login) => {
+                        customer.managers_above().iter().any(|above| above == login)
+                            && config.accessible_customers.iter().any(|id| id == login)
+                    }
                 };
                 if !allowed {
                     return Err(AdsError::permission_denied().into());
+                }
+                if customer.status != CustomerStatus::Enabled {
+                    return Err(AdsError::customer_not_enabled().into());
                 }
                 Some(customer)
             }
@@ -388,7 +400,11 @@ impl Prelude {
                 let version = self
                     .version
                     .unwrap_or(sandbox.google_ads().config.latest_version);
-                error.into_response(version, &self.request_id)
+                if self.route == search::ROUTE {
+                    error.into_stream_response(version, &self.request_id)
+                } else {
+                    error.into_response(version, &self.request_id)
+                }
             }
             Rejection::UnknownRoute => return unknown_route(sandbox, &self.path),
         };

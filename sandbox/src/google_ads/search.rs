@@ -4,6 +4,9 @@
 //! `queryResourceConsumption`). Rows are generated batch by batch while the client reads, so a
 //! million-row answer never sits in memory.
 //!
+//! An error before the first batch is the error object in the same array framing
+//! (`[{"error":{…}}]`) with the error's status; one after it is the array's last element.
+//!
 //! Rows are `GoogleAdsRow`s: camelCase objects per resource (the `FROM` resource always with
 //! its `resourceName`), int64 values as JSON strings, doubles as numbers, unset and zero
 //! metrics left out.
@@ -21,11 +24,11 @@ use serde::Deserialize;
 
 use super::errors::AdsError;
 use super::gaql::{self, Field, Group, Query, Resource, Value};
+use super::truth;
 use super::truth::EntityRef;
 use super::vocabulary::{Device, Level};
 use super::world::{CustomerFacts, Metrics};
 use super::{Admitted, CONTENT_TYPE, Prelude, REQUEST_ID_HEADER};
-use super::{truth, world};
 use crate::faults::FaultKind;
 use crate::state::Sandbox;
 
@@ -63,7 +66,7 @@ pub(crate) async fn handler(
     };
     let response = match answer(&sandbox, &admitted, &body, prelude.fault_kind()) {
         Ok(response) => response,
-        Err(error) => error.into_response(admitted.version, &admitted.request_id),
+        Err(error) => error.into_stream_response(admitted.version, &admitted.request_id),
     };
     prelude.finish(response)
 }
@@ -216,14 +219,9 @@ impl RowSource {
                     .unwrap_or(today),
             );
         let mode = if query.resource == Resource::CustomerClient {
+            // The manager itself, and every account below it, direct or not.
             let mut rows = VecDeque::from([(customer.clone(), 0)]);
-            rows.extend(
-                customer
-                    .clients()
-                    .iter()
-                    .filter_map(|id| world::customer(id))
-                    .map(|client| (client, 1)),
-            );
+            rows.extend(customer.hierarchy());
             Mode::Clients(rows)
         } else if query.reports_delivery() {
             let (since, until) = match query.dates {
@@ -386,7 +384,7 @@ fn value<'a>(customer: &'a CustomerFacts, row: &'a RowContext, field: Field) -> 
         Field::CustomerTimeZone => Value::Text(customer.time_zone.name()),
         Field::CustomerManager => Value::Bool(customer.is_manager()),
         Field::CustomerTestAccount => Value::Bool(false),
-        Field::CustomerStatus => Value::Text("ENABLED"),
+        Field::CustomerStatus => Value::Text(customer.status.as_str()),
         Field::ClientResourceName => {
             owned(client.map(|(client, _)| {
                 format!("customers/{}/customerClients/{}", customer.id, client.id)
@@ -407,7 +405,13 @@ fn value<'a>(customer: &'a CustomerFacts, row: &'a RowContext, field: Field) -> 
         }
         Field::ClientManager => client.map_or(Value::Absent, |(c, _)| Value::Bool(c.is_manager())),
         Field::ClientLevel => opt_int(client.map(|(_, level)| *level)),
-        Field::ClientStatus => client.map_or(Value::Absent, |_| Value::Text("ENABLED")),
+        Field::ClientStatus => {
+            client.map_or(Value::Absent, |(c, _)| Value::Text(c.status.as_str()))
+        }
+        // The manager's own row (level 0) has no link to hide.
+        Field::ClientHidden => client.map_or(Value::Absent, |(c, level)| {
+            Value::Bool(*level > 0 && c.hidden)
+        }),
         Field::CampaignResourceName => {
             owned(campaign.map(|c| format!("customers/{}/campaigns/{}", customer.id, c.id)))
         }
@@ -760,7 +764,7 @@ pub(crate) fn run(
 mod tests {
     use super::*;
     use crate::google_ads::truth::centi_text;
-    use crate::google_ads::vocabulary;
+    use crate::google_ads::{vocabulary, world};
 
     fn today() -> NaiveDate {
         "2025-06-30".parse().unwrap()

@@ -291,13 +291,33 @@ mod tests {
         assert!(customer("123-456-7890").is_none());
         let manager = customer("9123450000").unwrap();
         assert!(manager.is_manager() && manager.campaigns.is_empty());
+        assert_eq!(manager.manager_id(), None);
         let clients = manager.clients();
-        assert!((2..=4).contains(&clients.len()));
-        for client in clients {
-            let client = customer(&client).unwrap();
+        assert!((5..=7).contains(&clients.len()));
+        for client in &clients {
+            let client = customer(client).unwrap();
             assert_eq!(client.manager_id(), Some("9123450000"));
-            assert!(!client.campaigns.is_empty());
+            assert_eq!(client.campaigns.is_empty(), client.is_manager());
         }
+        let sub = customer("9123451000").unwrap();
+        assert!(clients.contains(&sub.id) && sub.is_manager());
+        let below_sub = sub.clients();
+        assert!(!below_sub.is_empty());
+        for client in &below_sub {
+            let client = customer(client).unwrap();
+            assert_eq!(client.managers_above(), ["9123451000", "9123450000"]);
+        }
+        let hierarchy = manager.hierarchy();
+        assert_eq!(hierarchy.len(), clients.len() + below_sub.len());
+        assert!(
+            hierarchy
+                .iter()
+                .any(|(c, level)| *level == 2 && c.id == below_sub[0])
+        );
+        let cancelled = customer("8123450009").unwrap();
+        assert_eq!(cancelled.status, CustomerStatus::Canceled);
+        assert!(!cancelled.delivers);
+        assert!(customer("8123450008").unwrap().hidden);
         let large = customer("7000000001").unwrap();
         let ads: usize = large
             .campaigns

@@ -69,12 +69,35 @@ pub enum CustomerKind {
     /// An ordinary account the user has direct access to.
     Standalone,
     /// A manager (MCC) account: no campaigns of its own.
-    Manager,
-    /// A client account the user reaches only through its manager.
+    Manager {
+        /// The manager above it, for a sub-manager; `None` for a top-level manager.
+        manager_id: Option<String>,
+    },
+    /// A client account the user reaches only through a manager above it.
     Client {
-        /// The manager's customer id, to be sent as `login-customer-id`.
+        /// The manager directly above it.
         manager_id: String,
     },
+}
+
+/// `customer.status` / `customer_client.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CustomerStatus {
+    /// Able to serve ads, and to be queried.
+    Enabled,
+    /// Cancelled: serves nothing; queries on it are refused (`CUSTOMER_NOT_ENABLED`).
+    Canceled,
+}
+
+impl CustomerStatus {
+    /// The enum name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Enabled => "ENABLED",
+            CustomerStatus::Canceled => "CANCELED",
+        }
+    }
 }
 
 /// `ENABLED`, `PAUSED` or `REMOVED`, as Google spells entity statuses.

@@ -4,10 +4,16 @@
 //! kind of account, so tests and demos can pick one by its id:
 //!
 //! - `9…` is a **manager** (MCC) account: no campaigns, no metrics. A manager whose id ends in
-//!   `0000` manages the clients listed by [`CustomerFacts::clients`].
-//! - `8…` is a **client account under a manager**: its manager is `9` + digits 2–6 + `0000`
-//!   (client `8123450001` belongs to manager `9123450000`). Requests for it need that manager in
-//!   the `login-customer-id` header.
+//!   `0000` is a top-level manager of a small hierarchy (`customer_client` lists all of it): its
+//!   clients ([`CustomerFacts::clients`]) are some client accounts, one hidden client (ending in
+//!   `8`), one cancelled client (ending in `9`) and one **sub-manager**, `9` + digits 2–6 +
+//!   `1000`, whose own clients sit two levels below the top. Other managers ending in `000`
+//!   have clients and nothing else; the rest have none.
+//! - `8…` is a **client account under a manager**: its manager is `9` + digits 2–7 + `000`
+//!   (client `8123450001` belongs to manager `9123450000`, client `8123451001` to the
+//!   sub-manager `9123451000`, itself under `9123450000`). Requests for it need a manager above
+//!   it, which the user reaches directly, in the `login-customer-id` header. A client whose id
+//!   ends in `9` is cancelled, one ending in `8` is linked to its manager as hidden.
 //! - `7…` is a **large** account (50 campaigns × 20 ad groups × 10 ads), for volume tests.
 //! - [`NO_DELIVERY_CUSTOMER_ID`] has campaigns but never delivered anything.
 //! - Any other id is an ordinary account the user reaches directly.
@@ -39,6 +45,11 @@ pub struct CustomerFacts {
     pub currency: Currency,
     /// Manager, client under a manager, or standalone.
     pub kind: CustomerKind,
+    /// Cancelled customers serve nothing and refuse queries.
+    pub status: CustomerStatus,
+    /// Whether the link to its manager is hidden (the Google Ads UI leaves it out unless asked;
+    /// the API still serves it).
+    pub hidden: bool,
     /// False for [`NO_DELIVERY_CUSTOMER_ID`]: no metrics on any day.
     pub delivers: bool,
     /// The campaigns, in ascending id order (none for managers).
@@ -54,27 +65,70 @@ impl AccountTimeZone for CustomerFacts {
 impl CustomerFacts {
     /// Whether this is a manager account.
     pub fn is_manager(&self) -> bool {
-        self.kind == CustomerKind::Manager
+        matches!(self.kind, CustomerKind::Manager { .. })
     }
 
-    /// The manager that must be named in `login-customer-id`, for a client account.
+    /// The manager directly above it: a client's, or a sub-manager's.
     pub fn manager_id(&self) -> Option<&str> {
         match &self.kind {
             CustomerKind::Client { manager_id } => Some(manager_id),
-            CustomerKind::Standalone | CustomerKind::Manager => None,
+            CustomerKind::Manager { manager_id } => manager_id.as_deref(),
+            CustomerKind::Standalone => None,
         }
     }
 
-    /// The client accounts a manager lists (`customer_client` at level 1), in id order.
+    /// The managers above it, nearest first.
+    pub fn managers_above(&self) -> Vec<String> {
+        let mut above = Vec::new();
+        let mut next = self.manager_id().map(str::to_owned);
+        while let Some(id) = next {
+            next = customer(&id).and_then(|manager| manager.manager_id().map(str::to_owned));
+            above.push(id);
+        }
+        above
+    }
+
+    /// The accounts a manager links directly (`customer_client` at level 1), in id order:
+    /// clients, and for a top-level manager its sub-manager.
     pub fn clients(&self) -> Vec<String> {
-        if !self.is_manager() || !self.id.ends_with("0000") {
+        if !self.is_manager() {
             return Vec::new();
         }
-        let middle = &self.id[1..6];
+        let (middle, tier) = (&self.id[1..6], &self.id[6..7]);
+        if !self.id.ends_with("000") {
+            return Vec::new();
+        }
         let count = Seed::new("google_ads/clients")
             .with_str(&self.id)
             .between(2, 4);
-        (1..=count).map(|n| format!("8{middle}{n:04}")).collect()
+        let mut clients: Vec<String> = (1..=count)
+            .map(|n| format!("8{middle}{tier}{n:03}"))
+            .collect();
+        if self.id.ends_with("0000") {
+            clients.push(format!("8{middle}{tier}008"));
+            clients.push(format!("8{middle}{tier}009"));
+            clients.push(format!("9{middle}1000"));
+        }
+        clients
+    }
+
+    /// Every account below a manager with its level (1 for direct links), depth first in id
+    /// order: what `customer_client` lists besides the manager itself.
+    pub fn hierarchy(&self) -> Vec<(CustomerFacts, u64)> {
+        let mut below = Vec::new();
+        for id in self.clients() {
+            let Some(client) = customer(&id) else {
+                continue;
+            };
+            let deeper: Vec<(CustomerFacts, u64)> = client
+                .hierarchy()
+                .into_iter()
+                .map(|(facts, level)| (facts, level + 1))
+                .collect();
+            below.push((client, 1));
+            below.extend(deeper);
+        }
+        below
     }
 
     /// The id as the Google Ads UI shows it: `123-456-7890`.
@@ -142,21 +196,34 @@ pub fn customer(customer_id: &str) -> Option<CustomerFacts> {
     let time_zone = seed.with_u64(1).pick(TIME_ZONES)?;
     let currency = seed.with_u64(2).pick(CURRENCIES)?.0;
     let brand = seed.with_u64(3).pick(BRANDS)?;
+    let middle = &customer_id[1..6];
     let kind = match customer_id.as_bytes().first() {
-        Some(b'9') => CustomerKind::Manager,
+        Some(b'9') => CustomerKind::Manager {
+            manager_id: (&customer_id[6..] == "1000").then(|| format!("9{middle}0000")),
+        },
         Some(b'8') => CustomerKind::Client {
-            manager_id: format!("9{}0000", &customer_id[1..6]),
+            manager_id: format!("9{middle}{}000", &customer_id[6..7]),
         },
         _ => CustomerKind::Standalone,
     };
-    let descriptive_name = match kind {
-        CustomerKind::Manager => format!("{brand} Agency MCC"),
+    let client = matches!(kind, CustomerKind::Client { .. });
+    let status = if client && customer_id.ends_with('9') {
+        CustomerStatus::Canceled
+    } else {
+        CustomerStatus::Enabled
+    };
+    let hidden = client && customer_id.ends_with('8');
+    let descriptive_name = match &kind {
+        CustomerKind::Manager { manager_id: None } => format!("{brand} Agency MCC"),
+        CustomerKind::Manager {
+            manager_id: Some(_),
+        } => format!("{brand} Regional MCC"),
         CustomerKind::Client { .. } | CustomerKind::Standalone => {
             format!("{brand} {}", &customer_id[6..])
         }
     };
     let campaigns = match kind {
-        CustomerKind::Manager => Vec::new(),
+        CustomerKind::Manager { .. } => Vec::new(),
         CustomerKind::Client { .. } | CustomerKind::Standalone => {
             campaigns(seed, currency, customer_id.starts_with('7'))
         }
@@ -167,7 +234,9 @@ pub fn customer(customer_id: &str) -> Option<CustomerFacts> {
         time_zone,
         currency,
         kind,
-        delivers: customer_id != NO_DELIVERY_CUSTOMER_ID,
+        status,
+        hidden,
+        delivers: customer_id != NO_DELIVERY_CUSTOMER_ID && status == CustomerStatus::Enabled,
         campaigns,
     })
 }

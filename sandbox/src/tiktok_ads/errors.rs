@@ -62,6 +62,16 @@ impl TiktokError {
         )
     }
 
+    /// 40002 for metrics TikTok does not know or does not serve in the report type, in its own
+    /// words: `Invalid metric fields: ['reach']`.
+    pub(crate) fn invalid_metrics(names: &[&String]) -> Self {
+        let quoted: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
+        Self::new(
+            code::INVALID_PARAMETERS,
+            format!("Invalid metric fields: [{}]", quoted.join(", ")),
+        )
+    }
+
     /// 40002 for a missing required parameter.
     pub(crate) fn missing(field: &str) -> Self {
         Self::invalid(field, "Missing data for required field.")

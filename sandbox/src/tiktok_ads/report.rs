@@ -1,7 +1,7 @@
 //! `GET /open_api/v1.3/report/integrated/get/`: the synchronous integrated report, `BASIC` and
-//! `AUDIENCE` (age, gender, country_code, platform), daily (`stat_time_day`), with TikTok's
-//! parameter checks, page/page_size paging and string-encoded metrics (`"-"` for not
-//! applicable).
+//! `AUDIENCE` (age, gender, country_code, platform; without `reach` or `frequency`, which TikTok
+//! refuses there), daily (`stat_time_day`), with TikTok's parameter checks, page/page_size
+//! paging and string-encoded metrics (`"-"` for not applicable).
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -114,6 +114,13 @@ impl Metric {
             Metric::AdgroupId | Metric::AdName | Metric::AdText => Level::Ad,
             _ => Level::Advertiser,
         }
+    }
+
+    /// Whether an `AUDIENCE` report refuses it: TikTok cannot split unique people (and so the
+    /// frequency derived from them) across audience segments, and answers 40002
+    /// `Invalid metric fields: ['reach']`.
+    const fn refused_by_audience_reports(self) -> bool {
+        matches!(self, Metric::Reach | Metric::Frequency)
     }
 
     /// Whether the value is a number in a string (as opposed to an attribute).
@@ -301,10 +308,20 @@ fn parse_query(params: &Params) -> Result<ReportQuery, TiktokError> {
         })
         .collect();
     if !unknown.is_empty() {
-        return Err(TiktokError::invalid(
-            "metrics",
-            format!("Invalid metric fields: {unknown:?}."),
-        ));
+        return Err(TiktokError::invalid_metrics(&unknown));
+    }
+    if report_type == ReportType::Audience {
+        let refused: Vec<&String> = metric_names
+            .iter()
+            .filter(|name| {
+                Metric::ALL
+                    .iter()
+                    .any(|m| m.name() == name.as_str() && m.refused_by_audience_reports())
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(TiktokError::invalid_metrics(&refused));
+        }
     }
     let mut metrics = Vec::new();
     for name in &metric_names {
@@ -512,7 +529,10 @@ mod tests {
                 &[("dimensions", r#"["campaign_id","age","stat_time_day"]"#)],
                 "dimensions",
             ),
-            (&[("metrics", r#"["spend","likes"]"#)], "metrics"),
+            (
+                &[("metrics", r#"["spend","likes"]"#)],
+                "Invalid metric fields: ['likes']",
+            ),
             (&[("metrics", r#"["ad_name"]"#)], "metrics"),
             (&[("data_level", "CAMPAIGN")], "data_level"),
             (&[("end_date", "2025-05-01")], "end_date"),
@@ -525,6 +545,29 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn audience_reports_refuse_reach_and_frequency_as_tiktok_does() {
+        let audience = |metrics: &str| {
+            campaign_query(&[
+                ("report_type", "AUDIENCE"),
+                ("dimensions", r#"["campaign_id","stat_time_day","gender"]"#),
+                ("metrics", metrics),
+            ])
+        };
+        let error =
+            parse_query(&audience(r#"["spend","reach","clicks","frequency"]"#)).unwrap_err();
+        assert_eq!(error.code, 40002);
+        assert_eq!(
+            error.message,
+            "Invalid metric fields: ['reach', 'frequency']"
+        );
+        let served = parse_query(&audience(r#"["spend","clicks","ctr","conversion"]"#)).unwrap();
+        assert_eq!(served.breakdowns.len(), 1);
+        let basic =
+            parse_query(&campaign_query(&[("metrics", r#"["reach","frequency"]"#)])).unwrap();
+        assert_eq!(basic.metrics, [Metric::Reach, Metric::Frequency]);
     }
 
     #[test]

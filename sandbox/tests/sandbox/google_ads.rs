@@ -28,9 +28,21 @@ struct Answer {
 }
 
 impl Answer {
+    /// The `google.rpc.Status` of an error body: `searchStream` frames an error of the Ads
+    /// backend in a JSON array (`[{"error":{…}}]`), every other answer is `{"error":{…}}`.
+    fn status(&self) -> &Value {
+        match &self.body {
+            Value::Array(elements) => {
+                assert_eq!(elements.len(), 1, "{}", self.body);
+                &elements[0]["error"]
+            }
+            _ => &self.body["error"],
+        }
+    }
+
     /// `(status, errorCode kind, errorCode value)` of a Google Ads error body.
     fn error(&self) -> (String, Option<(String, String)>) {
-        let error = &self.body["error"];
+        let error = self.status();
         assert_eq!(
             error["code"].as_u64(),
             Some(u64::from(self.status)),
@@ -375,9 +387,10 @@ async fn requests_are_refused_with_googles_error_bodies() {
         ),
     ];
 
-    // Assert
+    // Assert: the backend's errors come framed as the stream, the front end's as objects.
     for (answer, status, grpc, code) in cases {
         assert_eq!(answer.status, status, "{}", answer.body);
+        assert_eq!(answer.body.is_array(), code.is_some(), "{}", answer.body);
         let (actual_grpc, actual_code) = answer.error();
         assert_eq!(actual_grpc, grpc, "{}", answer.body);
         assert_eq!(
@@ -441,7 +454,7 @@ async fn rate_limits_answer_429_with_the_scope_and_the_delay() {
             ))
         )
     );
-    let details = &third.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    let details = &third.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
     assert_eq!(details["rateScope"], "ACCOUNT");
     let delay = details["retryDelay"].as_str().unwrap();
     let seconds: u64 = delay.strip_suffix('s').unwrap().parse().unwrap();
@@ -456,7 +469,8 @@ async fn rate_limits_answer_429_with_the_scope_and_the_delay() {
         over_the_daily_quota.error().1,
         Some(("quotaError".to_owned(), "RESOURCE_EXHAUSTED".to_owned()))
     );
-    let daily = &over_the_daily_quota.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    let daily =
+        &over_the_daily_quota.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
     assert!(daily.get("retryDelay").is_none(), "{daily}");
 }
 
@@ -484,9 +498,8 @@ async fn faults_answer_as_google_does() {
 
     // Assert
     assert_eq!(throttled.status, 429);
-    let details =
-        &throttled.body["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
-    assert_eq!(details["retryDelay"], "30s");
+    let details = &throttled.status()["details"][0]["errors"][0]["details"]["quotaErrorDetails"];
+    assert_eq!(details["retryDelay"], "4s");
     assert_eq!(details["rateScope"], "ACCOUNT");
     assert_eq!(failed.status, 500);
     assert_eq!(
@@ -710,4 +723,99 @@ async fn conversions_of_recent_days_are_restated_and_old_days_are_final() {
     assert_eq!(recent_before.len(), 7);
     assert_ne!(recent_before, recent_after);
     assert_eq!(old_before, old_after);
+}
+
+#[tokio::test]
+async fn a_managers_customer_client_lists_its_whole_hierarchy_and_the_login_reaches_all_of_it() {
+    // Arrange: the manager links clients, a hidden one, a cancelled one and a sub-manager,
+    // whose own clients are two levels down.
+    let ts = start_frozen().await;
+    const SUB_MANAGER: &str = "9123451000";
+    let deep_client = google_ads::customer(SUB_MANAGER).unwrap().clients()[0].clone();
+    let query = "SELECT customer_client.id, customer_client.manager, customer_client.level, customer_client.status, customer_client.hidden FROM customer_client";
+    let report = "SELECT customer.id, segments.date, metrics.clicks FROM customer WHERE segments.date = '2025-06-20'";
+
+    // Act
+    let hierarchy = ts.query(MANAGER, Some(MANAGER), query).await;
+    let from_the_sub_manager = ts.query(SUB_MANAGER, Some(MANAGER), query).await;
+    let deep_through_the_top = ts.query(&deep_client, Some(MANAGER), report).await;
+    let deep_through_the_sub_manager = ts.query(&deep_client, Some(SUB_MANAGER), report).await;
+    let deep_without_login = ts.query(&deep_client, None, report).await;
+    let cancelled = ts.query("8123450009", Some(MANAGER), report).await;
+    let hidden = ts.query("8123450008", Some(MANAGER), report).await;
+
+    // Assert
+    assert_eq!(hierarchy.status, 200, "{}", hierarchy.body);
+    let rows: Vec<(String, String, bool, String, bool)> = hierarchy
+        .rows()
+        .iter()
+        .map(|row| {
+            let client = &row["customerClient"];
+            (
+                client["id"].as_str().unwrap().to_owned(),
+                client["level"].as_str().unwrap().to_owned(),
+                client["manager"].as_bool().unwrap(),
+                client["status"].as_str().unwrap().to_owned(),
+                client["hidden"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        (
+            MANAGER.to_owned(),
+            "0".to_owned(),
+            true,
+            "ENABLED".to_owned(),
+            false
+        )
+    );
+    let find = |id: &str| {
+        rows.iter()
+            .find(|row| row.0 == id)
+            .unwrap_or_else(|| panic!("{id} in {rows:?}"))
+    };
+    assert_eq!(find(SUB_MANAGER).1, "1");
+    assert!(find(SUB_MANAGER).2, "a manager");
+    assert_eq!(find(&deep_client).1, "2", "a client of the sub-manager");
+    assert_eq!(find("8123450009").3, "CANCELED");
+    assert!(find("8123450008").4, "hidden");
+    assert_eq!(
+        from_the_sub_manager.status, 200,
+        "{}",
+        from_the_sub_manager.body
+    );
+    assert_eq!(
+        from_the_sub_manager.rows().len(),
+        1 + google_ads::customer(SUB_MANAGER).unwrap().clients().len()
+    );
+    assert_eq!(
+        deep_through_the_top.status, 200,
+        "{}",
+        deep_through_the_top.body
+    );
+    for refused in [&deep_through_the_sub_manager, &deep_without_login] {
+        assert_eq!(
+            refused.error().1,
+            Some((
+                "authorizationError".to_owned(),
+                "USER_PERMISSION_DENIED".to_owned()
+            )),
+            "the user does not reach the sub-manager directly: {}",
+            refused.body
+        );
+    }
+    assert_eq!(cancelled.status, 403);
+    assert_eq!(
+        cancelled.error().1,
+        Some((
+            "authorizationError".to_owned(),
+            "CUSTOMER_NOT_ENABLED".to_owned()
+        ))
+    );
+    assert_eq!(
+        hidden.status, 200,
+        "a hidden link is still served: {}",
+        hidden.body
+    );
 }

@@ -248,7 +248,10 @@ async fn parameters_are_checked_with_code_40002_naming_the_problem() {
     let cases = [
         (with("start_date", "2025-05-31"), "30 days"),
         (with("page_size", "1001"), "page_size"),
-        (with("metrics", r#"["spend","likes"]"#), "metrics"),
+        (
+            with("metrics", r#"["spend","likes"]"#),
+            "Invalid metric fields: ['likes']",
+        ),
         (
             with("dimensions", "campaign_id,stat_time_day"),
             "dimensions",
@@ -257,6 +260,21 @@ async fn parameters_are_checked_with_code_40002_naming_the_problem() {
         (
             with("dimensions", r#"["campaign_id","gender","stat_time_day"]"#),
             "AUDIENCE",
+        ),
+        // An AUDIENCE report cannot count unique people per segment: TikTok's exact answer.
+        (
+            vec![
+                ("report_type", "AUDIENCE".to_owned()),
+                ("data_level", "AUCTION_CAMPAIGN".to_owned()),
+                (
+                    "dimensions",
+                    r#"["campaign_id","stat_time_day","age"]"#.to_owned(),
+                ),
+                ("metrics", r#"["spend","reach"]"#.to_owned()),
+                ("start_date", "2025-06-01".to_owned()),
+                ("end_date", "2025-06-30".to_owned()),
+            ],
+            "Invalid metric fields: ['reach']",
         ),
     ];
     for (query, words) in cases {

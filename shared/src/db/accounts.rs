@@ -19,6 +19,9 @@ pub struct Account {
     pub time_zone: String,
     /// ISO 4217 code of the account's currency.
     pub currency: String,
+    /// The platform id of the account requests for this one go through (Google Ads: the
+    /// manager sent as `login-customer-id`), as discovery found it; `None` when they name none.
+    pub reached_through: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -35,6 +38,7 @@ fn from_row(row: &Row) -> Result<Account, DbError> {
         name: row.try_get("name")?,
         time_zone: row.try_get("time_zone")?,
         currency: row.try_get("currency")?,
+        reached_through: row.try_get("reached_through")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -47,6 +51,7 @@ pub struct NewAccount<'a> {
     pub name: &'a str,
     pub time_zone: &'a str,
     pub currency: &'a str,
+    pub reached_through: Option<&'a str>,
 }
 
 /// Inserts an account; `None` if the connection already has an account with that external id.
@@ -57,8 +62,8 @@ pub async fn insert(
     client
         .query_opt(
             "INSERT INTO accounts (id, tenant_id, connection_id, connector, external_id, name,
-                 time_zone, currency)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 time_zone, currency, reached_through)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (connection_id, external_id) DO NOTHING
              RETURNING *",
             &[
@@ -70,12 +75,30 @@ pub async fn insert(
                 &new.name,
                 &new.time_zone,
                 &new.currency,
+                &new.reached_through,
             ],
         )
         .await?
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// Records what the platform now says an account is reached through; `false` when the tenant
+/// has no such account.
+pub async fn set_reached_through(
+    client: &impl GenericClient,
+    tenant_id: TenantId,
+    id: AccountId,
+    reached_through: Option<&str>,
+) -> Result<bool, DbError> {
+    let changed = client
+        .execute(
+            "UPDATE accounts SET reached_through = $3 WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &id, &reached_through],
+        )
+        .await?;
+    Ok(changed == 1)
 }
 
 pub async fn get(

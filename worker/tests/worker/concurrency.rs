@@ -45,6 +45,7 @@ async fn syncs_of_one_tenant(
                 name: "Concurrent account",
                 time_zone: "Europe/Berlin",
                 currency: "EUR",
+                reached_through: None,
             },
         )
         .await

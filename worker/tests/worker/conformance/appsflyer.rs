@@ -112,6 +112,7 @@ impl ConformancePlatform for Appsflyer {
                     name: facts.name,
                     time_zone: facts.time_zone.name().to_owned(),
                     currency: facts.currency.code().to_owned(),
+                    reached_through: None,
                 }
             })
             .collect()

@@ -188,6 +188,7 @@ impl ConformancePlatform for MetaAds {
                 name: facts.name,
                 time_zone: facts.time_zone.name().to_owned(),
                 currency: facts.currency.code().to_owned(),
+                reached_through: None,
             })
             .collect()
     }

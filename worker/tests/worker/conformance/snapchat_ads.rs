@@ -193,6 +193,7 @@ impl ConformancePlatform for SnapchatAds {
                 name: facts.name,
                 time_zone: facts.time_zone.name().to_owned(),
                 currency: facts.currency.to_owned(),
+                reached_through: None,
             })
             .collect()
     }

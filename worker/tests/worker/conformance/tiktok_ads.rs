@@ -1,5 +1,7 @@
 //! TikTok Marketing API in the conformance suite: an ad-group report split by gender (an
-//! `AUDIENCE` report) with restated conversions and `"-"` for ad groups that track none.
+//! `AUDIENCE` report, which takes no `reach`) with restated conversions and `"-"` for ad groups
+//! that track none. Below the suite: reports of each type, and an `AUDIENCE` report with
+//! `reach`, which TikTok refuses, refused alike by the API, the sandbox and the connector.
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -10,10 +12,11 @@ use connectors::rows::Row;
 use rust_decimal::Decimal;
 use sandbox::tiktok_ads::{self, Breakdown as SandboxBreakdown, Level, TruthRow};
 use sandbox::{IssuedTokens, Sandbox};
-use shared::domain::{Breakdown, ConnectorKind, DateWindow, ReportLevel, ReportSpec};
+use shared::domain::{Breakdown, ConnectorKind, DateWindow, Metric, ReportLevel, ReportSpec};
 use worker::Outcome;
 
 use super::{ConformancePlatform, TestAccount, TokenRenewal};
+use testkit::logs::ExpectedLog;
 
 pub(crate) struct TiktokAds;
 
@@ -102,7 +105,6 @@ impl ConformancePlatform for TiktokAds {
             "impressions",
             "clicks",
             "spend",
-            "reach",
             "conversions",
             "ctr",
             "cpa",
@@ -180,6 +182,7 @@ impl ConformancePlatform for TiktokAds {
                 name: facts.name,
                 time_zone: facts.time_zone.name().to_owned(),
                 currency: facts.currency.code().to_owned(),
+                reached_through: None,
             })
             .collect()
     }
@@ -225,21 +228,20 @@ fn truth_row(row: &TruthRow, report: &ReportSpec, currency_decimals: u32) -> Row
 
 crate::conformance_suite!(TiktokAds);
 
-/// A performance report of `level` split by `breakdowns`, with every metric TikTok serves and
-/// two derived ones.
+#[tokio::test]
+async fn every_report_the_catalogue_accepts_the_platform_serves() {
+    super::every_report_the_catalogue_accepts_the_platform_serves::<TiktokAds>().await;
+}
+
+/// A performance report of `level` split by `breakdowns`, with every metric TikTok serves in
+/// that report type (`reach` only without breakdowns) and two derived ones.
 fn report_of(level: &str, breakdowns: &[&str]) -> ReportSpec {
-    let metrics: Vec<String> = [
-        "impressions",
-        "clicks",
-        "spend",
-        "reach",
-        "conversions",
-        "cpc",
-        "cpa",
-    ]
-    .iter()
-    .map(|metric| metric.to_string())
-    .collect();
+    let mut metrics = vec!["impressions", "clicks", "spend"];
+    if breakdowns.is_empty() {
+        metrics.push("reach");
+    }
+    metrics.extend(["conversions", "cpc", "cpa"]);
+    let metrics: Vec<String> = metrics.iter().map(|metric| metric.to_string()).collect();
     let breakdowns: Vec<String> = breakdowns.iter().map(|b| b.to_string()).collect();
     connectors::catalogue(ConnectorKind::TiktokAds)
         .parse_report(shared::domain::report::RawReport {
@@ -282,4 +284,149 @@ async fn a_campaign_report_by_age_and_country_matches_the_truth() {
 #[tokio::test]
 async fn an_ad_report_by_platform_matches_the_truth() {
     stores_the_truth_of(report_of("ad", &["platform"])).await;
+}
+
+#[tokio::test]
+async fn a_campaign_report_with_reach_matches_the_truth() {
+    stores_the_truth_of(report_of("campaign", &[])).await;
+}
+
+/// The sandbox's report endpoint asked directly, as a client that ignores the catalogue would.
+async fn ask_the_sandbox(
+    case: &super::Case,
+    report_type: &str,
+    dimension: &str,
+) -> serde_json::Value {
+    let url = format!(
+        "{}/tiktok_ads/open_api/v1.3/report/integrated/get/",
+        case.world.sandbox_url
+    );
+    let dimensions = format!(r#"["campaign_id","stat_time_day"{dimension}]"#);
+    let token = TiktokAds::issue_tokens(case.sandbox()).access_token;
+    reqwest::Client::new()
+        .get(url)
+        .header("Access-Token", token)
+        .query(&[
+            ("advertiser_id", case.account.external_id.as_str()),
+            ("report_type", report_type),
+            ("data_level", "AUCTION_CAMPAIGN"),
+            ("dimensions", dimensions.as_str()),
+            ("metrics", r#"["spend","reach"]"#),
+            ("start_date", "2025-06-01"),
+            ("end_date", "2025-06-07"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_audience_report_with_reach_is_refused_by_the_api_the_platform_and_the_connector() {
+    // Arrange: a report TikTok refuses on every run, stored as if an older adsync had accepted
+    // it (the catalogue is bypassed), and the API in front of the same world.
+    let refused = ReportSpec {
+        stream: shared::domain::Stream::Performance,
+        level: ReportLevel::Campaign,
+        metrics: vec![Metric::Impressions, Metric::Reach, Metric::Spend],
+        breakdowns: vec![Breakdown::Age],
+    };
+    let mut case =
+        super::Case::start::<TiktokAds>(TiktokAds::account(), refused.clone(), Utc::now(), &[])
+            .await;
+    case.expect(ExpectedLog::job_failed("permanent").field_containing("error", "AUDIENCE"));
+    let api = case.world.spawn_api().await;
+    let (_, key) = api.create_tenant("TikTok audiences").await;
+    let post = |path: &'static str, body: serde_json::Value| {
+        let (api, key) = (&api, &key);
+        async move { api.post(path, key, &body).await }
+    };
+    let (_, connection) = post(
+        "/v1/connections",
+        serde_json::json!({"connector": "tiktok_ads", "name": "TikTok", "access_token": "tiktok-token"}),
+    )
+    .await;
+    let (_, account) = post(
+        "/v1/accounts",
+        serde_json::json!({
+            "connection_id": connection["id"],
+            "external_id": case.account.external_id,
+            "name": "Advertiser",
+            "time_zone": case.account.time_zone,
+            "currency": case.account.currency,
+        }),
+    )
+    .await;
+    let (_, destination) = post(
+        "/v1/destinations",
+        serde_json::json!({"kind": "warehouse", "name": "Warehouse"}),
+    )
+    .await;
+    let sync = |metrics: serde_json::Value, breakdowns: serde_json::Value| {
+        post(
+            "/v1/syncs",
+            serde_json::json!({
+                "account_id": account["id"],
+                "destination_id": destination["id"],
+                "report": {"level": "campaign", "metrics": metrics, "breakdowns": breakdowns},
+                "schedule": {"cron": "0 6 * * *"},
+            }),
+        )
+    };
+
+    // Act
+    let (status, problem) = sync(
+        serde_json::json!(["impressions", "reach", "spend"]),
+        serde_json::json!(["age"]),
+    )
+    .await;
+    let (basic_status, basic) = sync(
+        serde_json::json!(["impressions", "reach", "spend"]),
+        serde_json::json!([]),
+    )
+    .await;
+    let platform_audience = ask_the_sandbox(&case, "AUDIENCE", r#","age""#).await;
+    let platform_basic = ask_the_sandbox(&case, "BASIC", "").await;
+    let (id, outcome) = case.run(case.window()).await;
+
+    // Assert: the API names the field and the reason, and takes reach without breakdowns...
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(basic_status, 201, "{basic}");
+    assert_eq!(problem["code"], "invalid_field");
+    assert_eq!(problem["field"], "report.metrics");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("reach") && detail.contains("AUDIENCE"),
+        "{detail}"
+    );
+    // ...because the platform refuses exactly that, and serves reach without breakdowns...
+    assert_eq!(platform_audience["code"], 40002, "{platform_audience}");
+    assert_eq!(
+        platform_audience["message"],
+        "Invalid metric fields: ['reach']"
+    );
+    assert_eq!(platform_basic["code"], 0, "{platform_basic}");
+    // ...and a sync stored before the rule fails for good without asking TikTok again.
+    assert_eq!(outcome, Outcome::Failed { class: "permanent" });
+    let message = crate::job(&case.world, id)
+        .await
+        .error_message
+        .unwrap_or_default();
+    assert!(
+        message.contains("reach") && message.contains("AUDIENCE"),
+        "{message}"
+    );
+    let reports = case
+        .requests::<TiktokAds>()
+        .iter()
+        .filter(|request| request.route.as_deref() == Some("/report/integrated/get/"))
+        .count();
+    assert_eq!(
+        reports, 2,
+        "only the test's own two requests reached the report endpoint"
+    );
+    case.assert_no_unknown_routes();
+    case.world.stop().await;
 }
