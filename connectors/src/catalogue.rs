@@ -255,12 +255,23 @@ impl Catalogue {
 
     /// A performance report without breakdowns.
     pub fn performance(&self, level: &str, metrics: &[&str]) -> Result<ReportSpec, InvalidField> {
-        let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
+        self.performance_by(level, metrics, &[])
+    }
+
+    /// A performance report broken down by `breakdowns`.
+    pub fn performance_by(
+        &self,
+        level: &str,
+        metrics: &[&str],
+        breakdowns: &[&str],
+    ) -> Result<ReportSpec, InvalidField> {
+        let owned =
+            |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
         self.parse_report(RawReport {
             stream: None,
             level,
-            metrics: &metrics,
-            breakdowns: &[],
+            metrics: &owned(metrics),
+            breakdowns: &owned(breakdowns),
         })
     }
 }

@@ -277,18 +277,10 @@ pub(super) struct AppAttributes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::report::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
-        let metrics: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
-        let breakdowns: Vec<String> = breakdowns.iter().map(|b| b.to_string()).collect();
         super::super::CATALOGUE
-            .parse_report(RawReport {
-                stream: None,
-                level,
-                metrics: &metrics,
-                breakdowns: &breakdowns,
-            })
+            .performance_by(level, metrics, breakdowns)
             .unwrap()
     }
 

@@ -728,18 +728,10 @@ pub(super) fn entity_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::RawReport;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
-        let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
-        let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
         super::super::CATALOGUE
-            .parse_report(RawReport {
-                stream: None,
-                level,
-                metrics: &metrics,
-                breakdowns: &breakdowns,
-            })
+            .performance_by(level, metrics, breakdowns)
             .unwrap()
     }
 

@@ -395,22 +395,14 @@ impl Usage {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-    use shared::domain::RawReport;
 
     fn page(json: &str) -> InsightsPage {
         serde_json::from_str(json).unwrap()
     }
 
     fn report(metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
-        let metrics: Vec<String> = metrics.iter().map(|s| s.to_string()).collect();
-        let breakdowns: Vec<String> = breakdowns.iter().map(|s| s.to_string()).collect();
         super::super::CATALOGUE
-            .parse_report(RawReport {
-                stream: None,
-                level: "campaign",
-                metrics: &metrics,
-                breakdowns: &breakdowns,
-            })
+            .performance_by("campaign", metrics, breakdowns)
             .unwrap()
     }
 

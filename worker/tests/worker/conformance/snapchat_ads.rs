@@ -242,22 +242,14 @@ crate::conformance_suite!(SnapchatAds);
 /// Snapchat-specific checks beyond the suite: other levels, time zones and DST changes.
 mod more {
     use chrono::{DateTime, Utc};
-    use shared::domain::report::RawReport;
     use worker::Outcome;
 
     use super::super::{Case, assert_rows_eq};
     use super::*;
 
     fn report(level: &str, metrics: &[&str], breakdowns: &[&str]) -> ReportSpec {
-        let metrics: Vec<String> = metrics.iter().map(|m| (*m).to_owned()).collect();
-        let breakdowns: Vec<String> = breakdowns.iter().map(|b| (*b).to_owned()).collect();
         connectors::catalogue(ConnectorKind::SnapchatAds)
-            .parse_report(RawReport {
-                stream: None,
-                level,
-                metrics: &metrics,
-                breakdowns: &breakdowns,
-            })
+            .performance_by(level, metrics, breakdowns)
             .unwrap()
     }
 
